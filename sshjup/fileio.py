@@ -1,0 +1,194 @@
+"""The one writer for every user file, and the lock that serialises sshjup runs.
+
+Rules (design.md, "~/.ssh/config: the rules that make it safe"):
+
+* resolve symlinks first, so a dotfiles symlink stays a symlink and its target is updated;
+* write a temp file beside the real file, fsync it, give it the old mode (new files 0600),
+  then ``os.replace`` it over the real file: a crash, a SIGKILL or a full disk leaves either the
+  complete old file or the complete new one, never a mix;
+* keep a backup of the previous bytes (``<name>.sshjup.bak``), written the same way;
+* fsync the directory so the rename survives a power cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sshjup.errors import LockTimeout, SshjupError
+
+BACKUP_SUFFIX = ".sshjup.bak"
+NEW_FILE_MODE = 0o600
+NEW_DIR_MODE = 0o700
+
+
+def real_path(path: Path) -> Path:
+    """Follow symlinks (also dangling ones) to the file that should really be written."""
+    return Path(os.path.realpath(path))
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """The file's bytes, or ``None`` when it does not exist."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        msg = f"cannot read {path}: {err.strerror}"
+        raise SshjupError(msg, hint="check the file's permissions") from err
+
+
+def ensure_dir(path: Path, mode: int = NEW_DIR_MODE) -> None:
+    """Create a directory (and parents) with ``mode``; an existing one is left as it is."""
+    try:
+        path.mkdir(mode=mode, parents=True, exist_ok=True)
+    except OSError as err:
+        msg = f"cannot create the directory {path}: {err.strerror}"
+        raise SshjupError(msg, hint="check the permissions of its parent directory") from err
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_replace(real: Path, data: bytes, mode: int, before_replace: Callable[[Path], None] | None) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".sshjup-tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        if before_replace is not None:
+            before_replace(tmp)
+        os.replace(tmp, real)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write(
+    path: Path,
+    data: bytes,
+    *,
+    backup: bool = True,
+    new_mode: int = NEW_FILE_MODE,
+    before_replace: Callable[[Path], None] | None = None,
+) -> Path:
+    """Replace ``path``'s content with ``data`` atomically; returns the real path written.
+
+    ``before_replace`` is called with the finished temp file before it is renamed into place:
+    the ssh config writer runs ``ssh -G -F <temp>`` there, so the file is verified by OpenSSH
+    before it exists under its real name. If it raises, nothing is changed.
+    """
+    real = real_path(path)
+    ensure_dir(real.parent)
+    try:
+        st = real.stat()
+    except FileNotFoundError:
+        old: bytes | None = None
+        mode = new_mode
+    else:
+        mode = stat.S_IMODE(st.st_mode)
+        old = real.read_bytes() if backup else None
+    try:
+        if old is not None:
+            _write_replace(real.with_name(real.name + BACKUP_SUFFIX), old, mode, None)
+        _write_replace(real, data, mode, before_replace)
+        _fsync_dir(real.parent)
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            msg = f"not enough disk space to write {real}; it was left as it was"
+            raise SshjupError(msg, hint="free some space and run the command again") from err
+        msg = f"cannot write {real}: {err.strerror}; it was left as it was"
+        raise SshjupError(msg, hint="check the permissions of the file and its directory") from err
+    return real
+
+
+def delete_file(path: Path, *, backup: bool = True) -> None:
+    """Remove a file sshjup owns, keeping a backup of its last content."""
+    real = real_path(path)
+    old = read_bytes(real)
+    if old is None:
+        return
+    if backup:
+        mode = stat.S_IMODE(real.stat().st_mode)
+        _write_replace(real.with_name(real.name + BACKUP_SUFFIX), old, mode, None)
+    real.unlink()
+    _fsync_dir(real.parent)
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path, *, timeout: float = 30.0) -> Iterator[None]:
+    """An exclusive advisory lock on ``lock_path`` (created 0600), waiting up to ``timeout``.
+
+    Two sshjup runs at once then take turns: the second one reads what the first wrote.
+    """
+    ensure_dir(lock_path.parent)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, NEW_FILE_MODE)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                msg = f"another sshjup run has held {lock_path} for over {timeout:.0f} s"
+                raise LockTimeout(msg, hint="wait for it to finish, then run the command again")
+            time.sleep(0.02)
+        try:
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt  # noqa: PLC0415 (Windows-only module)
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl  # noqa: PLC0415 (POSIX-only module)
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt  # noqa: PLC0415 (Windows-only module)
+
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl  # noqa: PLC0415 (POSIX-only module)
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+__all__ = [
+    "BACKUP_SUFFIX",
+    "atomic_write",
+    "delete_file",
+    "ensure_dir",
+    "file_lock",
+    "read_bytes",
+    "real_path",
+]

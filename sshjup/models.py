@@ -1,0 +1,333 @@
+"""The validated model: what a managed Jupyter tunnel is, independent of where it is written.
+
+Everything that reaches a renderer went through a validator here first. The validators are
+allow-lists, stricter than OpenSSH needs on purpose: a newline (or U+2028, NEL, form feed) in
+a value would become a new ssh_config directive such as ``ProxyCommand``, a space would add a
+Host pattern, ``#`` would cut the value, ``%`` would be expanded as a token. Refusing them is
+simpler and safer than quoting them. No I/O in this module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+
+from sshjup.errors import InvalidInput
+
+ALIAS_PREFIX = "jup-"
+DEFAULT_LOCAL_PORT = 8888
+DEFAULT_REMOTE_PORT = 8889
+JUPYTER_KINDS = ("lab", "notebook", "server")
+
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,58}")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DNS_RE = re.compile(rf"(?=.{{1,253}}\.?$){_LABEL}(?:\.{_LABEL})*\.?")
+_USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}")
+_PATH_RE = re.compile(r"[A-Za-z0-9._/~+-][A-Za-z0-9._/~+:-]{0,1023}")
+# A jump host spec: [user@]host[:port], several separated by commas.
+_JUMP_PART_RE = re.compile(r"(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>[^:]+))?")
+_ARG_RE = re.compile(r"[A-Za-z0-9._/~+:=,@-]{1,1024}")
+
+
+def _reject_control(field_name: str, value: str) -> None:
+    """Refuse every character that could end a line or hide in one."""
+    if value.splitlines() != [value] and value != "":
+        msg = f"{field_name}: line breaks are not allowed (got {value!r})"
+        raise InvalidInput(msg, hint="remove the line break from the value")
+    for ch in value:
+        if ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Zs"}:
+            msg = f"{field_name}: the character {ch!r} is not allowed (got {value!r})"
+            raise InvalidInput(msg, hint="use only letters, digits and . _ - in this value")
+
+
+def validate_name(value: str, field_name: str = "name") -> str:
+    """A host name as the user types it (``gpu``); the ssh alias is ``jup-`` + name."""
+    _reject_control(field_name, value)
+    if not _NAME_RE.fullmatch(value):
+        msg = (
+            f"{field_name}: {value!r} is not a valid name: use 1-59 lower-case letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit"
+        )
+        raise InvalidInput(msg, hint="for example --name gpu")
+    return value
+
+
+def validate_hostname(value: str, field_name: str = "hostname") -> str:
+    """An IP address or an LDH DNS name; nothing that ssh would expand or split."""
+    _reject_control(field_name, value)
+    if value.startswith("-"):
+        msg = f"{field_name}: {value!r} must not start with '-'"
+        raise InvalidInput(msg, hint="give a DNS name or an IP address")
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        return value
+    if not _DNS_RE.fullmatch(value):
+        msg = f"{field_name}: {value!r} is not a DNS name or an IP address"
+        raise InvalidInput(msg, hint="use letters, digits, '-' and '.', e.g. gpu.example.org")
+    return value
+
+
+def validate_user(value: str, field_name: str = "user") -> str:
+    _reject_control(field_name, value)
+    if not _USER_RE.fullmatch(value):
+        msg = (
+            f"{field_name}: {value!r} is not a valid user name: use letters, digits, "
+            "'.', '_', '@' or '-', not starting with '-' or '.'"
+        )
+        raise InvalidInput(msg, hint="check the user name on the remote machine (`id -un`)")
+    return value
+
+
+def validate_port(value: object, field_name: str = "port") -> int:
+    """A TCP port 1-65535, from an int or a string of digits (``8888x`` is refused)."""
+    if isinstance(value, bool):
+        port = -1
+    elif isinstance(value, int):
+        port = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:
+        port = int(value)
+    else:
+        port = -1
+    if not 1 <= port <= 65535:  # noqa: PLR2004 (the TCP port range)
+        msg = f"{field_name}: {value!r} is not a port number (1-65535)"
+        raise InvalidInput(msg, hint="give a whole number from 1 to 65535")
+    return port
+
+
+def validate_path(value: str, field_name: str = "identity_file") -> str:
+    """A file path without quotes, spaces, ``%`` tokens or ``$`` expansions."""
+    _reject_control(field_name, value)
+    if not _PATH_RE.fullmatch(value) or value.startswith("-"):
+        msg = (
+            f"{field_name}: {value!r} is not allowed: a path may use letters, digits and "
+            "'. _ / ~ + - :' only (no spaces, quotes, '%' or '$')"
+        )
+        raise InvalidInput(msg, hint="move or link the file to a path without those characters")
+    return value
+
+
+def validate_proxy_jump(value: str, field_name: str = "proxy_jump") -> str:
+    """``[user@]host[:port]`` hops separated by commas (OpenSSH's ProxyJump syntax)."""
+    _reject_control(field_name, value)
+    if value.lower() == "none":
+        return "none"
+    for part in value.split(","):
+        m = _JUMP_PART_RE.fullmatch(part)
+        if m is None:
+            msg = f"{field_name}: {part!r} is not [user@]host[:port]"
+            raise InvalidInput(msg, hint="for example --proxy-jump alice@login.example.org")
+        if m.group("user") is not None:
+            validate_user(m.group("user"), field_name)
+        host = m.group("host")
+        validate_hostname(host[1:-1] if host.startswith("[") else host, field_name)
+        if m.group("port") is not None:
+            validate_port(m.group("port"), field_name)
+    return value
+
+
+def validate_command_arg(value: str, field_name: str) -> str:
+    """One word for a remote command line (a jupyter path or option); no shell syntax."""
+    _reject_control(field_name, value)
+    if not _ARG_RE.fullmatch(value):
+        msg = (
+            f"{field_name}: {value!r} is not allowed: use letters, digits and "
+            "'. _ / ~ + : = , @ -' only (no spaces, quotes or shell characters)"
+        )
+        raise InvalidInput(msg, hint="put a longer command in a script on the remote and name it")
+    return value
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One ``LocalForward bind:local_port remote_host:remote_port``."""
+
+    local_port: int
+    remote_port: int
+    remote_host: str = "localhost"
+    bind: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        validate_port(self.local_port, "local port")
+        validate_port(self.remote_port, "remote port")
+        validate_hostname(self.remote_host, "forward host")
+        validate_hostname(self.bind, "forward bind address")
+
+    @classmethod
+    def parse(cls, text: str) -> Forward:
+        """``LOCAL:REMOTE`` or ``LOCAL:HOST:REMOTE`` (the ``-L`` shape without a bind address)."""
+        _reject_control("--forward", text)
+        parts = text.split(":")
+        if len(parts) == 2:  # noqa: PLR2004 (LOCAL:REMOTE)
+            return cls(validate_port(parts[0], "--forward"), validate_port(parts[1], "--forward"))
+        if len(parts) == 3:  # noqa: PLR2004 (LOCAL:HOST:REMOTE)
+            return cls(
+                validate_port(parts[0], "--forward"),
+                validate_port(parts[2], "--forward"),
+                validate_hostname(parts[1], "--forward"),
+            )
+        msg = f"--forward: {text!r} is not LOCAL:REMOTE or LOCAL:HOST:REMOTE"
+        raise InvalidInput(msg, hint="for example --forward 6006:6006 for TensorBoard")
+
+    def spec(self) -> str:
+        """The short text form used in the inventory and on the command line."""
+        if self.remote_host == "localhost":
+            return f"{self.local_port}:{self.remote_port}"
+        return f"{self.local_port}:{self.remote_host}:{self.remote_port}"
+
+
+@dataclass(frozen=True)
+class JupyterSpec:
+    """How Jupyter is started on the remote (issue: remote Jupyter)."""
+
+    kind: str = "lab"
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    root_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in JUPYTER_KINDS:
+            msg = f"jupyter kind: {self.kind!r} is not one of {', '.join(JUPYTER_KINDS)}"
+            raise InvalidInput(msg, hint="use lab, notebook or server")
+        if self.command is not None:
+            validate_command_arg(self.command, "jupyter command")
+        for arg in self.args:
+            validate_command_arg(arg, "jupyter argument")
+        if self.root_dir is not None:
+            validate_path(self.root_dir, "root dir")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One managed host: everything needed to render its ssh Host block and PuTTY session.
+
+    ``forwards[0]`` is the Jupyter forward (local_port -> remote_port); more forwards follow.
+    ``port``/``user``/``identity_file``/``proxy_jump`` are ``None`` when not set (ssh's own
+    defaults and the user's other config apply).
+    """
+
+    name: str
+    hostname: str
+    forwards: tuple[Forward, ...] = (Forward(DEFAULT_LOCAL_PORT, DEFAULT_REMOTE_PORT),)
+    user: str | None = None
+    port: int | None = None
+    identity_file: str | None = None
+    proxy_jump: str | None = None
+    putty: bool | None = None
+    jupyter: JupyterSpec = field(default_factory=JupyterSpec)
+
+    def __post_init__(self) -> None:
+        validate_name(self.name)
+        validate_hostname(self.hostname)
+        if self.user is not None:
+            validate_user(self.user)
+        if self.port is not None:
+            validate_port(self.port)
+        if self.identity_file is not None:
+            validate_path(self.identity_file)
+        if self.proxy_jump is not None:
+            validate_proxy_jump(self.proxy_jump)
+        if not self.forwards:
+            msg = f"{self.name}: a host needs at least the Jupyter forward"
+            raise InvalidInput(msg, hint="give --local-port and --remote-port")
+        seen: set[int] = set()
+        for fwd in self.forwards:
+            if fwd.local_port in seen:
+                msg = f"{self.name}: local port {fwd.local_port} is forwarded twice"
+                raise InvalidInput(msg, hint="give each --forward its own local port")
+            seen.add(fwd.local_port)
+
+    @property
+    def alias(self) -> str:
+        return ALIAS_PREFIX + self.name
+
+    @property
+    def local_port(self) -> int:
+        return self.forwards[0].local_port
+
+    @property
+    def remote_port(self) -> int:
+        return self.forwards[0].remote_port
+
+    def with_changes(self, **changes: object) -> Target:
+        return replace(self, **changes)  # type: ignore[arg-type]  # validated in __post_init__
+
+
+def name_from_alias(name_or_alias: str) -> str:
+    """Accept both ``gpu`` and ``jup-gpu`` where a NAME is expected."""
+    if name_or_alias.startswith(ALIAS_PREFIX) and len(name_or_alias) > len(ALIAS_PREFIX):
+        return name_or_alias[len(ALIAS_PREFIX) :]
+    return name_or_alias
+
+
+def derive_name(hostname: str) -> str:
+    """A default NAME from a host: the first DNS label, or the IP address with dashes."""
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        base = hostname.split(".")[0]
+    else:
+        base = hostname.replace(".", "-").replace(":", "-").strip("-")
+    base = re.sub(r"[^a-z0-9._-]", "-", base.lower()).strip("-._") or "host"
+    return base[:59]
+
+
+@dataclass(frozen=True)
+class HostArg:
+    """``[user@]hostname[:port]`` as typed on the command line (IPv6 in brackets)."""
+
+    hostname: str
+    user: str | None = None
+    port: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> HostArg:
+        _reject_control("HOST", text)
+        user: str | None = None
+        rest = text
+        if "@" in rest:
+            user, rest = rest.rsplit("@", 1)
+            validate_user(user, "HOST (user part)")
+        port: int | None = None
+        if rest.startswith("["):
+            end = rest.find("]")
+            if end < 0:
+                msg = f"HOST: {text!r} has '[' without ']'"
+                raise InvalidInput(msg, hint="write an IPv6 address as [::1] or [::1]:2222")
+            host, tail = rest[1:end], rest[end + 1 :]
+            if tail:
+                if not tail.startswith(":"):
+                    msg = f"HOST: unexpected {tail!r} after the address in {text!r}"
+                    raise InvalidInput(msg, hint="write [address]:port")
+                port = validate_port(tail[1:], "HOST (port part)")
+        elif rest.count(":") == 1:
+            host, port_text = rest.split(":")
+            port = validate_port(port_text, "HOST (port part)")
+        else:
+            host = rest
+        return cls(validate_hostname(host, "HOST"), user, port)
+
+
+__all__ = [
+    "ALIAS_PREFIX",
+    "DEFAULT_LOCAL_PORT",
+    "DEFAULT_REMOTE_PORT",
+    "JUPYTER_KINDS",
+    "Forward",
+    "HostArg",
+    "JupyterSpec",
+    "Target",
+    "derive_name",
+    "name_from_alias",
+    "validate_command_arg",
+    "validate_hostname",
+    "validate_name",
+    "validate_path",
+    "validate_port",
+    "validate_proxy_jump",
+    "validate_user",
+]
