@@ -1,0 +1,63 @@
+"""The one place that starts local processes (ssh, plink, puttygen).
+
+Every call passes an argv list (never a shell string) built from validated values, with a
+timeout. A missing program becomes ``ToolMissing`` with the package to install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+
+from sshjup.errors import SshjupError, ToolMissing
+
+_PACKAGES = {
+    "ssh": "the OpenSSH client (Debian/Ubuntu: apt install openssh-client)",
+    "plink": "PuTTY's command-line tools (Debian/Ubuntu: apt install putty-tools)",
+    "puttygen": "PuTTY's command-line tools (Debian/Ubuntu: apt install putty-tools)",
+}
+
+
+def which(program: str) -> str | None:
+    return shutil.which(program)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    input_text: str | None = None,
+    timeout: float = 30.0,
+    env: Mapping[str, str] | None = None,
+    stdin_devnull: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` to completion and capture its output (text, undecodable bytes replaced)."""
+    full_env = None if env is None else {**os.environ, **env}
+    try:
+        return subprocess.run(
+            list(argv),
+            input=input_text,
+            stdin=None if input_text is not None or not stdin_devnull else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            env=full_env,
+            check=False,
+        )
+    except FileNotFoundError as err:
+        raise missing(argv[0]) from err
+    except subprocess.TimeoutExpired as err:
+        msg = f"`{argv[0]}` did not finish within {timeout:.0f} s"
+        raise SshjupError(msg, hint="check the network and the remote host, then try again") from err
+
+
+def missing(program: str) -> ToolMissing:
+    what = _PACKAGES.get(os.path.basename(program), program)
+    msg = f"`{program}` was not found on PATH"
+    return ToolMissing(msg, hint=f"install {what}")
+
+
+__all__ = ["missing", "run", "which"]
