@@ -63,7 +63,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_replace(real: Path, data: bytes, mode: int, before_replace: Callable[[Path], None] | None) -> None:
+def _write_replace(
+    real: Path, data: bytes, mode: int, before_replace: Callable[[Path], None] | None
+) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".sshjup-tmp")
     tmp = Path(tmp_name)
     try:
@@ -159,7 +161,7 @@ def _try_lock(fd: int) -> bool:
         import msvcrt  # noqa: PLC0415 (Windows-only module)
 
         try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
         except OSError:
             return False
         return True
@@ -176,7 +178,7 @@ def _unlock(fd: int) -> None:
     if os.name == "nt":  # pragma: no cover - exercised on Windows only
         import msvcrt  # noqa: PLC0415 (Windows-only module)
 
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
         return
     import fcntl  # noqa: PLC0415 (POSIX-only module)
 

@@ -89,7 +89,7 @@ def validate_port(value: object, field_name: str = "port") -> int:
         port = -1
     elif isinstance(value, int):
         port = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:  # noqa: PLR2004
         port = int(value)
     else:
         port = -1
@@ -269,7 +269,7 @@ def derive_name(hostname: str) -> str:
     try:
         ipaddress.ip_address(hostname)
     except ValueError:
-        base = hostname.split(".")[0]
+        base = hostname.split(".", maxsplit=1)[0]
     else:
         base = hostname.replace(".", "-").replace(":", "-").strip("-")
     base = re.sub(r"[^a-z0-9._-]", "-", base.lower()).strip("-._") or "host"

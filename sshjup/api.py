@@ -1,0 +1,619 @@
+"""The library façade: one function per user action. Never prints, never exits.
+
+Every change follows one path (``_change``): lock, read the inventory and the ssh config, apply
+the change to the inventory, render the managed section, verify the candidate file with
+``ssh -G`` *before* it replaces the real one, save the inventory, rename the config into place.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sshjup import fileio, inventory, openssh, paths, sshconfig, state
+from sshjup.errors import (
+    HandEdited,
+    HostExists,
+    InvalidInput,
+    NotFound,
+    PortTaken,
+    VerificationFailed,
+)
+from sshjup.inventory import Inventory
+from sshjup.models import (
+    ALIAS_PREFIX,
+    Forward,
+    HostArg,
+    Target,
+    name_from_alias,
+    validate_hostname,
+    validate_path,
+    validate_port,
+    validate_proxy_jump,
+    validate_user,
+)
+
+# How many changed aliases one write checks with `ssh -G` (each run reads the whole file).
+# The rest are covered by the static check of the lines above the section.
+MAX_SSH_G_CHECKS = 3
+_LOCK_NAME = "sshjup.lock"
+_DEFAULT_IDENTITIES = {
+    f"~/.ssh/{n}"
+    for n in (
+        "id_rsa",
+        "id_ecdsa",
+        "id_ecdsa_sk",
+        "id_ed25519",
+        "id_ed25519_sk",
+        "id_xmss",
+        "id_dsa",
+    )
+}
+
+
+@dataclass(frozen=True)
+class Where:
+    """The files one command works on."""
+
+    ssh_config: Path
+    inventory: Path
+
+    @classmethod
+    def locate(cls, ssh_config: str | os.PathLike[str] | None = None) -> Where:
+        return cls(paths.ssh_config_path(ssh_config), paths.inventory_path())
+
+
+@dataclass
+class ChangeResult:
+    """What a change did (or, with ``dry_run``, would do)."""
+
+    action: str
+    ssh_config: Path
+    dry_run: bool = False
+    changed: bool = False
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    diff: str = ""
+    warnings: list[str] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "ssh_config": str(self.ssh_config),
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "verified": self.verified,
+            "warnings": self.warnings,
+            "diff": self.diff,
+        }
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def load_inventory(where: Where) -> Inventory:
+    """The inventory; when it is missing but the ssh config has a section, adopt its hosts."""
+    inv = inventory.load(where.inventory)
+    if inv is not None:
+        return inv
+    doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
+    return _adopt_section(doc)
+
+
+def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
+    """Rebuild the inventory from a section sshjup wrote (e.g. a config synced from elsewhere)."""
+    inv = Inventory()
+    if doc.section is None:
+        return inv
+    for host in sshconfig.parse_section(doc.section.body):
+        if not host.alias.startswith(ALIAS_PREFIX):
+            continue
+        opts = host.options
+        forwards = []
+        for spec in opts.get("localforward", []):
+            bind_port, _, dest = spec.partition(" ")
+            bind, _, lport = bind_port.rpartition(":")
+            rhost, _, rport = dest.rpartition(":")
+            forwards.append(Forward(int(lport), int(rport), rhost, bind or "127.0.0.1"))
+        name = name_from_alias(host.alias)
+        try:
+            inv.hosts[name] = Target(
+                name=name,
+                hostname=opts["hostname"][0],
+                forwards=tuple(forwards),
+                user=opts.get("user", [None])[0],
+                port=int(opts["port"][0]) if "port" in opts else None,
+                identity_file=opts.get("identityfile", [None])[0],
+                proxy_jump=opts.get("proxyjump", [None])[0],
+            )
+        except (InvalidInput, KeyError, ValueError):
+            continue  # a damaged block is shown in the diff, not adopted
+    return inv
+
+
+def get_target(where: Where, name: str) -> Target:
+    inv = load_inventory(where)
+    key = name_from_alias(name)
+    if key not in inv.hosts:
+        known = ", ".join(inv.hosts) or "none yet"
+        msg = f"no managed host named {name!r} (managed: {known})"
+        raise NotFound(msg, hint=f"add it with: sshjup add HOST --name {key}")
+    return inv.hosts[key]
+
+
+def list_targets(where: Where) -> list[Target]:
+    return load_inventory(where).targets()
+
+
+def export_inventory(where: Where) -> str:
+    return inventory.dumps(load_inventory(where))
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    target: Target
+    block: str
+    resolved: openssh.Resolved
+    problems: list[str]
+
+
+def show_target(where: Where, name: str) -> ShowResult:
+    """The Host block sshjup writes for NAME, and what ``ssh -G`` resolves for it now."""
+    target = get_target(where, name)
+    caps = openssh.capabilities()
+    control_dir, _ = paths.control_dir(where.ssh_config)
+    block = "\n".join(sshconfig.render_block(target, caps, control_dir)) + "\n"
+    resolved = openssh.resolve(
+        where.ssh_config, target.alias, use_default=paths.is_default_ssh_config(where.ssh_config)
+    )
+    doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
+    return ShowResult(
+        target, block, resolved, check_resolved(doc, target, resolved, where.ssh_config)
+    )
+
+
+# --- changing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AliasDefaults:
+    """What an existing alias contributes to a new target."""
+
+    host: HostArg
+    identity_file: str | None = None
+    proxy_jump: str | None = None
+
+
+def alias_defaults(where: Where, host: str) -> AliasDefaults:
+    if "@" in host or ":" in host:
+        return AliasDefaults(HostArg.parse(host))
+    doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
+    if host not in sshconfig.concrete_aliases(sshconfig.scan_directives(doc)):
+        return AliasDefaults(HostArg.parse(host))
+    resolved = openssh.resolve(
+        where.ssh_config, host, use_default=paths.is_default_ssh_config(where.ssh_config)
+    )
+    if not resolved.ok:
+        msg = f"`ssh -G {host}` failed: {resolved.error}"
+        raise InvalidInput(msg, hint="fix the ssh config, or give HOST as [user@]hostname[:port]")
+    source = f"what `ssh -G {host}` reports"
+    identity = next((f for f in resolved.identity_files if f not in _DEFAULT_IDENTITIES), None)
+    jump = resolved.get("proxyjump")
+    return AliasDefaults(
+        _host_from_resolved(host, resolved),
+        validate_path(identity, f"IdentityFile ({source})") if identity else None,
+        validate_proxy_jump(jump, f"ProxyJump ({source})") if jump and jump != "none" else None,
+    )
+
+
+def _host_from_resolved(alias: str, resolved: openssh.Resolved) -> HostArg:
+    source = f"what `ssh -G {alias}` reports"
+    hostname = validate_hostname(resolved.get("hostname") or alias, f"HostName ({source})")
+    user = resolved.get("user")
+    port = resolved.get("port")
+    return HostArg(
+        hostname,
+        validate_user(user, f"User ({source})") if user and user != _local_user() else None,
+        validate_port(port, f"Port ({source})") if port and port != "22" else None,
+    )
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # pragma: no cover - no user database entry
+        return ""
+
+
+def add_target(
+    where: Where, target: Target, *, dry_run: bool = False, force: bool = False
+) -> ChangeResult:
+    """Manage a new host. Re-adding the same host unchanged is a no-op."""
+
+    def mutate(inv: Inventory, doc: sshconfig.ConfigDoc) -> None:
+        existing = inv.hosts.get(target.name)
+        if existing is not None and existing != target:
+            msg = f"{target.name!r} is already managed, with other settings"
+            raise HostExists(msg, hint=f"change it with: sshjup edit {target.name} ...")
+        _check_alias_free(doc, target.alias, where.ssh_config)
+        inv.hosts[target.name] = target
+
+    return _change(where, "add", mutate, dry_run=dry_run, force=force)
+
+
+def edit_target(
+    where: Where, name: str, changes: dict[str, Any], *, dry_run: bool = False, force: bool = False
+) -> ChangeResult:
+    """Change some settings of a managed host."""
+    key = name_from_alias(name)
+
+    def mutate(inv: Inventory, _doc: sshconfig.ConfigDoc) -> None:
+        if key not in inv.hosts:
+            msg = f"no managed host named {name!r}"
+            raise NotFound(msg, hint="see the managed hosts with: sshjup list")
+        inv.hosts[key] = inv.hosts[key].with_changes(**changes)
+
+    return _change(where, "edit", mutate, dry_run=dry_run, force=force)
+
+
+def remove_target(
+    where: Where, name: str, *, dry_run: bool = False, force: bool = False
+) -> ChangeResult:
+    """Stop managing a host: its block leaves the section (the section goes with the last)."""
+    key = name_from_alias(name)
+
+    def mutate(inv: Inventory, _doc: sshconfig.ConfigDoc) -> None:
+        if key not in inv.hosts:
+            msg = f"no managed host named {name!r}"
+            raise NotFound(msg, hint="see the managed hosts with: sshjup list")
+        del inv.hosts[key]
+
+    return _change(where, "remove", mutate, dry_run=dry_run, force=force)
+
+
+def load_inventory_file(path: Path) -> Inventory:
+    data = fileio.read_bytes(path)
+    if data is None:
+        msg = f"inventory file {path} does not exist"
+        raise InvalidInput(msg, hint="give the path of a YAML inventory (see `sshjup export`)")
+    return inventory.loads(data.decode("utf-8", "replace"), str(path))
+
+
+def apply_inventory(
+    where: Where,
+    desired: Inventory,
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+) -> ChangeResult:
+    """Make the managed hosts match ``desired`` (``prune``: also remove the ones it lacks)."""
+
+    def mutate(inv: Inventory, doc: sshconfig.ConfigDoc) -> None:
+        for name, target in desired.hosts.items():
+            if name not in inv.hosts:
+                _check_alias_free(doc, target.alias, where.ssh_config)
+            inv.hosts[name] = target
+        if prune:
+            for name in [n for n in inv.hosts if n not in desired.hosts]:
+                del inv.hosts[name]
+
+    return _change(where, "apply", mutate, dry_run=dry_run, force=force)
+
+
+def _check_alias_free(doc: sshconfig.ConfigDoc, alias: str, config_path: Path) -> None:
+    """Refuse an alias that the user's config (or a file it includes) already defines."""
+    for source, line in _alias_definitions(doc, config_path, alias):
+        msg = f"the alias {alias!r} is already defined at {source}:{line}, outside sshjup's section"
+        raise HostExists(msg, hint="pick another name with --name NAME")
+
+
+def _alias_definitions(
+    doc: sshconfig.ConfigDoc, config_path: Path, alias: str
+) -> Iterable[tuple[str, int]]:
+    seen: set[Path] = set()
+    queue: list[tuple[sshconfig.ConfigDoc, str, int]] = [(doc, str(config_path), 0)]
+    while queue:
+        current, source, depth = queue.pop(0)
+        directives = sshconfig.scan_directives(current)
+        line = sshconfig.concrete_aliases(directives).get(alias)
+        if line is not None:
+            yield source, line
+        if depth >= 16:  # noqa: PLR2004 (OpenSSH's READCONF_MAX_DEPTH)
+            continue
+        for pattern in sshconfig.include_args(directives):
+            for included in _include_files(pattern):
+                if included in seen:
+                    continue
+                seen.add(included)
+                data = fileio.read_bytes(included) if included.is_file() else None
+                if data is not None:
+                    queue.append((sshconfig.decode(data), str(included), depth + 1))
+
+
+def _include_files(pattern: str) -> list[Path]:
+    """Files an Include argument names, as OpenSSH resolves them for a user config."""
+    expanded = os.path.expanduser(pattern)
+    path = Path(expanded)
+    if not path.is_absolute():
+        path = paths.home() / ".ssh" / expanded
+    import glob  # noqa: PLC0415 (only needed when a config has Include lines)
+
+    return [Path(p).resolve() for p in sorted(glob.glob(str(path)))]
+
+
+def _check_ports(inv: Inventory) -> None:
+    used: dict[int, str] = {}
+    for target in inv.targets():
+        for fwd in target.forwards:
+            other = used.get(fwd.local_port)
+            if other is not None and other != target.name:
+                free = suggest_free_port(inv, fwd.local_port)
+                msg = f"local port {fwd.local_port} is already used by the managed host {other!r}"
+                hint = f"choose another local port, e.g. --local-port {free}"
+                raise PortTaken(msg, hint=hint)
+            used[fwd.local_port] = target.name
+
+
+def suggest_free_port(inv: Inventory, start: int) -> int:
+    """The first port after ``start`` that no managed host uses and nothing listens on."""
+    taken = {f.local_port for t in inv.targets() for f in t.forwards}
+    for port in range(start + 1, min(start + 200, 65536)):
+        if port not in taken and local_port_free(port):
+            return port
+    return start + 1
+
+
+def local_port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+Mutation = Callable[[Inventory, sshconfig.ConfigDoc], None]
+
+
+def _change(
+    where: Where, action: str, mutate: Mutation, *, dry_run: bool, force: bool
+) -> ChangeResult:
+    result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
+    real_config = fileio.real_path(where.ssh_config)
+    with (
+        fileio.file_lock(where.inventory.parent / _LOCK_NAME),
+        fileio.file_lock(real_config.with_name(f".{real_config.name}.sshjup.lock")),
+    ):
+        old_inv_bytes = fileio.read_bytes(where.inventory)
+        doc = sshconfig.decode(fileio.read_bytes(real_config))
+        inv = load_inventory(where)
+        before = dict(inv.hosts)
+        mutate(inv, doc)
+        _check_ports(inv)
+        result.added = [n for n in inv.hosts if n not in before]
+        result.removed = [n for n in before if n not in inv.hosts]
+        result.updated = [n for n in inv.hosts if n in before and before[n] != inv.hosts[n]]
+
+        caps = openssh.capabilities()
+        control_dir, control_real = paths.control_dir(where.ssh_config)
+        body = sshconfig.render_body(inv.targets(), caps, control_dir)
+        if doc.section is not None and doc.section.hand_edited and not force:
+            raise _hand_edited(doc, body, real_config)
+        new_text = sshconfig.plan_text(doc, body)
+        new_inv_bytes = inventory.dumps(inv).encode("utf-8")
+        config_changed = new_text != doc.text or (not doc.exists and bool(body))
+        inv_changed = new_inv_bytes != old_inv_bytes
+        result.diff = _diff(doc.text, new_text, str(where.ssh_config))
+        result.changed = config_changed or inv_changed
+        if not result.changed or dry_run:
+            return result
+
+        if body and caps.control_master:
+            fileio.ensure_dir(control_real)
+        to_verify = [inv.hosts[n] for n in result.added + result.updated]
+
+        def verify_then_save(candidate: Path) -> None:
+            result.warnings.extend(_verify(candidate, to_verify, doc, new_text, where.ssh_config))
+            result.verified = [t.alias for t in _sample(to_verify)]
+            if inv_changed:
+                fileio.atomic_write(where.inventory, new_inv_bytes)
+
+        if config_changed:
+            _write_config(real_config, doc, new_text, verify_then_save)
+        else:
+            fileio.atomic_write(where.inventory, new_inv_bytes)
+        for target in to_verify:
+            if not local_port_free(target.local_port):
+                result.warnings.append(
+                    f"local port {target.local_port} is in use on this machine right now; "
+                    f"`ssh {target.alias}` will fail until it is free (see `sshjup doctor`)"
+                )
+    return result
+
+
+def _write_config(
+    real_config: Path,
+    doc: sshconfig.ConfigDoc,
+    new_text: str,
+    before_replace: Callable[[Path], None],
+) -> None:
+    """Write the config; a file sshjup created goes away again with its last host."""
+    st = state.load()
+    key = str(real_config)
+    if not new_text and key in st.created_files:
+        before_replace(real_config)
+        fileio.delete_file(real_config)
+        st.created_files.remove(key)
+        state.save(st)
+        return
+    fileio.atomic_write(
+        real_config, new_text.encode("utf-8", "surrogateescape"), before_replace=before_replace
+    )
+    if not doc.exists:
+        st.created_files.append(key)
+        state.save(st)
+
+
+def _hand_edited(doc: sshconfig.ConfigDoc, body: list[str], path: Path) -> HandEdited:
+    assert doc.section is not None  # noqa: S101 (checked by the caller)
+    current = list(doc.section.body)
+    diff = "".join(
+        difflib.unified_diff(
+            [line + "\n" for line in current],
+            [line + "\n" for line in body],
+            fromfile=f"{path} (sshjup section, edited by hand)",
+            tofile=f"{path} (sshjup section, from the inventory)",
+        )
+    )
+    msg = (
+        f"sshjup's section of {path} (lines {doc.section.begin_line}-{doc.section.end_line}) "
+        f"was changed by hand since sshjup wrote it:\n{diff}"
+    )
+    return HandEdited(
+        msg,
+        hint="put the change into sshjup (`sshjup edit NAME ...`) and run again with --force "
+        "to overwrite the hand edit, or keep your own Host block outside the section",
+    )
+
+
+def _diff(old: str, new: str, name: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=name, tofile=name
+        )
+    )
+
+
+def _sample(targets: list[Target]) -> list[Target]:
+    if len(targets) <= MAX_SSH_G_CHECKS:
+        return targets
+    return [targets[0], targets[len(targets) // 2], targets[-1]]
+
+
+def _verify(
+    candidate: Path,
+    targets: list[Target],
+    old_doc: sshconfig.ConfigDoc,
+    new_text: str,
+    shown_path: Path,
+) -> list[str]:
+    """Check the candidate with ``ssh -G``; raise when sshjup's own change breaks the file."""
+    warnings: list[str] = []
+    new_doc = sshconfig.decode(new_text.encode("utf-8", "surrogateescape"))
+    for target in _sample(targets):
+        resolved = openssh.resolve(candidate, target.alias)
+        if not resolved.ok:
+            original_error = _original_error(shown_path, old_doc, target.alias)
+            if original_error is None:
+                msg = (
+                    f"ssh -G rejects the file sshjup would write ({resolved.error}); "
+                    f"{shown_path} was left as it was"
+                )
+                raise VerificationFailed(
+                    msg, hint="please report this as a bug, with the output of `sshjup --debug`"
+                )
+            warnings.append(
+                f"ssh cannot parse {shown_path} even before this change ({original_error}); "
+                f"sshjup wrote its section, but ssh will not use it until that is fixed"
+            )
+            return warnings
+        warnings.extend(check_resolved(new_doc, target, resolved, shown_path))
+    return warnings
+
+
+def _original_error(path: Path, doc: sshconfig.ConfigDoc, alias: str) -> str | None:
+    """ssh -G's error for the file as it is now, or None if it parses (or does not exist)."""
+    if not doc.exists:
+        return None
+    resolved = openssh.resolve(path, alias)
+    return None if resolved.ok else resolved.error
+
+
+_KEYWORDS = {"hostname": "HostName", "user": "User", "port": "Port"}
+
+
+def check_resolved(
+    doc: sshconfig.ConfigDoc, target: Target, resolved: openssh.Resolved, path: Path
+) -> list[str]:
+    """Compare ``ssh -G`` output with the target; name the line that overrides a value."""
+    if not resolved.ok:
+        return [f"ssh -G {target.alias} failed: {resolved.error}"]
+    problems: list[str] = []
+    wanted = {"hostname": target.hostname.lower()}
+    if target.user is not None:
+        wanted["user"] = target.user
+    if target.port is not None:
+        wanted["port"] = str(target.port)
+    wrong = {k: v for k, v in wanted.items() if resolved.get(k) != v}
+    expected_forwards = [
+        openssh.expected_forward(f.bind, f.local_port, f.remote_host, f.remote_port)
+        for f in target.forwards
+    ]
+    missing = [f for f in expected_forwards if f not in resolved.local_forwards]
+    extra = [f for f in resolved.local_forwards if f not in expected_forwards]
+    keywords = [_KEYWORDS[k] for k in wrong] + (["LocalForward"] if missing or extra else [])
+    overrides = {o.keyword: o for o in sshconfig.earlier_settings(doc, target.alias, keywords)}
+    for key, value in wrong.items():
+        got = resolved.get(key)
+        problem = f"{target.alias}: ssh resolves {_KEYWORDS[key]} to {got!r}, not {value!r}"
+        override = overrides.get(key)
+        if override is not None:
+            problem += f"; {_where(path, override)} sets it first"
+        problems.append(problem + _MOVE_HINT)
+    if missing:
+        problems.append(f"{target.alias}: ssh does not show the forward(s) {', '.join(missing)}")
+    if extra:
+        override = overrides.get("localforward")
+        place = f" ({_where(path, override)})" if override else ""
+        problems.append(
+            f"{target.alias}: ssh adds forward(s) sshjup did not write: {', '.join(extra)}{place}; "
+            "LocalForward lines add up across every matching block"
+        )
+    return problems
+
+
+_MOVE_HINT = (
+    ". OpenSSH keeps the first value it reads: move sshjup's section above that block "
+    "(sshjup keeps it where you put it)"
+)
+
+
+def _where(path: Path, override: sshconfig.Override) -> str:
+    certainty = "" if override.certain else " (if that Match applies)"
+    context = "" if override.context == "global" else f" under `{override.context}`"
+    setting = f"`{override.keyword} {override.value}`{context}"
+    return f"line {override.line} of {path} ({setting}){certainty}"
+
+
+__all__ = [
+    "AliasDefaults",
+    "ChangeResult",
+    "ShowResult",
+    "Where",
+    "add_target",
+    "alias_defaults",
+    "apply_inventory",
+    "check_resolved",
+    "edit_target",
+    "export_inventory",
+    "get_target",
+    "list_targets",
+    "load_inventory",
+    "load_inventory_file",
+    "local_port_free",
+    "remove_target",
+    "show_target",
+    "suggest_free_port",
+]

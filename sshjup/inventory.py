@@ -1,0 +1,322 @@
+"""The inventory: sshjup's YAML record of the hosts it manages, and the one source of truth.
+
+The managed section of the ssh config (and each PuTTY session) is rendered from it. The file is
+versioned (``version: 1``) and validated on load; an error names the file and the line. The only
+module that imports yaml.
+
+    version: 1
+    hosts:
+      gpu:
+        hostname: gpu.example.org
+        user: alice
+        local_port: 8888
+        remote_port: 8889
+        forwards: ["6006:6006"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sshjup import fileio
+from sshjup.errors import InvalidInput, InventoryError
+from sshjup.models import (
+    DEFAULT_LOCAL_PORT,
+    DEFAULT_REMOTE_PORT,
+    Forward,
+    JupyterSpec,
+    Target,
+    validate_name,
+)
+
+SCHEMA_VERSION = 1
+_HOST_KEYS = {
+    "hostname",
+    "user",
+    "port",
+    "identity_file",
+    "proxy_jump",
+    "local_port",
+    "remote_port",
+    "forwards",
+    "putty",
+    "jupyter",
+}
+_JUPYTER_KEYS = {"kind", "command", "args", "root_dir"}
+HEADER = (
+    "# sshjup inventory: the Jupyter tunnels sshjup manages.\n"
+    "# Change it with `sshjup add/edit/remove`, or edit it and run `sshjup apply FILE`.\n"
+)
+
+
+@dataclass
+class Inventory:
+    """Managed hosts by name, in a stable order (the order they were added)."""
+
+    hosts: dict[str, Target] = field(default_factory=dict)
+
+    def targets(self) -> list[Target]:
+        return list(self.hosts.values())
+
+
+def _yaml() -> Any:
+    import yaml  # noqa: PLC0415 (imported only by the commands that read or write YAML)
+
+    return yaml
+
+
+def load(path: Path) -> Inventory | None:
+    """The inventory at ``path``, or ``None`` when the file does not exist."""
+    data = fileio.read_bytes(path)
+    if data is None:
+        return None
+    return loads(data.decode("utf-8", "replace"), str(path))
+
+
+def loads(text: str, source: str) -> Inventory:
+    """Parse and validate inventory text; errors say ``source:line: what, fix``."""
+    yaml = _yaml()
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader_cls)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        msg = f"{where}: not valid YAML ({problem})"
+        raise InventoryError(msg, hint="fix the YAML syntax at that line") from err
+    if root is None:
+        return Inventory()
+    top = _mapping(root, source, "the inventory")
+    version_node = top.get("version")
+    if version_node is None:
+        _fail(source, root, "missing `version: 1`", "add `version: 1` at the top")
+    version = _scalar(version_node, source)
+    if version != SCHEMA_VERSION:
+        _fail(
+            source,
+            version_node,
+            f"unsupported inventory version {version!r}",
+            f"this sshjup reads version {SCHEMA_VERSION}; upgrade sshjup or fix the file",
+        )
+    for key, node in top.items():
+        if key not in {"version", "hosts"}:
+            _fail(source, node, f"unknown key {key!r}", "allowed keys: version, hosts")
+    inventory = Inventory()
+    hosts_node = top.get("hosts")
+    if hosts_node is None or _is_null(hosts_node):
+        return inventory
+    for name, node in _mapping(hosts_node, source, "hosts").items():
+        try:
+            validate_name(name, "host name")
+            inventory.hosts[name] = _target(name, node, source)
+        except InventoryError:
+            raise
+        except InvalidInput as err:
+            _fail(source, node, f"host {name!r}: {err.message}", err.hint or "fix the value")
+    return inventory
+
+
+def _fail(source: str, node: Any, problem: str, hint: str) -> None:
+    msg = f"{source}:{node.start_mark.line + 1}: {problem}"
+    raise InventoryError(msg, hint=hint)
+
+
+def _is_null(node: Any) -> bool:
+    return bool(node.tag.endswith(":null"))
+
+
+def _mapping(node: Any, source: str, what: str) -> dict[str, Any]:
+    if not node.tag.endswith(":map"):
+        _fail(source, node, f"{what} must be a mapping", "use `key: value` lines")
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value
+        if not isinstance(key, str) or not key_node.tag.endswith(":str"):
+            _fail(source, key_node, f"{what}: key {key!r} must be text", "quote the key")
+        if key in out:
+            _fail(source, key_node, f"{what}: {key!r} appears twice", "keep one of them")
+        out[key] = value_node
+    return out
+
+
+def _scalar(node: Any, source: str) -> Any:
+    """Construct a scalar with YAML's safe types (int, bool, str, null)."""
+    if not node.tag.endswith((":int", ":bool", ":str", ":null")):
+        _fail(source, node, "expected a single value", "write a plain value, not a list or map")
+    return _constructor().construct_object(node, deep=True)
+
+
+_CONSTRUCTOR: list[Any] = []
+
+
+def _constructor() -> Any:
+    """One reusable safe constructor (building a loader per value would be slow)."""
+    if not _CONSTRUCTOR:
+        _CONSTRUCTOR.append(_yaml().SafeLoader(""))
+    constructor = _CONSTRUCTOR[0]
+    constructor.constructed_objects.clear()
+    return constructor
+
+
+def _text(node: Any, source: str, what: str) -> str | None:
+    value = _scalar(node, source)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        _fail(source, node, f"{what} must be text, got {value!r}", f"quote the {what}")
+    return str(value)
+
+
+def _int(node: Any, source: str, what: str) -> int | None:
+    value = _scalar(node, source)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(source, node, f"{what} must be a whole number, got {value!r}", "e.g. 8888")
+    return int(value)
+
+
+def _str_list(node: Any, source: str, what: str) -> list[str]:
+    if _is_null(node):
+        return []
+    if not node.tag.endswith(":seq"):
+        _fail(source, node, f"{what} must be a list", f'write {what}: ["..."]')
+    out = []
+    for item in node.value:
+        value = _scalar(item, source)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            _fail(source, item, f"{what}: {value!r} must be text", "quote it")
+        out.append(str(value))
+    return out
+
+
+def _target(name: str, node: Any, source: str) -> Target:
+    fields = _mapping(node, source, f"host {name!r}")
+    for key, value in fields.items():
+        if key not in _HOST_KEYS:
+            _fail(source, value, f"host {name!r}: unknown key {key!r}", _allowed(_HOST_KEYS))
+
+    def text(key: str) -> str | None:
+        return _text(fields[key], source, key) if key in fields else None
+
+    def number(key: str) -> int | None:
+        return _int(fields[key], source, key) if key in fields else None
+
+    def checked(key: str, make: Any) -> Any:
+        try:
+            return make()
+        except InvalidInput as err:
+            _fail(source, fields.get(key, node), f"host {name!r}: {err.message}", err.hint or "")
+            raise  # pragma: no cover - _fail always raises
+
+    hostname = text("hostname")
+    if hostname is None:
+        _fail(source, node, f"host {name!r}: missing hostname", "add `hostname: HOST`")
+        raise AssertionError  # pragma: no cover - _fail always raises
+    local_port = number("local_port") or DEFAULT_LOCAL_PORT
+    remote_port = number("remote_port") or DEFAULT_REMOTE_PORT
+    main = checked("local_port", lambda: Forward(local_port, remote_port))
+    extra = [
+        checked("forwards", lambda spec=spec: Forward.parse(spec))
+        for spec in (
+            _str_list(fields["forwards"], source, "forwards") if "forwards" in fields else []
+        )
+    ]
+    putty_value = _scalar(fields["putty"], source) if "putty" in fields else None
+    if putty_value is not None and not isinstance(putty_value, bool):
+        _fail(source, fields["putty"], "putty must be true or false", "write putty: true")
+    jupyter = JupyterSpec()
+    if "jupyter" in fields:
+        jupyter = checked("jupyter", lambda: _jupyter(fields["jupyter"], source, name))
+    port = number("port")
+    target: Target = checked(
+        "hostname",
+        lambda: Target(
+            name=name,
+            hostname=hostname,
+            forwards=(main, *extra),
+            user=text("user"),
+            port=port,
+            identity_file=text("identity_file"),
+            proxy_jump=text("proxy_jump"),
+            putty=putty_value,
+            jupyter=jupyter,
+        ),
+    )
+    return target
+
+
+def _jupyter(node: Any, source: str, name: str) -> JupyterSpec:
+    fields = _mapping(node, source, f"host {name!r}: jupyter")
+    for key, value in fields.items():
+        if key not in _JUPYTER_KEYS:
+            _fail(
+                source,
+                value,
+                f"host {name!r}: jupyter: unknown key {key!r}",
+                _allowed(_JUPYTER_KEYS),
+            )
+    kind = _text(fields["kind"], source, "kind") if "kind" in fields else None
+    return JupyterSpec(
+        kind=kind or "lab",
+        command=_text(fields["command"], source, "command") if "command" in fields else None,
+        args=tuple(_str_list(fields["args"], source, "args")) if "args" in fields else (),
+        root_dir=_text(fields["root_dir"], source, "root_dir") if "root_dir" in fields else None,
+    )
+
+
+def _allowed(keys: Iterable[str]) -> str:
+    return "allowed keys: " + ", ".join(sorted(keys))
+
+
+def to_data(inventory: Inventory) -> dict[str, Any]:
+    """Plain data for YAML: only what differs from the defaults is written."""
+    hosts: dict[str, Any] = {}
+    for name, t in inventory.hosts.items():
+        entry: dict[str, Any] = {"hostname": t.hostname}
+        for key in ("user", "port", "identity_file", "proxy_jump"):
+            value = getattr(t, key)
+            if value is not None:
+                entry[key] = value
+        entry["local_port"] = t.local_port
+        entry["remote_port"] = t.remote_port
+        if len(t.forwards) > 1:
+            entry["forwards"] = [f.spec() for f in t.forwards[1:]]
+        if t.putty is not None:
+            entry["putty"] = t.putty
+        jupyter = _jupyter_data(t.jupyter)
+        if jupyter:
+            entry["jupyter"] = jupyter
+        hosts[name] = entry
+    return {"version": SCHEMA_VERSION, "hosts": hosts}
+
+
+def _jupyter_data(spec: JupyterSpec) -> Mapping[str, Any]:
+    out: dict[str, Any] = {}
+    if spec.kind != "lab":
+        out["kind"] = spec.kind
+    if spec.command is not None:
+        out["command"] = spec.command
+    if spec.args:
+        out["args"] = list(spec.args)
+    if spec.root_dir is not None:
+        out["root_dir"] = spec.root_dir
+    return out
+
+
+def dumps(inventory: Inventory) -> str:
+    yaml = _yaml()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    body = yaml.dump(to_data(inventory), Dumper=dumper, sort_keys=False, default_flow_style=False)
+    return HEADER + str(body)
+
+
+def save(inventory: Inventory, path: Path) -> None:
+    fileio.atomic_write(path, dumps(inventory).encode("utf-8"))
+
+
+__all__ = ["SCHEMA_VERSION", "Inventory", "dumps", "load", "loads", "save", "to_data"]

@@ -1,0 +1,125 @@
+"""Ask the installed OpenSSH client: its version (what it can parse) and ``ssh -G`` (the oracle).
+
+``ssh -G -F FILE ALIAS`` prints the fully evaluated options without connecting. It exits 0 for
+an alias that is not configured at all, and 255 on a syntax error anywhere in the file, so
+callers compare values, never just the exit code. Note that it runs ``Match exec`` commands.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sshjup import paths, proc
+from sshjup.errors import ToolMissing
+from sshjup.sshconfig import Capabilities
+
+_VERSION_RE = re.compile(r"OpenSSH_for_Windows_(\d+)\.(\d+)|OpenSSH_(\d+)\.(\d+)")
+SSH_G_TIMEOUT = 20.0
+
+
+@functools.lru_cache(maxsize=1)
+def capabilities() -> Capabilities:
+    """What the local ssh supports; conservative when the version cannot be read."""
+    result = proc.run(["ssh", "-V"], timeout=10.0)
+    text = (result.stderr or "") + (result.stdout or "")
+    return capabilities_from_version(text, windows=sys.platform == "win32")
+
+
+def capabilities_from_version(text: str, *, windows: bool) -> Capabilities:
+    """Pure: SessionType and ForkAfterAuthentication need 8.7; Windows has no fork, no mux."""
+    m = _VERSION_RE.search(text)
+    if m is None:
+        return Capabilities(False, False, not windows, text.strip())
+    major, minor = (
+        (int(m.group(1)), int(m.group(2)))
+        if m.group(1)
+        else (
+            int(m.group(3)),
+            int(m.group(4)),
+        )
+    )
+    modern = (major, minor) >= (8, 7)
+    is_windows = windows or m.group(1) is not None
+    return Capabilities(
+        session_type=modern,
+        fork_after_authentication=modern and not is_windows,
+        control_master=not is_windows,
+        version=f"{major}.{minor}",
+    )
+
+
+def base_argv(ssh_config: Path) -> list[str]:
+    """``ssh``, plus ``-F FILE`` unless FILE is the one ssh reads by default."""
+    if paths.is_default_ssh_config(ssh_config):
+        return ["ssh"]
+    return ["ssh", "-F", str(ssh_config)]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What ``ssh -G`` printed: single values and the lists that accumulate."""
+
+    ok: bool
+    error: str
+    values: dict[str, str] = field(default_factory=dict)
+    local_forwards: tuple[str, ...] = ()
+    identity_files: tuple[str, ...] = ()
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+
+def resolve(config_file: Path, alias: str, *, use_default: bool = False) -> Resolved:
+    """Run ``ssh -G`` for ``alias`` on ``config_file`` (with ``-F`` unless ``use_default``)."""
+    argv = ["ssh"] if use_default else ["ssh", "-F", str(config_file)]
+    try:
+        result = proc.run([*argv, "-G", "--", alias], timeout=SSH_G_TIMEOUT)
+    except ToolMissing:
+        raise
+    if result.returncode != 0:
+        return Resolved(False, _error_lines(result.stderr))
+    return parse_g_output(result.stdout)
+
+
+def parse_g_output(text: str) -> Resolved:
+    values: dict[str, str] = {}
+    forwards: list[str] = []
+    identities: list[str] = []
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "localforward":
+            forwards.append(value)
+        elif key == "identityfile":
+            identities.append(value)
+        else:
+            values.setdefault(key, value)
+    return Resolved(True, "", values, tuple(forwards), tuple(identities))
+
+
+def _error_lines(stderr: str) -> str:
+    lines = [
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith("Pseudo-terminal will not be allocated")
+    ]
+    return "; ".join(lines[:3]) or "ssh -G failed without a message"
+
+
+def expected_forward(bind: str, local_port: int, host: str, remote_port: int) -> str:
+    """How ``ssh -G`` prints ``LocalForward bind:lport host:rport``."""
+    return f"[{bind}]:{local_port} [{host}]:{remote_port}"
+
+
+__all__ = [
+    "Resolved",
+    "base_argv",
+    "capabilities",
+    "capabilities_from_version",
+    "expected_forward",
+    "parse_g_output",
+    "resolve",
+]

@@ -1,0 +1,493 @@
+"""ssh config text: render sshjup's section, find it, place it, and read the rest of the file.
+
+Pure functions of text; no I/O, no processes. The only module that imports sshconf.
+
+sshjup owns one marked section of the file and nothing else::
+
+    # >>> sshjup managed section: change it with `sshjup edit`, not by hand >>>
+    Host jup-gpu
+        ...
+    # <<< sshjup end of managed section (sha256:0123456789abcdef) <<<
+
+* The section is inserted as whole lines at one place, so removing it gives back the original
+  bytes exactly. Every byte outside it is kept (CRLF, missing final newline, tabs, NBSP...).
+* A new section goes near the top (after a leading comment header), before any ``Host *``,
+  ``Match`` or global option that would otherwise win for its aliases: OpenSSH takes the first
+  value it obtains. When global options follow, the section ends with ``Match all`` so those
+  lines stay global. An existing section stays where it is (the user may have moved it).
+* The end marker carries a digest of the section's lines: a hand edit is detected.
+
+Why not sshconf for the user's file: sshconf drops the final newline and CRLF on write, does not
+know ``Key=Value``, ``Host=`` or ``Match``, and ``set()`` reverses lists (see
+docs/internals.md and tests/test_sshconf_edges.py). It is used here only to read back the
+section sshjup itself wrote, where none of those forms occur.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sshjup.errors import ConfigParseError
+from sshjup.models import ALIAS_PREFIX, Target, validate_path
+
+BEGIN_MARK = "# >>> sshjup managed section: change it with `sshjup edit`, not by hand >>>"
+END_MARK_PREFIX = "# <<< sshjup end of managed section"
+_END_RE = re.compile(r"# <<< sshjup end of managed section \(sha256:([0-9a-f]{16})\) <<<")
+TERMINATOR = "Match all"
+INDENT = "    "
+SERVER_ALIVE_INTERVAL = 30
+CONTROL_SOCKET_NAME = "sshjup-%C"
+# sun_path is 104-108 bytes; ssh adds ".XXXXXXXXXXXXXXXX" while it sets the socket up, and %C
+# expands to 40 hex digits.
+MAX_SOCKET_PATH = 100
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the local OpenSSH client and platform can parse and do."""
+
+    session_type: bool = True  # SessionType (OpenSSH 8.7+)
+    fork_after_authentication: bool = True  # ForkAfterAuthentication (8.7+, not Windows)
+    control_master: bool = True  # ControlMaster/ControlPath (not Windows)
+    version: str = ""
+
+
+def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[str]:
+    """The Host block for one target, as lines without line endings."""
+    lines = [f"Host {target.alias}", f"{INDENT}HostName {target.hostname}"]
+    if target.user is not None:
+        lines.append(f"{INDENT}User {target.user}")
+    if target.port is not None:
+        lines.append(f"{INDENT}Port {target.port}")
+    if target.identity_file is not None:
+        lines.append(f"{INDENT}IdentityFile {target.identity_file}")
+    if target.proxy_jump is not None:
+        lines.append(f"{INDENT}ProxyJump {target.proxy_jump}")
+    lines.extend(
+        f"{INDENT}LocalForward {fwd.bind}:{fwd.local_port} {fwd.remote_host}:{fwd.remote_port}"
+        for fwd in target.forwards
+    )
+    lines.append(f"{INDENT}ExitOnForwardFailure yes")
+    if caps.session_type:
+        lines.append(f"{INDENT}SessionType none")
+    if caps.fork_after_authentication:
+        lines.append(f"{INDENT}ForkAfterAuthentication yes")
+    if caps.control_master:
+        lines.append(f"{INDENT}ControlMaster auto")
+        lines.append(f"{INDENT}ControlPath {control_path(control_dir)}")
+        lines.append(f"{INDENT}ControlPersist yes")
+    lines.append(f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}")
+    return lines
+
+
+def control_path(control_dir: str) -> str:
+    """``<dir>/sshjup-%C``, refused when it could not be a Unix socket path."""
+    validate_path(control_dir, "control socket directory")
+    path = f"{control_dir.rstrip('/')}/{CONTROL_SOCKET_NAME}"
+    if len(path.encode()) - len("%C") + 40 > MAX_SOCKET_PATH:
+        msg = (
+            f"the control socket directory {control_dir!r} is too long for a Unix socket "
+            f"(at most {MAX_SOCKET_PATH - 48} characters)"
+        )
+        raise ConfigParseError(msg, hint="set SSHJUP_CONTROL_DIR to a shorter directory")
+    return path
+
+
+def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str) -> list[str]:
+    """All Host blocks, in the order given, separated by blank lines."""
+    body: list[str] = []
+    for target in targets:
+        if body:
+            body.append("")
+        body.extend(render_block(target, caps, control_dir))
+    return body
+
+
+def digest(body: Sequence[str]) -> str:
+    """A short digest of the section's lines, independent of the file's line endings."""
+    joined = "\n".join(line.rstrip("\r") for line in body)
+    return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def render_section(body: Sequence[str], *, terminator: bool, eol: str) -> str:
+    """The whole marked section as text, every line ending in ``eol``."""
+    inner = list(body)
+    if terminator:
+        inner.append(TERMINATOR)
+    lines = [BEGIN_MARK, *inner, f"{END_MARK_PREFIX} (sha256:{digest(inner)}) <<<"]
+    return "".join(line + eol for line in lines)
+
+
+@dataclass(frozen=True)
+class Section:
+    """Where the managed section is: character offsets and line numbers (1-based)."""
+
+    start: int  # offset of the begin marker line
+    end: int  # offset just after the end marker line (and its line ending)
+    begin_line: int
+    end_line: int
+    body: tuple[str, ...]  # lines between the markers, without line endings
+    recorded_digest: str
+
+    @property
+    def hand_edited(self) -> bool:
+        return digest(self.body) != self.recorded_digest
+
+
+@dataclass(frozen=True)
+class ConfigDoc:
+    """The user's ssh config, decoded losslessly (UTF-8 with surrogateescape)."""
+
+    text: str
+    eol: str
+    section: Section | None
+    exists: bool = True
+
+    def encode(self) -> bytes:
+        return self.text.encode("utf-8", "surrogateescape")
+
+
+def decode(data: bytes | None) -> ConfigDoc:
+    """Parse file bytes (``None`` for a missing file) into a ConfigDoc; find the section."""
+    if data is None:
+        return ConfigDoc("", "\n", None, exists=False)
+    text = data.decode("utf-8", "surrogateescape")
+    first_nl = text.find("\n")
+    eol = "\r\n" if first_nl > 0 and text[first_nl - 1] == "\r" else "\n"
+    return ConfigDoc(text, eol, _find_section(text))
+
+
+def _iter_lines(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
+    """(offset, offset after the line ending, line without ``\\n``) for each line.
+
+    Only ``\\n`` ends a line, as in OpenSSH's getline(); a ``\\r`` stays on the line.
+    """
+    pos = start
+    n = len(text)
+    while pos < n:
+        nl = text.find("\n", pos)
+        if nl < 0:
+            yield pos, n, text[pos:]
+            return
+        yield pos, nl + 1, text[pos:nl]
+        pos = nl + 1
+
+
+def _find_section(text: str) -> Section | None:
+    begin = text.find(BEGIN_MARK)
+    if begin < 0:
+        if END_MARK_PREFIX in text:
+            line = text.count("\n", 0, text.find(END_MARK_PREFIX)) + 1
+            msg = f"line {line} has sshjup's end marker but there is no start marker before it"
+            raise ConfigParseError(msg, hint=_DAMAGED_HINT)
+        return None
+    if begin > 0 and text[begin - 1] != "\n":
+        line = text.count("\n", 0, begin) + 1
+        msg = f"line {line}: sshjup's start marker must be on a line of its own"
+        raise ConfigParseError(msg, hint=_DAMAGED_HINT)
+    if text.find(BEGIN_MARK, begin + len(BEGIN_MARK)) >= 0:
+        msg = "the file has more than one sshjup start marker"
+        raise ConfigParseError(msg, hint=_DAMAGED_HINT)
+    begin_line = text.count("\n", 0, begin) + 1
+    body: list[str] = []
+    lines = _iter_lines(text, begin)
+    next(lines)  # the begin marker itself
+    for number, (_, after, raw) in enumerate(lines, start=begin_line + 1):
+        content = raw.rstrip("\r")
+        match = _END_RE.fullmatch(content.strip())
+        if match:
+            return Section(begin, after, begin_line, number, tuple(body), match.group(1))
+        if content.startswith(END_MARK_PREFIX) or BEGIN_MARK in content:
+            msg = f"line {number}: sshjup's end marker is damaged"
+            raise ConfigParseError(msg, hint=_DAMAGED_HINT)
+        body.append(content)
+    msg = f"line {begin_line} starts sshjup's section, but its end marker is missing"
+    raise ConfigParseError(msg, hint=_DAMAGED_HINT)
+
+
+_DAMAGED_HINT = (
+    "restore the file from its backup (<config>.sshjup.bak), or delete sshjup's marker lines "
+    "and the Host jup-* blocks between them, then run `sshjup apply` to write them again"
+)
+
+
+def _is_blank(line: str) -> bool:
+    return line.strip(" \t\r\f") == ""
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip(" \t").startswith("#")
+
+
+def insertion_offset(text: str) -> int:
+    """Where a new section goes: after a leading comment header, before anything else.
+
+    The header is the leading run of comment and blank lines, up to its last blank line, so
+    a comment that sits directly above the first directive stays with it.
+    """
+    best = 0
+    for _, after, line in _iter_lines(text):
+        if _is_blank(line):
+            if after <= len(text) and text[after - 1 : after] == "\n":
+                best = after
+            continue
+        if not _is_comment(line):
+            break
+    return best
+
+
+def _needs_terminator(text: str, offset: int) -> bool:
+    """True when the first directive after ``offset`` is not Host or Match (so it is global)."""
+    for _, _, line in _iter_lines(text, offset):
+        if _is_blank(line) or _is_comment(line):
+            continue
+        keyword, _ = split_keyword(line)
+        return keyword.lower() not in {"host", "match"}
+    return False
+
+
+def plan_text(doc: ConfigDoc, body: Sequence[str]) -> str:
+    """The whole new file text with the section holding ``body`` (removed when empty)."""
+    if doc.section is not None:
+        start, end = doc.section.start, doc.section.end
+    else:
+        start = end = insertion_offset(doc.text)
+    if not body:
+        return doc.text[:start] + doc.text[end:]
+    section = render_section(body, terminator=_needs_terminator(doc.text, end), eol=doc.eol)
+    return doc.text[:start] + section + doc.text[end:]
+
+
+def current_section_text(doc: ConfigDoc) -> str:
+    if doc.section is None:
+        return ""
+    return doc.text[doc.section.start : doc.section.end]
+
+
+# --- reading the user's directives (OpenSSH's own tokenising rules) ---------------------------
+
+_WS = " \t\r\n\f"
+
+
+def split_keyword(line: str) -> tuple[str, str]:
+    """(keyword, rest) the way readconf.c splits a line: whitespace, or one optional ``=``."""
+    s = line.strip(_WS)
+    if not s:
+        return "", ""
+    j = 0
+    while j < len(s) and s[j] not in _WS and s[j] != "=":
+        j += 1
+    keyword, rest = s[:j], s[j:].lstrip(_WS)
+    if rest.startswith("="):
+        rest = rest[1:].lstrip(_WS)
+    return keyword, rest
+
+
+def split_args(rest: str) -> list[str] | None:
+    """Arguments as OpenSSH's argv_split(terminate_on_comment=1) sees them; None on bad quotes."""
+    out: list[str] = []
+    i, n = 0, len(rest)
+    while i < n:
+        if rest[i] in " \t":
+            i += 1
+            continue
+        if rest[i] == "#":
+            break
+        quote = ""
+        arg: list[str] = []
+        while i < n:
+            c = rest[i]
+            nxt = rest[i + 1] if i + 1 < n else ""
+            if c == "\\" and ((nxt in "'\"\\" and nxt) or (not quote and nxt == " ")):
+                arg.append(nxt)
+                i += 2
+                continue
+            if not quote and c in " \t":
+                break
+            if not quote and c in "\"'":
+                quote = c
+            elif quote and c == quote:
+                quote = ""
+            else:
+                arg.append(c)
+            i += 1
+        if quote:
+            return None
+        out.append("".join(arg))
+    return out
+
+
+_HOST_LINE_RE = re.compile(r"^[ \t]*(host|match|include)(?=[ \t=])(.*)$", re.IGNORECASE | re.M)
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One Host, Match or Include line of the user's file, outside sshjup's section."""
+
+    keyword: str  # lower case
+    args: tuple[str, ...]
+    line: int  # 1-based
+    text: str
+
+
+def scan_directives(doc: ConfigDoc) -> list[Directive]:
+    """Every Host, Match and Include line outside the section, in file order.
+
+    One regular-expression pass over the text: fast on a 60,000-line file.
+    """
+    text = doc.text
+    found: list[Directive] = []
+    skip = (doc.section.start, doc.section.end) if doc.section else (-1, -1)
+    line_no, last = 1, 0
+    for m in _HOST_LINE_RE.finditer(text):
+        if skip[0] <= m.start() < skip[1]:
+            continue
+        line_no += text.count("\n", last, m.start())
+        last = m.start()
+        keyword, rest = split_keyword(m.group(0))
+        args = split_args(rest) or []
+        found.append(Directive(keyword.lower(), tuple(args), line_no, m.group(0).rstrip("\r")))
+    return found
+
+
+def concrete_aliases(directives: Iterable[Directive]) -> dict[str, int]:
+    """Host arguments without wildcards or negation, with the line of their first use."""
+    out: dict[str, int] = {}
+    for d in directives:
+        if d.keyword != "host":
+            continue
+        for pattern in d.args:
+            if pattern and not pattern.startswith("!") and not any(c in pattern for c in "*?"):
+                out.setdefault(pattern, d.line)
+    return out
+
+
+def include_args(directives: Iterable[Directive]) -> list[str]:
+    return [a for d in directives if d.keyword == "include" for a in d.args]
+
+
+def pattern_matches(pattern: str, name: str) -> bool:
+    """OpenSSH's match_pattern: ``*`` and ``?`` wildcards, case-sensitive for Host."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, name, re.DOTALL) is not None
+
+
+def host_line_matches(args: Sequence[str], alias: str) -> bool:
+    """A Host line applies when some pattern matches and no negated pattern does."""
+    positive = False
+    for pattern in args:
+        if pattern.startswith("!"):
+            if pattern_matches(pattern[1:], alias):
+                return False
+        elif pattern_matches(pattern, alias):
+            positive = True
+    return positive
+
+
+@dataclass(frozen=True)
+class Override:
+    """A line before sshjup's section that sets an option for an alias first."""
+
+    keyword: str
+    value: str
+    line: int
+    context: str  # "global", the Host line, or the Match line
+    context_line: int
+    certain: bool  # False under a Match block (sshjup cannot evaluate Match criteria)
+
+
+def earlier_settings(doc: ConfigDoc, alias: str, keywords: Iterable[str]) -> list[Override]:
+    """Lines above the section that set one of ``keywords`` for ``alias`` (first one each).
+
+    Used to explain an ``ssh -G`` mismatch: OpenSSH keeps the first value it obtains.
+    """
+    wanted = {k.lower() for k in keywords}
+    stop = doc.section.start if doc.section else insertion_offset(doc.text)
+    found: dict[str, Override] = {}
+    active, certain, context, context_line = True, True, "global", 0
+    for number, (_, _, raw) in enumerate(_iter_lines(doc.text[:stop]), start=1):
+        keyword, rest = split_keyword(raw)
+        key = keyword.lower()
+        if not key or key.startswith("#"):
+            continue
+        if key == "host":
+            active = host_line_matches(split_args(rest) or [], alias)
+            certain, context, context_line = True, raw.strip(), number
+        elif key == "match":
+            active, certain, context, context_line = True, False, raw.strip(), number
+            if (split_args(rest) or [""])[0].lower() == "all":
+                certain = True
+        elif active and key in wanted and key not in found:
+            found[key] = Override(key, rest, number, context, context_line, certain)
+    return list(found.values())
+
+
+# --- reading sshjup's own section back (sshconf is right for this text) -----------------------
+
+
+@dataclass(frozen=True)
+class SectionHost:
+    alias: str
+    options: dict[str, list[str]] = field(default_factory=dict)
+
+
+def parse_section(body: Sequence[str]) -> list[SectionHost]:
+    """The Host blocks in sshjup's section, via sshconf (lower-cased keys, values as lists)."""
+    import sshconf  # noqa: PLC0415 (kept off the start-up path of commands that never need it)
+
+    parsed = sshconf.SshConfigFile(list(body))
+    hosts: list[SectionHost] = []
+    for pattern in parsed.hosts():
+        options = parsed.host(pattern)
+        hosts.append(
+            SectionHost(
+                pattern,
+                {k: (v if isinstance(v, list) else [v]) for k, v in options.items()},
+            )
+        )
+    return hosts
+
+
+def managed_aliases(doc: ConfigDoc) -> list[str]:
+    if doc.section is None:
+        return []
+    return [
+        line.split(None, 1)[1].strip()
+        for line in doc.section.body
+        if line.startswith("Host ") and line.split(None, 1)[1].startswith(ALIAS_PREFIX)
+    ]
+
+
+__all__ = [
+    "BEGIN_MARK",
+    "END_MARK_PREFIX",
+    "TERMINATOR",
+    "Capabilities",
+    "ConfigDoc",
+    "Directive",
+    "Override",
+    "Section",
+    "SectionHost",
+    "concrete_aliases",
+    "control_path",
+    "current_section_text",
+    "decode",
+    "digest",
+    "earlier_settings",
+    "host_line_matches",
+    "include_args",
+    "insertion_offset",
+    "managed_aliases",
+    "parse_section",
+    "pattern_matches",
+    "plan_text",
+    "render_block",
+    "render_body",
+    "render_section",
+    "scan_directives",
+    "split_args",
+    "split_keyword",
+]

@@ -1,0 +1,58 @@
+"""Machine-local state that does not belong in the (portable) inventory.
+
+``$SSHJUP_HOME/state.json``: which ssh config files sshjup created (so removing the last host
+removes the file again), and digests of what sshjup wrote elsewhere (PuTTY sessions), so a
+hand edit is detected. Written through the atomic writer like every other file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sshjup import fileio, paths
+
+STATE_VERSION = 1
+
+
+@dataclass
+class State:
+    created_files: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "created_files": sorted(set(self.created_files)),
+            "digests": dict(sorted(self.digests.items())),
+        }
+
+
+def state_path() -> Path:
+    return paths.app_dir() / "state.json"
+
+
+def load() -> State:
+    data = fileio.read_bytes(state_path())
+    if data is None:
+        return State()
+    try:
+        raw = json.loads(data.decode("utf-8"))
+        return State(
+            [str(p) for p in raw.get("created_files", [])],
+            {str(k): str(v) for k, v in raw.get("digests", {}).items()},
+        )
+    except (ValueError, AttributeError, TypeError):
+        # A damaged state file only loses conveniences (file removal, hand-edit digests);
+        # it is rewritten on the next change.
+        return State()
+
+
+def save(state: State) -> None:
+    text = json.dumps(state.to_json(), indent=2) + "\n"
+    fileio.atomic_write(state_path(), text.encode("utf-8"), backup=False)
+
+
+__all__ = ["State", "load", "save", "state_path"]
