@@ -1,0 +1,54 @@
+"""Test isolation: nothing a test does may reach the real ~/.ssh, ~/.putty, keyring or app dir."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+pytest_plugins = ["tests.support.fixtures"]
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every location sshjup (and PuTTY, keyring, XDG) reads at a temp dir."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SSHJUP_HOME", str(tmp_path / "app"))
+    monkeypatch.setenv("SSHJUP_SSH_CONFIG", str(home / ".ssh" / "config"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("PUTTYDIR", str(home / ".putty"))
+    monkeypatch.delenv("PUTTYSESSIONS", raising=False)
+    monkeypatch.delenv("SSHJUP_TOKEN", raising=False)
+    monkeypatch.delenv("SSHJUP_DEBUG", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    # Unix socket paths must stay short: pytest's tmp_path can be too long for them.
+    control = Path(tempfile.mkdtemp(prefix="sj"))
+    monkeypatch.setenv("SSHJUP_CONTROL_DIR", str(control))
+    from sshjup import openssh
+
+    openssh.capabilities.cache_clear()
+    yield home
+    for leftover in control.iterdir():
+        leftover.unlink()
+    control.rmdir()
+
+
+@pytest.fixture
+def ssh_config(isolated: Path) -> Path:
+    return isolated / ".ssh" / "config"
+
+
+def corpus_dir(kind: str) -> Path:
+    return CORPUS / kind
