@@ -344,13 +344,20 @@ def _alias_definitions(
 
 def _include_files(pattern: str) -> list[Path]:
     """Files an Include argument names, as OpenSSH resolves them for a user config."""
-    expanded = os.path.expanduser(pattern)
+    expanded = _ssh_expanduser(pattern)
     path = Path(expanded)
     if not path.is_absolute():
-        path = paths.home() / ".ssh" / expanded
+        path = paths.ssh_home() / ".ssh" / expanded
     import glob  # noqa: PLC0415 (only needed when a config has Include lines)
 
     return [Path(p).resolve() for p in sorted(glob.glob(str(path)))]
+
+
+def _ssh_expanduser(pattern: str) -> str:
+    """``~`` as OpenSSH expands it (password database home)."""
+    if pattern == "~" or pattern.startswith("~/"):
+        return str(paths.ssh_home()) + pattern[1:]
+    return os.path.expanduser(pattern)
 
 
 def _check_ports(inv: Inventory) -> None:
@@ -597,6 +604,37 @@ def _where(path: Path, override: sshconfig.Override) -> str:
     return f"line {override.line} of {path} ({setting}){certainty}"
 
 
+# --- the tunnel -----------------------------------------------------------------------------
+
+
+def tunnel_up(
+    where: Where, name: str, *, timeout: float = 30.0, progress: Callable[[str], None] | None = None
+) -> Any:
+    """Open NAME's tunnel in the background (plain ``ssh jup-NAME``) and wait for the port."""
+    from sshjup import tunnel  # noqa: PLC0415 (only the tunnel commands need it)
+
+    target = get_target(where, name)
+    return tunnel.up(
+        target.alias, where.ssh_config, target.local_port, timeout=timeout, progress=progress
+    )
+
+
+def tunnel_down(where: Where, name: str) -> Any:
+    """Close NAME's tunnel through its control socket (``ssh -O exit``)."""
+    from sshjup import tunnel  # noqa: PLC0415
+
+    target = get_target(where, name)
+    return tunnel.down(target.alias, where.ssh_config, target.local_port)
+
+
+def tunnel_status(where: Where, name: str | None = None) -> list[Any]:
+    """``ssh -O check`` and the local port, for NAME or for every managed host."""
+    from sshjup import tunnel  # noqa: PLC0415
+
+    targets = [get_target(where, name)] if name else list_targets(where)
+    return [tunnel.status(t.alias, where.ssh_config, t.local_port) for t in targets]
+
+
 __all__ = [
     "AliasDefaults",
     "ChangeResult",
@@ -616,4 +654,7 @@ __all__ = [
     "remove_target",
     "show_target",
     "suggest_free_port",
+    "tunnel_down",
+    "tunnel_status",
+    "tunnel_up",
 ]

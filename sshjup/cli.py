@@ -483,6 +483,106 @@ def export(ssh_config: str | None) -> None:
     click.echo(api.export_inventory(_where(ssh_config)), nl=False)
 
 
+def _progress(message: str) -> None:
+    """A progress line on stderr for waits longer than a second (overwritten on a terminal)."""
+    if sys.stderr.isatty():
+        click.echo(f"\r{message}\033[K", err=True, nl=False)
+    else:
+        click.echo(message, err=True)
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        click.echo("\r\033[K", err=True, nl=False)
+
+
+def _status_json(st: Any) -> dict[str, Any]:
+    return {
+        "alias": st.alias,
+        "running": st.running,
+        "pid": st.pid,
+        "local_port": st.local_port,
+        "port_open": st.port_open,
+        "detail": st.detail,
+    }
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the tunnel.")
+@_json_option
+@_ssh_config_option
+def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None:
+    """Open the tunnel in the background and wait until its local port answers.
+
+    The same as `ssh jup-NAME`, plus the wait. Running it twice is harmless.
+
+    \b
+    Example:
+      sshjup up gpu && open http://127.0.0.1:8888
+    """
+    from sshjup import api  # noqa: PLC0415
+
+    try:
+        st = api.tunnel_up(_where(ssh_config), name, timeout=timeout, progress=_progress)
+    finally:
+        _end_progress()
+    if as_json:
+        click.echo(json.dumps(_status_json(st), indent=2))
+        return
+    click.echo(f"{st.alias}: {st.detail}")
+
+
+@cli.command()
+@click.argument("name")
+@_json_option
+@_ssh_config_option
+def down(name: str, as_json: bool, ssh_config: str | None) -> None:
+    """Close the tunnel (through its control socket: `ssh -O exit jup-NAME`).
+
+    \b
+    Example:
+      sshjup down gpu
+    """
+    from sshjup import api  # noqa: PLC0415
+
+    st = api.tunnel_down(_where(ssh_config), name)
+    if as_json:
+        click.echo(json.dumps(_status_json(st), indent=2))
+        return
+    click.echo(f"{st.alias}: {st.detail}")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@_json_option
+@_ssh_config_option
+def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
+    """Show whether each tunnel (or NAME's) is up: control socket and local port.
+
+    Exits 0 when every tunnel asked about is up, 1 otherwise.
+
+    \b
+    Example:
+      sshjup status
+      sshjup status gpu --json
+    """
+    from sshjup import api  # noqa: PLC0415
+
+    statuses = api.tunnel_status(_where(ssh_config), name)
+    if as_json:
+        click.echo(json.dumps([_status_json(s) for s in statuses], indent=2))
+    else:
+        if not statuses:
+            click.echo("No managed tunnels yet. Add one with: sshjup add HOST")
+        for st in statuses:
+            click.echo(
+                f"{st.alias:<20} {'up' if st.running and st.port_open else 'down':<5} {st.detail}"
+            )
+    if any(not (s.running and s.port_open) for s in statuses):
+        sys.exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     if os.environ.get("NO_COLOR"):

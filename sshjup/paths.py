@@ -20,7 +20,29 @@ def home() -> Path:
     return Path(os.path.expanduser("~"))
 
 
+def ssh_home() -> Path:
+    """The home directory OpenSSH uses: from the password database, not ``$HOME``.
+
+    ``ssh`` reads ``~/.ssh/config`` and expands ``~`` (also in relative Include paths) from
+    there, so this decides whether sshjup must pass ``-F``.
+    """
+    if os.name == "posix":
+        import pwd  # noqa: PLC0415 (POSIX only)
+
+        try:
+            return Path(pwd.getpwuid(os.getuid()).pw_dir)
+        except KeyError:  # pragma: no cover - no passwd entry (some containers)
+            pass
+    return home()
+
+
 def default_ssh_config() -> Path:
+    """The file ``ssh`` reads when no ``-F`` is given."""
+    return ssh_home() / ".ssh" / "config"
+
+
+def user_ssh_config() -> Path:
+    """``~/.ssh/config`` under ``$HOME``: sshjup's default target."""
     return home() / ".ssh" / "config"
 
 
@@ -30,7 +52,7 @@ def ssh_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get("SSHJUP_SSH_CONFIG")
     if env:
         return Path(env).expanduser()
-    return default_ssh_config()
+    return user_ssh_config()
 
 
 def is_default_ssh_config(path: Path) -> bool:
@@ -71,7 +93,7 @@ def control_dir(ssh_config: Path) -> tuple[str, Path]:
         real = Path(env).expanduser().absolute()
         return str(real), real
     if is_default_ssh_config(ssh_config):
-        return "~/.ssh", home() / ".ssh"
+        return "~/.ssh", ssh_home() / ".ssh"
     real = ssh_config.expanduser().absolute().parent
     return str(real), real
 
@@ -82,6 +104,8 @@ __all__ = [
     "control_dir",
     "default_ssh_config",
     "home",
+    "ssh_home",
+    "user_ssh_config",
     "inventory_path",
     "is_default_ssh_config",
     "ssh_config_path",
