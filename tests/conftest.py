@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +17,26 @@ if str(ROOT) not in sys.path:
 pytest_plugins = ["tests.support.fixtures"]
 
 CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI (SSHJUP_REQUIRE_REAL_TOOLS=1) a test that skips for a missing tool fails instead.
+
+    CI installs every tool the tests use, so a skip there means a set-up bug, not a pass.
+    Tests marked ``windows`` (the live registry) may still skip on Linux.
+    """
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (
+        os.environ.get("SSHJUP_REQUIRE_REAL_TOOLS") == "1"
+        and report.skipped
+        and item.get_closest_marker("windows") is None
+        and not hasattr(report, "wasxfail")
+    ):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped in CI, where every real tool must be present: {reason}"
 
 
 @pytest.fixture(autouse=True)
