@@ -1,0 +1,777 @@
+"""Remote Jupyter, the pure part: scripts, argv, parsing, URLs, the config merge, password hashes.
+
+No I/O here (sshjup/remote.py runs the scripts over ssh). The rules (design.md, "Remote Jupyter
+and secrets"):
+
+* Jupyter listens on ``127.0.0.1`` of the remote only, on the host's remote port, with port
+  retries off (on a shared login node it would otherwise move to the next port, and the tunnel
+  would reach someone else's server), and without opening a browser.
+* Every script runs as ``sh -s`` on the remote and arrives on ssh's standard input. A secret
+  (the token, a password hash) is only ever a line of that script: the token is a shell
+  variable assignment exported as ``JUPYTER_TOKEN`` (read by jupyter_server at start), the
+  hash is part of a here-document. Neither ever becomes a word of a command line, locally or
+  remotely, so neither shows in any process's argv.
+* Port and token are read from ``jupyter server list --json`` (one JSON object per line), never
+  by scraping logs.
+* Remote files sshjup writes are created with ``umask 077``: the log
+  (``~/.local/state/sshjup/jupyter-PORT.log``) and the server config are 0600.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import hmac
+import importlib
+import json
+import re
+import secrets
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import quote
+
+from sshjup.errors import ConfigParseError, InvalidInput, ToolMissing
+from sshjup.models import JupyterSpec, validate_port
+
+LOOPBACK = "127.0.0.1"
+MARK = "@@sshjup"
+CONFIG_FILE = "jupyter_server_config.json"
+LOG_DIR = "${XDG_STATE_HOME:-$HOME/.local/state}/sshjup"
+LOG_DIR_DISPLAY = "~/.local/state/sshjup"
+TOKEN_BYTES = 24  # what jupyter_server generates: hexlify(os.urandom(24))
+# What `jupyter server password` uses (jupyter_server.auth.security.passwd).
+ARGON2_PARAMETERS: Mapping[str, int] = {"memory_cost": 10240, "time_cost": 10, "parallelism": 8}
+SALT_HEX_CHARS = 32
+
+PasswordAlgorithm = Literal["auto", "argon2", "sha512"]
+
+# Options sshjup sets itself, or that would put a secret on a command line: never as extra args.
+_RESERVED_OPTIONS = (
+    "--ip",
+    "--port",
+    "--port-retries",
+    "--no-browser",
+    "--browser",
+    "--ServerApp.ip",
+    "--ServerApp.port",
+    "--ServerApp.port_retries",
+    "--ServerApp.open_browser",
+    "--ServerApp.token",
+    "--ServerApp.password",
+    "--IdentityProvider.token",
+    "--PasswordIdentityProvider.hashed_password",
+    "--IdentityProvider.hashed_password",
+    "--NotebookApp.token",
+    "--NotebookApp.password",
+    "--token",
+    "--password",
+)
+
+
+# -- tokens and passwords ---------------------------------------------------------------------
+
+
+def new_token() -> str:
+    """A fresh Jupyter token, the way jupyter_server makes one (48 hex digits)."""
+    return secrets.token_hex(TOKEN_BYTES)
+
+
+def argon2_available() -> bool:
+    """True when argon2-cffi can be imported here (then passwords are hashed like Jupyter)."""
+    try:
+        importlib.import_module("argon2")
+    except ImportError:
+        return False
+    return True
+
+
+def hash_password(password: str, *, algorithm: PasswordAlgorithm = "auto") -> str:
+    """Hash a Jupyter password locally, in a form ``jupyter_server.auth.passwd_check`` accepts.
+
+    * ``argon2`` (chosen by ``auto`` when argon2-cffi is importable): exactly what
+      ``jupyter server password`` writes, ``argon2:$argon2id$v=19$m=10240,t=10,p=8$...``.
+    * ``sha512`` (``auto`` without argon2-cffi; standard library only): Jupyter's salted
+      ``algorithm:salt:hexdigest`` form, which ``passwd_check`` still accepts for any hashlib
+      algorithm. sshjup uses SHA-512 and a 128-bit random salt instead of Jupyter's legacy
+      SHA-1 and 48 bits. It is a single fast hash, so it resists offline guessing far less
+      than argon2: install argon2-cffi beside sshjup to get argon2.
+
+    The password itself never leaves this machine; only the hash goes to the remote.
+    """
+    if not password:
+        msg = "the password is empty"
+        raise InvalidInput(msg, hint="type a non-empty password")
+    if algorithm in ("auto", "argon2"):
+        try:
+            argon2 = importlib.import_module("argon2")
+        except ImportError as err:
+            if algorithm == "argon2":
+                msg = "argon2 hashing needs the argon2-cffi package, which is not installed"
+                raise ToolMissing(msg, hint="pip install argon2-cffi (beside sshjup)") from err
+        else:
+            hasher = argon2.PasswordHasher(**ARGON2_PARAMETERS)
+            return "argon2:" + str(hasher.hash(password))
+    salt = secrets.token_hex(SALT_HEX_CHARS // 2)
+    digest = hashlib.sha512(password.encode("utf-8") + salt.encode("ascii")).hexdigest()
+    return f"sha512:{salt}:{digest}"
+
+
+def check_password(hashed: str, password: str) -> bool:
+    """Jupyter's ``passwd_check``, for tests and ``--debug`` checks (argon2 needs argon2-cffi)."""
+    if hashed.startswith("argon2:"):
+        argon2 = importlib.import_module("argon2")
+        try:
+            return bool(argon2.PasswordHasher().verify(hashed[len("argon2:") :], password))
+        except argon2.exceptions.VerificationError:
+            return False
+    try:
+        algorithm, salt, digest = hashed.split(":", 2)
+        h = hashlib.new(algorithm)
+    except ValueError:
+        return False
+    if not digest:
+        return False
+    h.update(password.encode("utf-8") + salt.encode("ascii"))
+    return hmac.compare_digest(h.hexdigest(), digest)
+
+
+# -- the command line of the remote Jupyter ---------------------------------------------------
+
+
+def jupyter_program(spec: JupyterSpec) -> str:
+    """The remote ``jupyter`` launcher: ``spec.command`` (a venv or conda path) or ``jupyter``."""
+    return spec.command or "jupyter"
+
+
+def check_extra_args(args: Sequence[str]) -> tuple[str, ...]:
+    """Refuse extra arguments that would override what sshjup sets, or carry a secret."""
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if name in _RESERVED_OPTIONS:
+            msg = f"jupyter argument {name!r} is set by sshjup and cannot be given"
+            hint = (
+                "sshjup always binds 127.0.0.1 on the host's remote port with port retries off; "
+                "change the port with `sshjup edit NAME --remote-port N`; tokens and passwords "
+                "go through `sshjup token set` and `sshjup jupyter setup --password`"
+            )
+            raise InvalidInput(msg, hint=hint)
+    return tuple(args)
+
+
+def start_argv(spec: JupyterSpec, port: int) -> list[str]:
+    """The remote command that starts Jupyter (as words, before shell quoting).
+
+    ``jupyter lab|notebook|server --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=N
+    --ServerApp.port_retries=0 [--ServerApp.root_dir=DIR] [extra args...]``. No secret: the
+    token reaches Jupyter through ``JUPYTER_TOKEN`` in its environment.
+    """
+    validate_port(port, "remote port")
+    argv = [
+        jupyter_program(spec),
+        spec.kind,
+        "--no-browser",
+        f"--ServerApp.ip={LOOPBACK}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+    ]
+    if spec.root_dir:
+        argv.append(f"--ServerApp.root_dir={spec.root_dir}")
+    argv.extend(check_extra_args(spec.args))
+    return argv
+
+
+def shell_word(word: str) -> str:
+    """Quote one word for ``sh``; a leading ``~`` or ``~/`` (also after ``=``) means ``$HOME``."""
+    prefix, sep, rest = word.partition("=")
+    if sep and prefix.startswith("--") and (rest == "~" or rest.startswith("~/")):
+        return shlex.quote(prefix + "=") + shell_word(rest)
+    if word == "~":
+        return '"$HOME"'
+    if word.startswith("~/"):
+        return '"$HOME"' + shlex.quote(word[1:])
+    return shlex.quote(word)
+
+
+def log_path_expr(port: int) -> str:
+    """The remote log file as a shell expression (double-quoted where it expands)."""
+    return f'"{LOG_DIR}/jupyter-{validate_port(port, "remote port")}.log"'
+
+
+def _prologue(spec: JupyterSpec, *, need_jupyter: bool = True) -> list[str]:
+    lines = [
+        "set -u",
+        "umask 077",
+        'if [ -d "$HOME/.local/bin" ]; then PATH="$HOME/.local/bin:$PATH"; export PATH; fi',
+        f"JUPYTER={shell_word(jupyter_program(spec))}",
+    ]
+    if need_jupyter:
+        lines += [
+            'if ! command -v "$JUPYTER" >/dev/null 2>&1; then',
+            f'  echo "{MARK} missing-jupyter $JUPYTER"',
+            "  exit 3",
+            "fi",
+        ]
+    return lines
+
+
+def probe_script(
+    spec: JupyterSpec, *, read_config: bool = False, list_servers: bool = False
+) -> str:
+    """Check that Jupyter (and the kind's app) runs; optionally print its config and servers."""
+    lines = _prologue(spec)
+    lines += [
+        f'echo "{MARK} jupyter $(command -v "$JUPYTER")"',
+        'out=$("$JUPYTER" server --version 2>&1) && ok=1 || ok=0',
+        'if [ "$ok" = 1 ]; then',
+        f'  echo "{MARK} version server $out"',
+        "else",
+        f'  echo "{MARK} begin error-server"; printf "%s\\n" "$out"',
+        f'  echo "{MARK} end error-server"',
+        "  exit 4",
+        "fi",
+    ]
+    if spec.kind != "server":
+        lines += [
+            f'out=$("$JUPYTER" {spec.kind} --version 2>&1) && ok=1 || ok=0',
+            'if [ "$ok" = 1 ]; then',
+            f'  echo "{MARK} version {spec.kind} $out"',
+            "else",
+            f'  echo "{MARK} begin error-{spec.kind}"; printf "%s\\n" "$out"',
+            f'  echo "{MARK} end error-{spec.kind}"',
+            "  exit 4",
+            "fi",
+        ]
+    if read_config:
+        lines += [
+            'cdir=$("$JUPYTER" --config-dir) || exit 5',
+            f'echo "{MARK} config-dir $cdir"',
+            f'f="$cdir/{CONFIG_FILE}"',
+            'if [ -f "$f" ]; then',
+            f'  echo "{MARK} begin config"; cat "$f"; echo; echo "{MARK} end config"',
+            "else",
+            f'  echo "{MARK} config-absent"',
+            "fi",
+            f'if [ -f "$cdir/jupyter_server_config.py" ]; then echo "{MARK} config-py"; fi',
+        ]
+    if list_servers:
+        lines += _list_lines()
+    return "\n".join(lines) + "\n"
+
+
+def _list_lines() -> list[str]:
+    return [
+        f'echo "{MARK} begin list"',
+        '"$JUPYTER" server list --json 2>/dev/null',
+        f'echo "{MARK} end list"',
+    ]
+
+
+def list_script(spec: JupyterSpec) -> str:
+    """Print ``jupyter server list --json`` between markers."""
+    return "\n".join([*_prologue(spec), *_list_lines()]) + "\n"
+
+
+def start_script(spec: JupyterSpec, port: int, token: str) -> str:
+    """Start Jupyter detached (``nohup`` + ``setsid`` where present), logging to a 0600 file.
+
+    The token is a shell assignment exported as ``JUPYTER_TOKEN``: it stays inside the shell
+    and the environment of the Jupyter process (readable only by the same user), and is in
+    no process's argv. Prints ``@@sshjup pid N`` and ``@@sshjup log PATH``.
+    """
+    if not token or not all("!" <= ch <= "~" for ch in token):
+        msg = "the token must be non-empty printable ASCII without spaces"
+        raise InvalidInput(msg, hint="use `sshjup token set NAME` with another token")
+    words = " ".join(shell_word(w) for w in start_argv(spec, port)[1:])
+    lines = _prologue(spec)
+    lines += [
+        f"JUPYTER_TOKEN={shlex.quote(token)}",
+        "export JUPYTER_TOKEN",
+        f'logdir="{LOG_DIR}"',
+        f"log={log_path_expr(port)}",
+        'mkdir -p "$logdir" && chmod 700 "$logdir" || { echo "' + MARK + ' error log"; exit 5; }',
+        ': > "$log" && chmod 600 "$log" || { echo "' + MARK + ' error log"; exit 5; }',
+        'cd "$HOME" || exit 5',
+    ]
+    if spec.root_dir:
+        lines += [
+            f"if [ ! -d {shell_word(spec.root_dir)} ]; then",
+            f'  echo "{MARK} error root-dir"',
+            "  exit 6",
+            "fi",
+        ]
+    lines += [
+        "if command -v setsid >/dev/null 2>&1; then",
+        f'  nohup setsid "$JUPYTER" {words} </dev/null >>"$log" 2>&1 &',
+        "else",
+        f'  nohup "$JUPYTER" {words} </dev/null >>"$log" 2>&1 &',
+        "fi",
+        f'echo "{MARK} pid $!"',
+        f'echo "{MARK} log $log"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def poll_script(spec: JupyterSpec, port: int, pid: int, *, log_lines: int = 40) -> str:
+    """Is the started process alive; the server list; the log's tail once the process is gone."""
+    lines = _prologue(spec)
+    lines += [
+        f"pid={int(pid)}",
+        f"log={log_path_expr(port)}",
+        *_ALIVE_FUNCTION,
+        'if alive "$pid"; then alive=1; else alive=0; fi',
+        f'echo "{MARK} alive $alive"',
+        *_list_lines(),
+        'if [ "$alive" = 0 ]; then',
+        f'  echo "{MARK} begin log"; tail -n {int(log_lines)} "$log" 2>/dev/null; '
+        f'echo "{MARK} end log"',
+        "fi",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# `kill -0` succeeds for a zombie; where /proc exists, a zombie ("Z" state) counts as gone.
+_ALIVE_FUNCTION = (
+    "alive() {",
+    '  kill -0 "$1" 2>/dev/null || return 1',
+    '  if [ -r "/proc/$1/stat" ]; then',
+    '    case "$(cat "/proc/$1/stat" 2>/dev/null)" in *") Z "*) return 1 ;; esac',
+    "  fi",
+    "  return 0",
+    "}",
+)
+
+
+def stop_script(pid: int, *, grace_seconds: int = 10) -> str:
+    """SIGTERM (Jupyter shuts down its kernels and removes its runtime file), then SIGKILL."""
+    pid = int(pid)
+    if pid <= 1:
+        msg = f"refusing to stop process {pid}"
+        raise InvalidInput(msg, hint="this is not a Jupyter server's pid")
+    ticks = max(1, int(grace_seconds)) * 5
+    lines = [
+        "set -u",
+        f"pid={pid}",
+        *_ALIVE_FUNCTION,
+        f'if ! kill -TERM "$pid" 2>/dev/null; then echo "{MARK} gone"; exit 0; fi',
+        "i=0",
+        'while alive "$pid"; do',
+        "  i=$((i + 1))",
+        f'  if [ "$i" -gt {ticks} ]; then',
+        f'    kill -KILL "$pid" 2>/dev/null; echo "{MARK} killed"; sleep 1; break',
+        "  fi",
+        "  sleep 0.2 2>/dev/null || sleep 1",
+        "done",
+        f'if alive "$pid"; then echo "{MARK} still-running"; exit 9; fi',
+        f'echo "{MARK} stopped"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _heredoc_delimiter(*texts: str) -> str:
+    while True:
+        delim = "SSHJUP_EOF_" + secrets.token_hex(6)
+        if not any(delim in text for text in texts):
+            return delim
+
+
+def write_config_script(config_dir: str, old_text: str | None, new_text: str) -> str:
+    """Replace ``config_dir/jupyter_server_config.json`` with ``new_text``, only if unchanged.
+
+    Compare-and-swap: if the file is no longer ``old_text`` (``None``: absent), nothing is
+    written and ``@@sshjup changed`` is printed. Otherwise the old file is kept as
+    ``jupyter_server_config.json.sshjup.bak``, the new one is written beside it (0600) and
+    renamed over it; a symlink is written through, so it stays a symlink.
+    """
+    if not new_text.endswith("\n"):
+        new_text += "\n"
+    delim = _heredoc_delimiter(old_text or "", new_text)
+    lines = [
+        "set -u",
+        "umask 077",
+        f"cdir={shlex.quote(config_dir)}",
+        f'f="$cdir/{CONFIG_FILE}"',
+        'mkdir -p "$cdir" || exit 5',
+    ]
+    if old_text is None:
+        lines.append(f'if [ -e "$f" ] || [ -L "$f" ]; then echo "{MARK} changed"; exit 7; fi')
+    else:
+        lines += [
+            f'if [ ! -f "$f" ]; then echo "{MARK} changed"; exit 7; fi',
+            "cur=$(cat \"$f\"; printf '\\nx')",
+            "cur=${cur%x}",
+            f"old=$(cat <<'{delim}'",
+            old_text,
+            delim,
+            "printf x",
+            ")",
+            "old=${old%x}",
+            f'if [ "$cur" != "$old" ]; then echo "{MARK} changed"; exit 7; fi',
+            'cp "$f" "$f.sshjup.bak" && chmod 600 "$f.sshjup.bak" || exit 5',
+        ]
+    lines += [
+        'tmp="$f.sshjup-tmp.$$"',
+        f"cat > \"$tmp\" <<'{delim}' || exit 5",
+        new_text + delim,
+        'chmod 600 "$tmp" || exit 5',
+        'if [ -L "$f" ]; then cat "$tmp" > "$f" && rm -f "$tmp" || exit 5',
+        'else mv -f "$tmp" "$f" || exit 5',
+        "fi",
+        f'echo "{MARK} written $f"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- reading the remote's answers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScriptOutput:
+    """The ``@@sshjup`` marker lines and blocks of a script's standard output."""
+
+    values: Mapping[str, str]
+    blocks: Mapping[str, str]
+    flags: frozenset[str]
+
+
+def parse_markers(stdout: str) -> ScriptOutput:
+    """Split a script's output into ``@@sshjup key value`` values, flags and begin/end blocks.
+
+    Anything else (a chatty ``.bashrc``, ``nohup`` notes) is ignored. A block's text is exactly
+    what was printed between its markers (the newline before the end marker removed).
+    """
+    values: dict[str, str] = {}
+    blocks: dict[str, str] = {}
+    flags: set[str] = set()
+    open_block: str | None = None
+    buf: list[str] = []
+    prefix = MARK + " "
+    for line in stdout.split("\n"):
+        if open_block is not None:
+            if line == f"{prefix}end {open_block}":
+                blocks[open_block] = "\n".join(buf)
+                open_block, buf = None, []
+            else:
+                buf.append(line)
+            continue
+        if not line.startswith(prefix):
+            continue
+        key, _, value = line[len(prefix) :].partition(" ")
+        if key == "begin" and value:
+            open_block = value
+        elif value:
+            values[key] = value
+        else:
+            flags.add(key)
+    if open_block is not None:  # cut off: keep what arrived
+        blocks[open_block] = "\n".join(buf)
+    return ScriptOutput(values, blocks, frozenset(flags))
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """One entry of ``jupyter server list --json``. ``token`` is left out of ``repr``."""
+
+    port: int
+    pid: int
+    url: str = ""
+    root_dir: str | None = None
+    base_url: str = "/"
+    hostname: str = "localhost"
+    secure: bool = False
+    sock: str = ""
+    version: str | None = None
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def password_mode(self) -> bool:
+        """Jupyter reports ``token: ""`` when a password is set (its ``password`` field lies)."""
+        return self.token == ""
+
+    def describe(self) -> str:
+        """A one-line description without the token."""
+        where = f" in {self.root_dir}" if self.root_dir else ""
+        ver = f" {self.version}" if self.version else ""
+        return f"Jupyter Server{ver} (pid {self.pid}) on {self.hostname}:{self.port}{where}"
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def parse_server_list(text: str) -> list[RunningServer]:
+    """Parse ``jupyter server list --json``: one JSON object per line; other lines are skipped.
+
+    Entries without an integer port and pid are skipped too.
+    """
+    servers: list[RunningServer] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        port, pid = _as_int(data.get("port")), _as_int(data.get("pid"))
+        if port is None or pid is None:
+            continue
+        token = data.get("token")
+        root = data.get("root_dir")
+        version = data.get("version")
+        servers.append(
+            RunningServer(
+                port=port,
+                pid=pid,
+                url=str(data.get("url") or ""),
+                root_dir=str(root) if root is not None else None,
+                base_url=str(data.get("base_url") or "/"),
+                hostname=str(data.get("hostname") or "localhost"),
+                secure=bool(data.get("secure", False)),
+                sock=str(data.get("sock") or ""),
+                version=str(version) if version is not None else None,
+                token=str(token) if isinstance(token, str) else None,
+            )
+        )
+    return servers
+
+
+def find_server(servers: Sequence[RunningServer], port: int) -> RunningServer | None:
+    """The server listening on ``port`` (TCP, not a Unix socket), or ``None``."""
+    for server in servers:
+        if server.port == port and not server.sock:
+            return server
+    return None
+
+
+def port_in_use(log_text: str, port: int) -> bool:
+    """Did Jupyter's log say the port was taken (with port retries off)?"""
+    return (
+        f"port {port} is not available" in log_text
+        or f"The port {port} is already in use" in log_text
+    )
+
+
+# -- the URL ----------------------------------------------------------------------------------
+
+_UI_PATHS = {"lab": "lab", "notebook": "tree", "server": ""}
+
+
+def local_url(
+    local_port: int,
+    token: str | None,
+    *,
+    kind: str = "server",
+    base_url: str = "/",
+) -> str:
+    """The URL on this machine's end of the tunnel.
+
+    ``kind="server"`` gives the server root, ``http://127.0.0.1:8888/?token=T`` (what an editor's
+    "existing Jupyter server" box wants); ``"lab"`` opens JupyterLab (``/lab?token=T``),
+    ``"notebook"`` the Notebook 7 tree (``/tree?token=T``). No token (password mode): no query.
+    """
+    validate_port(local_port, "local port")
+    if kind not in _UI_PATHS:
+        msg = f"unknown Jupyter kind {kind!r}"
+        raise InvalidInput(msg, hint="use lab, notebook or server")
+    base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+    url = f"http://{LOOPBACK}:{local_port}{base}{_UI_PATHS[kind]}"
+    if token:
+        url += "?token=" + quote(token, safe="")
+    return url
+
+
+# -- jupyter_server_config.json ---------------------------------------------------------------
+
+_MISSING: object = object()
+_FIX_CONFIG = "fix or move that file on the remote, then retry"
+_SECRET_KEYS = ("hashed_password", "password")
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """One setting ``section.key``: ``old`` is ``None`` when it was not set before."""
+
+    section: str
+    key: str
+    old: object
+    new: object
+    was_set: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    def describe(self) -> str:
+        secret = self.key in _SECRET_KEYS
+        new = "<hash hidden>" if secret else json.dumps(self.new)
+        if not self.was_set:
+            return f"{self.name}: set to {new}"
+        old = "<hash hidden>" if secret else json.dumps(self.old)
+        return f"{self.name}: {old} -> {new}"
+
+
+@dataclass(frozen=True)
+class ConfigMerge:
+    """What ``jupyter setup`` would do to the remote's ``jupyter_server_config.json``."""
+
+    path: str
+    old_text: str | None
+    new_text: str
+    changes: tuple[ConfigChange, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def replaces(self) -> tuple[ConfigChange, ...]:
+        """Settings the user had that would get another value: ask before writing these."""
+        return tuple(c for c in self.changes if c.was_set)
+
+    def diff(self) -> str:
+        """A unified diff of the file, password hashes masked."""
+        if not self.changed:
+            return ""
+        old_lines = _mask_secrets(self.old_text or "", "<hash hidden>").splitlines(keepends=True)
+        new_mask = "<hash hidden>"
+        if any(c.key in _SECRET_KEYS for c in self.changes):
+            new_mask = "<new hash hidden>"
+        new_lines = _mask_secrets(self.new_text, new_mask).splitlines(keepends=True)
+        old_name = self.path if self.old_text is not None else "/dev/null"
+        out = []
+        for line in difflib.unified_diff(old_lines, new_lines, old_name, self.path):
+            # As diff(1) does, mark a last line that has no newline.
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        return "".join(out)
+
+
+def _mask_secrets(text: str, mask: str) -> str:
+    pattern = r'("(?:' + "|".join(_SECRET_KEYS) + r')"\s*:\s*)"(?:[^"\\]|\\.)*"'
+    return re.sub(pattern, lambda m: m.group(1) + json.dumps(mask), text)
+
+
+def desired_server_settings(
+    port: int, *, password_hash: str | None = None
+) -> dict[str, dict[str, object]]:
+    """The settings ``jupyter setup`` writes (the password hash under ``IdentityProvider``)."""
+    settings: dict[str, dict[str, object]] = {
+        "ServerApp": {
+            "ip": LOOPBACK,
+            "port": validate_port(port, "remote port"),
+            "port_retries": 0,
+            "open_browser": False,
+        }
+    }
+    if password_hash is not None:
+        if not password_hash or "\n" in password_hash or '"' in password_hash:
+            msg = "the password hash is not in Jupyter's form"
+            raise InvalidInput(msg, hint="hash it with sshjup.jupyter.hash_password")
+        settings["IdentityProvider"] = {"hashed_password": password_hash}
+    return settings
+
+
+def merge_server_config(
+    old_text: str | None,
+    port: int,
+    *,
+    password_hash: str | None = None,
+    path: str = "~/.jupyter/" + CONFIG_FILE,
+) -> ConfigMerge:
+    """Merge sshjup's settings into the existing JSON config, keeping everything else.
+
+    Key order and unrelated settings are kept; the file is re-serialised with two-space indent,
+    as Jupyter writes it. A password hash goes where Jupyter will read it: traitlets applies a
+    more specific section over ``IdentityProvider``, so when ``PasswordIdentityProvider`` or
+    the deprecated ``ServerApp.password`` already hold a hash, those are replaced too.
+    Raises ``ConfigParseError`` when the existing file is not a JSON object of objects.
+    """
+    data: dict[str, object]
+    if old_text is None or not old_text.strip():
+        data = {}
+    else:
+        try:
+            loaded = json.loads(old_text)
+        except ValueError as err:
+            msg = f"the remote {path} is not valid JSON ({err})"
+            raise ConfigParseError(msg, hint=_FIX_CONFIG) from err
+        if not isinstance(loaded, dict):
+            msg = f"the remote {path} is not a JSON object"
+            raise ConfigParseError(msg, hint=_FIX_CONFIG)
+        data = loaded
+    wanted = desired_server_settings(port, password_hash=password_hash)
+    notes: list[str] = []
+    if password_hash is not None:
+        extra = [("PasswordIdentityProvider", "hashed_password"), ("ServerApp", "password")]
+        for section, key in extra:
+            existing = data.get(section)
+            if isinstance(existing, dict) and key in existing:
+                wanted.setdefault(section, {})[key] = password_hash
+                notes.append(f"{section}.{key} also held a password hash; it is replaced too")
+    changes: list[ConfigChange] = []
+    for section, settings in wanted.items():
+        current = data.get(section, _MISSING)
+        if current is _MISSING:
+            current = {}
+            data[section] = current
+        if not isinstance(current, dict):
+            msg = f"the remote {path}: {section!r} is not a JSON object"
+            raise ConfigParseError(msg, hint=_FIX_CONFIG)
+        for key, value in settings.items():
+            old = current.get(key, _MISSING)
+            if old is not _MISSING and old == value and type(old) is type(value):
+                continue
+            was_set = old is not _MISSING
+            changes.append(ConfigChange(section, key, old if was_set else None, value, was_set))
+            current[key] = value
+    new_text = json.dumps(data, indent=2) + "\n"
+    if not changes and old_text is not None:
+        new_text = old_text
+    return ConfigMerge(path, old_text, new_text, tuple(changes), tuple(notes))
+
+
+__all__ = [
+    "ARGON2_PARAMETERS",
+    "CONFIG_FILE",
+    "LOG_DIR",
+    "LOG_DIR_DISPLAY",
+    "LOOPBACK",
+    "MARK",
+    "ConfigChange",
+    "ConfigMerge",
+    "PasswordAlgorithm",
+    "RunningServer",
+    "ScriptOutput",
+    "argon2_available",
+    "check_extra_args",
+    "check_password",
+    "desired_server_settings",
+    "find_server",
+    "hash_password",
+    "jupyter_program",
+    "list_script",
+    "local_url",
+    "log_path_expr",
+    "merge_server_config",
+    "new_token",
+    "parse_markers",
+    "parse_server_list",
+    "poll_script",
+    "port_in_use",
+    "probe_script",
+    "shell_word",
+    "start_argv",
+    "start_script",
+    "stop_script",
+    "write_config_script",
+]
