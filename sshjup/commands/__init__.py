@@ -1,0 +1,36 @@
+"""Extra click commands (``doctor``, ``completion``) and shell completion helpers.
+
+Only click is imported here: the library is imported inside each function, so importing this
+package (which ``sshjup.cli`` does at start-up) keeps ``sshjup --help`` fast.
+"""
+
+from __future__ import annotations
+
+import click
+from click.shell_completion import CompletionItem
+
+
+def complete_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Complete a NAME argument with the managed host names (``jup-NAME`` too). Never raises.
+
+    Reads only the inventory (or, without one, sshjup's section of the ssh config); runs no
+    process, so a TAB press stays instant.
+    """
+    try:
+        from sshjup import api  # noqa: PLC0415 (only when the shell asks)
+        from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
+
+        ssh_config = ctx.params.get("ssh_config") if ctx is not None else None
+        targets = api.list_targets(api.Where.locate(ssh_config))
+        if incomplete.startswith(ALIAS_PREFIX):
+            words = [(t.alias, t.hostname) for t in targets]
+        else:
+            words = [(t.name, t.hostname) for t in targets]
+        return [CompletionItem(w, help=h) for w, h in words if w.startswith(incomplete)]
+    except Exception:  # completion must never break the shell
+        return []
+
+
+__all__ = ["complete_names"]
