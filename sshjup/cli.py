@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from sshjup import __version__
+from sshjup.commands import complete_names
 
 if TYPE_CHECKING:
     from sshjup.api import ChangeResult, Where
@@ -240,7 +241,7 @@ def add(
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.option("--hostname", help="New remote host name or address.")
 @_target_options
 @click.option("--clear-forwards", is_flag=True, help="Remove the extra forwards.")
@@ -301,12 +302,13 @@ def edit(
     if forwards:
         extra = [Forward.parse(f) for f in forwards]
     changes["forwards"] = (main, *extra)
+    current.with_changes(**changes)  # refuse a bad value before any lock or file is touched
     result = api.edit_target(where, name, changes, dry_run=dry_run, force=force)
     _render_change(result, as_json=as_json)
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @_change_options
 def remove(
     name: str, dry_run: bool, force: bool, yes: bool, as_json: bool, ssh_config: str | None
@@ -377,7 +379,7 @@ def list_(as_json: bool, ssh_config: str | None) -> None:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @_json_option
 @_ssh_config_option
 def show(name: str, as_json: bool, ssh_config: str | None) -> None:
@@ -508,7 +510,7 @@ def _status_json(st: Any) -> dict[str, Any]:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the tunnel.")
 @_json_option
 @_ssh_config_option
@@ -534,7 +536,7 @@ def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @_json_option
 @_ssh_config_option
 def down(name: str, as_json: bool, ssh_config: str | None) -> None:
@@ -554,7 +556,7 @@ def down(name: str, as_json: bool, ssh_config: str | None) -> None:
 
 
 @cli.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_names)
 @_json_option
 @_ssh_config_option
 def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
@@ -581,6 +583,12 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
             )
     if any(not (s.running and s.port_open) for s in statuses):
         sys.exit(1)
+
+
+from sshjup.commands.doctor import completion, doctor  # noqa: E402
+
+cli.add_command(doctor)
+cli.add_command(completion)
 
 
 def main() -> None:
