@@ -60,6 +60,10 @@ def validate_hostname(value: str, field_name: str = "hostname") -> str:
     if value.startswith("-"):
         msg = f"{field_name}: {value!r} must not start with '-'"
         raise InvalidInput(msg, hint="give a DNS name or an IP address")
+    if "%" in value:
+        # ipaddress accepts any IPv6 scope id ("fe80::1%$HOME"); ssh would expand the "%".
+        msg = f"{field_name}: {value!r} must not contain '%' (IPv6 scope ids are not supported)"
+        raise InvalidInput(msg, hint="give a DNS name or an IP address without a scope id")
     try:
         ipaddress.ip_address(value)
     except ValueError:
