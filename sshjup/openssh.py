@@ -77,7 +77,7 @@ def resolve(config_file: Path, alias: str, *, use_default: bool = False) -> Reso
     """Run ``ssh -G`` for ``alias`` on ``config_file`` (with ``-F`` unless ``use_default``)."""
     argv = ["ssh"] if use_default else ["ssh", "-F", str(config_file)]
     try:
-        result = proc.run([*argv, "-G", "--", alias], timeout=SSH_G_TIMEOUT)
+        result = proc.run([*argv, "-G", "--", alias], timeout=SSH_G_TIMEOUT, keep_newlines=True)
     except ToolMissing:
         raise
     if result.returncode != 0:
@@ -89,7 +89,9 @@ def parse_g_output(text: str) -> Resolved:
     values: dict[str, str] = {}
     forwards: list[str] = []
     identities: list[str] = []
-    for line in text.splitlines():
+    # Only "\n" ends a line: a quoted value may hold "\r", U+2028 or NEL, and must stay whole
+    # (and then be refused by the validators) rather than become a line of its own.
+    for line in text.split("\n"):
         key, _, value = line.partition(" ")
         if key == "localforward":
             forwards.append(value)

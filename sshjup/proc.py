@@ -31,10 +31,31 @@ def run(
     timeout: float = 30.0,
     env: Mapping[str, str] | None = None,
     stdin_devnull: bool = True,
+    keep_newlines: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` to completion and capture its output (text, undecodable bytes replaced)."""
+    """Run ``argv`` to completion and capture its output (text, undecodable bytes replaced).
+
+    ``keep_newlines``: decode the output without universal-newline translation, so a ``\r``
+    inside a value (``ssh -G`` prints quoted values raw) is not mistaken for a line break.
+    """
     full_env = None if env is None else {**os.environ, **env}
     try:
+        if keep_newlines:
+            raw = subprocess.run(
+                list(argv),
+                input=None if input_text is None else input_text.encode("utf-8"),
+                stdin=None if input_text is not None or not stdin_devnull else subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+                env=full_env,
+                check=False,
+            )
+            return subprocess.CompletedProcess(
+                raw.args,
+                raw.returncode,
+                raw.stdout.decode("utf-8", "replace"),
+                raw.stderr.decode("utf-8", "replace"),
+            )
         return subprocess.run(
             list(argv),
             input=input_text,
@@ -51,7 +72,9 @@ def run(
         raise missing(argv[0]) from err
     except subprocess.TimeoutExpired as err:
         msg = f"`{argv[0]}` did not finish within {timeout:.0f} s"
-        raise SshjupError(msg, hint="check the network and the remote host, then try again") from err
+        raise SshjupError(
+            msg, hint="check the network and the remote host, then try again"
+        ) from err
 
 
 def missing(program: str) -> ToolMissing:
