@@ -7,6 +7,7 @@ the change to the inventory, render the managed section, verify the candidate fi
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import getpass
 import os
@@ -399,10 +400,12 @@ def _change(
 ) -> ChangeResult:
     result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
     real_config = fileio.real_path(where.ssh_config)
-    with (
-        fileio.file_lock(where.inventory.parent / _LOCK_NAME),
-        fileio.file_lock(real_config.with_name(f".{real_config.name}.sshjup.lock")),
-    ):
+    with contextlib.ExitStack() as locks:
+        if not dry_run:  # a dry run creates nothing: no lock file, no ~/.ssh, no app dir
+            locks.enter_context(fileio.file_lock(where.inventory.parent / _LOCK_NAME))
+            locks.enter_context(
+                fileio.file_lock(real_config.with_name(f".{real_config.name}.sshjup.lock"))
+            )
         old_inv_bytes = fileio.read_bytes(where.inventory)
         doc = sshconfig.decode(fileio.read_bytes(real_config))
         inv = load_inventory(where)
