@@ -29,7 +29,12 @@ from sshjup.models import (
     Forward,
     JupyterSpec,
     Target,
+    validate_hostname,
     validate_name,
+    validate_path,
+    validate_port,
+    validate_proxy_jump,
+    validate_user,
 )
 
 SCHEMA_VERSION = 1
@@ -109,14 +114,16 @@ def loads(text: str, source: str) -> Inventory:
     hosts_node = top.get("hosts")
     if hosts_node is None or _is_null(hosts_node):
         return inventory
-    for name, node in _mapping(hosts_node, source, "hosts").items():
+    hosts = _mapping(hosts_node, source, "hosts")
+    key_nodes = {k.value: k for k, _ in hosts_node.value}  # errors about a name point here
+    for name, node in hosts.items():
         try:
             validate_name(name, "host name")
             inventory.hosts[name] = _target(name, node, source)
         except InventoryError:
             raise
         except InvalidInput as err:
-            _fail(source, node, f"host {name!r}: {err.message}", err.hint or "fix the value")
+            _fail(source, key_nodes[name], f"host {name!r}: {err.message}", err.hint or "fix it")
     return inventory
 
 
@@ -143,10 +150,11 @@ def _mapping(node: Any, source: str, what: str) -> dict[str, Any]:
     return out
 
 
-def _scalar(node: Any, source: str) -> Any:
+def _scalar(node: Any, source: str, what: str = "value") -> Any:
     """Construct a scalar with YAML's safe types (int, bool, str, null)."""
     if not node.tag.endswith((":int", ":bool", ":str", ":null")):
-        _fail(source, node, "expected a single value", "write a plain value, not a list or map")
+        msg = f"{what}: expected a single value"
+        _fail(source, node, msg, "write a plain value, not a list or map")
     return _constructor().construct_object(node, deep=True)
 
 
@@ -163,7 +171,7 @@ def _constructor() -> Any:
 
 
 def _text(node: Any, source: str, what: str) -> str | None:
-    value = _scalar(node, source)
+    value = _scalar(node, source, what)
     if value is None:
         return None
     if not isinstance(value, str):
@@ -172,11 +180,12 @@ def _text(node: Any, source: str, what: str) -> str | None:
 
 
 def _int(node: Any, source: str, what: str) -> int | None:
-    value = _scalar(node, source)
+    value = _scalar(node, source, what)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        _fail(source, node, f"{what} must be a whole number, got {value!r}", "e.g. 8888")
+    if isinstance(value, bool) or not isinstance(value, int) or node.value != str(value):
+        got = node.value if isinstance(value, int) else value
+        _fail(source, node, f"{what} must be a whole decimal number, got {got!r}", "e.g. 8888")
     return int(value)
 
 
@@ -217,6 +226,19 @@ def _target(name: str, node: Any, source: str) -> Target:
     if hostname is None:
         _fail(source, node, f"host {name!r}: missing hostname", "add `hostname: HOST`")
         raise AssertionError  # pragma: no cover - _fail always raises
+    validators = {
+        "hostname": validate_hostname,
+        "user": validate_user,
+        "identity_file": validate_path,
+        "proxy_jump": validate_proxy_jump,
+        "port": validate_port,
+        "local_port": validate_port,
+        "remote_port": validate_port,
+    }
+    for key, validate in validators.items():
+        value = number(key) if key.endswith("port") else text(key)
+        if value is not None:
+            checked(key, lambda v=value, f=validate, k=key: f(v, k))
     local_port = number("local_port") or DEFAULT_LOCAL_PORT
     remote_port = number("remote_port") or DEFAULT_REMOTE_PORT
     main = checked("local_port", lambda: Forward(local_port, remote_port))
