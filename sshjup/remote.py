@@ -164,31 +164,41 @@ def _major(version: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _probe(
-    alias: str,
-    ssh_config: Path,
-    spec: JupyterSpec,
-    *,
-    read_config: bool = False,
-    list_servers: bool = False,
-    timeout: float = SSH_TIMEOUT,
-) -> tuple[JupyterInfo, ScriptOutput]:
-    script = probe_script(spec, read_config=read_config, list_servers=list_servers)
-    cp = run_script(alias, ssh_config, script, timeout=timeout)
-    out = parse_markers(cp.stdout)
+def _raise_for_remote_errors(
+    alias: str, spec: JupyterSpec, cp: subprocess.CompletedProcess[str], out: ScriptOutput
+) -> None:
+    """Turn the scripts' ``missing-jupyter`` and ``error-APP`` answers into clear errors."""
     if "missing-jupyter" in out.values or cp.returncode == 3:  # noqa: PLR2004
         raise _missing_jupyter(alias, spec, out.values.get("missing-jupyter", "jupyter"))
     for app in ("server", spec.kind):
         if f"error-{app}" in out.blocks:
             label = {"server": "jupyter_server", "lab": "JupyterLab", "notebook": "Notebook"}[app]
             detail = _tail(out.blocks[f"error-{app}"], 3)
-            msg = f"{label} does not run on {alias}: `jupyter {app} --version` said: {detail}"
+            msg = f"{label} does not run on {alias}: `jupyter {app}` said: {detail}"
             hint = (
                 f"install it on the remote ({_INSTALL_HINTS[app]}), or point --jupyter-cmd at "
                 "the `jupyter` of an environment that has it"
             )
             raise RemoteCommandFailed(msg, hint=hint)
-    if cp.returncode != 0 or "version" not in out.values:
+
+
+def _probe(
+    alias: str,
+    ssh_config: Path,
+    spec: JupyterSpec,
+    *,
+    server_version: bool = True,
+    read_config: bool = False,
+    list_servers: bool = False,
+    timeout: float = SSH_TIMEOUT,
+) -> tuple[JupyterInfo, ScriptOutput]:
+    script = probe_script(
+        spec, server_version=server_version, read_config=read_config, list_servers=list_servers
+    )
+    cp = run_script(alias, ssh_config, script, timeout=timeout)
+    out = parse_markers(cp.stdout)
+    _raise_for_remote_errors(alias, spec, cp, out)
+    if cp.returncode != 0 or "jupyter" not in out.values:
         _fail(alias, "checking Jupyter", cp, None)
     versions: dict[str, str] = {}
     for line in cp.stdout.splitlines():
@@ -197,7 +207,7 @@ def _probe(
             versions[parts[2]] = parts[3].strip()
     info = JupyterInfo(
         kind=spec.kind,
-        path=out.values.get("jupyter", "jupyter"),
+        path=out.values["jupyter"],
         server_version=versions.get("server", "?"),
         app_version=versions.get(spec.kind) if spec.kind != "server" else None,
     )
@@ -337,8 +347,7 @@ def _list(
 ) -> tuple[RunningServer, ...]:
     cp = run_script(alias, ssh_config, list_script(spec), timeout=timeout)
     out = parse_markers(cp.stdout)
-    if "missing-jupyter" in out.values:
-        raise _missing_jupyter(alias, spec, out.values["missing-jupyter"])
+    _raise_for_remote_errors(alias, spec, cp, out)
     if cp.returncode != 0 or "list" not in out.blocks:
         _fail(alias, "`jupyter server list`", cp, None)
     return tuple(parse_server_list(out.blocks["list"]))
@@ -385,7 +394,9 @@ def start(
     began = time.monotonic()
     if progress is not None:
         progress(f"checking Jupyter on {alias}")
-    _info, out = _probe(alias, ssh_config, spec, list_servers=True, timeout=ssh_timeout)
+    _info, out = _probe(
+        alias, ssh_config, spec, server_version=False, list_servers=True, timeout=ssh_timeout
+    )
     existing = find_server(parse_server_list(out.blocks.get("list", "")), port)
     if existing is not None:
         raise _port_taken_by_jupyter(alias, port, existing)
@@ -412,6 +423,7 @@ def start(
             alias, ssh_config, poll_script(spec, port, pid), timeout=ssh_timeout, secret=token
         )
         polled = parse_markers(cp.stdout)
+        _raise_for_remote_errors(alias, spec, cp, polled)
         server = find_server(parse_server_list(polled.blocks.get("list", "")), port)
         if server is not None:
             works = server.token if server.token else (None if server.password_mode else token)
