@@ -1,0 +1,529 @@
+"""End to end: a real jupyter_server behind a throwaway sshd, reached through sshjup's tunnel.
+
+The "remote" is this machine: the sshd (127.0.0.1, own host key, key-only) logs in as the
+unprivileged account made by .ci/setup-remote-jupyter.sh, which runs jupyter_server from a
+venv outside root's home. Each test gets its own Jupyter config and runtime dirs through a
+small ``jupyter`` wrapper given as the Jupyter command (``--jupyter-cmd`` for a venv). Every
+Jupyter started is stopped with ``remote.stop``, falling back to its PID from
+``jupyter server list``; the tunnel with ``sshjup down``, falling back to the master's PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.cookiejar
+import json
+import os
+import pwd
+import stat
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from click.testing import CliRunner
+
+from sshjup import proc, remote
+from sshjup.cli import cli
+from sshjup.errors import RemoteCommandFailed
+from sshjup.jupyter import (
+    CONFIG_FILE,
+    hash_password,
+    local_url,
+    new_token,
+    parse_server_list,
+)
+from sshjup.models import JupyterSpec
+from sshjup.tokens import TokenStore, resolve_token
+from tests.support.memkeyring import MemoryKeyring
+from tests.support.net import free_port, listening_socket, port_is_free
+from tests.support.procs import pid_alive, stop_pid
+from tests.support.remote_jupyter import (
+    RemoteJupyterDirs,
+    remote_jupyter_dirs,
+    remote_user,
+    unavailable_reason,
+)
+from tests.support.sshd import SshServer, stop_master
+
+pytestmark = pytest.mark.e2e
+
+START_TIMEOUT = 90.0
+
+
+@dataclass
+class RemoteHost:
+    """A managed host ``jup-NAME`` whose remote is the throwaway sshd and real Jupyter."""
+
+    name: str
+    cfg: Path
+    sshd: SshServer
+    dirs: RemoteJupyterDirs
+    local_port: int
+    remote_port: int
+    spec: JupyterSpec
+    pids: list[int] = field(default_factory=list)
+
+    @property
+    def alias(self) -> str:
+        return "jup-" + self.name
+
+    @property
+    def config_file(self) -> Path:
+        return self.dirs.config_dir / CONFIG_FILE
+
+    @property
+    def log_file(self) -> Path:
+        return self.dirs.log_dir / f"jupyter-{self.remote_port}.log"
+
+
+def invoke(*args: str) -> None:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, f"sshjup {' '.join(args)}: {result.output}{result.stderr}"
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    prev = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(prev)
+
+
+def _running_pids(dirs: RemoteJupyterDirs) -> list[int]:
+    """PIDs from Jupyter's runtime files (what `jupyter server list` reports)."""
+    pids = []
+    for info in dirs.runtime_dir.glob("jpserver-*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            pids += [s.pid for s in parse_server_list(json.dumps(json.loads(info.read_text())))]
+    return pids
+
+
+def _cleanup(host: RemoteHost) -> None:
+    with contextlib.suppress(Exception):
+        remote.stop(host.alias, host.cfg, host.spec, host.remote_port, grace_seconds=5)
+    for pid in {*host.pids, *_running_pids(host.dirs)}:
+        if pid_alive(pid):
+            stop_pid(pid)
+    with contextlib.suppress(Exception):
+        CliRunner().invoke(cli, ["down", host.name])
+    stop_master(host.cfg, host.alias)
+    host.log_file.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def remote_host(
+    ssh_config: Path, sshd_factory: Callable[..., SshServer], tmp_path: Path
+) -> Iterator[RemoteHost]:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = sshd_factory(login_user=remote_user())
+    with remote_jupyter_dirs() as dirs:
+        known_hosts = server.write_known_hosts(tmp_path / "known_hosts")
+        ssh_config.write_text(server.client_config_tail(known_hosts))
+        ssh_config.chmod(0o600)
+        local, rport = free_port(), free_port()
+        invoke(
+            "add",
+            f"{server.user}@127.0.0.1:{server.port}",
+            "--name",
+            "jr",
+            "--identity-file",
+            str(server.client_key),
+            "--local-port",
+            str(local),
+            "--remote-port",
+            str(rport),
+        )
+        spec = JupyterSpec(kind="server", command=str(dirs.command))
+        host = RemoteHost("jr", ssh_config, server, dirs, local, rport, spec)
+        try:
+            yield host
+        finally:
+            _cleanup(host)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _opener(jar: http.cookiejar.CookieJar | None = None) -> urllib.request.OpenerDirector:
+    handlers: list[urllib.request.BaseHandler] = [
+        urllib.request.ProxyHandler({}),  # loopback only, never through a proxy
+        _NoRedirect(),
+    ]
+    if jar is not None:
+        handlers.append(urllib.request.HTTPCookieProcessor(jar))
+    return urllib.request.build_opener(*handlers)
+
+
+def http_status(
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+    opener: urllib.request.OpenerDirector | None = None,
+) -> int:
+    assert url.startswith("http://127.0.0.1:")
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with (opener or _opener()).open(request, timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+def _remote_uid() -> int:
+    return pwd.getpwnam(remote_user()).pw_uid
+
+
+# -- the whole way ----------------------------------------------------------------------------
+
+
+def test_setup_start_tunnel_token_url_and_stop(
+    remote_host: RemoteHost, memory_keyring: MemoryKeyring
+) -> None:
+    h = remote_host
+
+    plan = remote.setup(h.alias, h.cfg, h.spec, h.remote_port, dry_run=True)
+    assert plan.merge.changed
+    assert not plan.written
+    assert plan.path == str(h.config_file)
+    assert plan.info.server_version.split(".")[0].isdigit()
+    assert not h.config_file.exists()
+
+    done = remote.setup(h.alias, h.cfg, h.spec, h.remote_port)
+    assert done.written
+    assert json.loads(h.config_file.read_text()) == {
+        "ServerApp": {
+            "ip": "127.0.0.1",
+            "port": h.remote_port,
+            "port_retries": 0,
+            "open_browser": False,
+        }
+    }
+    st = h.config_file.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_uid == _remote_uid()
+    again = remote.setup(h.alias, h.cfg, h.spec, h.remote_port)
+    assert not again.merge.changed
+    assert not again.written
+
+    progress: list[str] = []
+    token = new_token()
+    started = remote.start(
+        h.alias,
+        h.cfg,
+        h.spec,
+        h.remote_port,
+        token,
+        timeout=START_TIMEOUT,
+        progress=progress.append,
+    )
+    h.pids.append(started.server.pid)
+    assert started.server.port == h.remote_port
+    assert started.server.hostname == "127.0.0.1"
+    assert started.token == token
+    assert started.log_path == str(h.log_file)
+    assert stat.S_IMODE(h.log_file.stat().st_mode) == 0o600
+    assert h.log_file.stat().st_uid == _remote_uid()
+    assert progress[0] == f"checking Jupyter on {h.alias}"
+    assert any(line.startswith(f"waiting for Jupyter on {h.alias}") for line in progress)
+
+    store = TokenStore()
+    store.set(h.alias, token)
+    invoke("up", h.name)
+
+    stored, source = resolve_token(h.alias, cli_value=None, env_value=None, store=store)
+    assert (stored, source) == (token, "keyring")
+    base = f"http://127.0.0.1:{h.local_port}"
+    assert http_status(f"{base}/api/status?token={stored}") == 200
+    assert http_status(f"{base}/api/status") == 403
+    assert http_status(f"{base}/api/status", headers={"Authorization": f"token {stored}"}) == 200
+    assert http_status(f"{base}/api/status?token=wrong{stored}") == 403
+    assert http_status(local_url(h.local_port, stored)) == 200  # `sshjup url`
+
+    status = remote.status(h.alias, h.cfg, h.spec, h.remote_port)
+    assert status.server is not None
+    assert status.server.pid == started.server.pid
+    assert status.server.token == token
+    assert [s.port for s in status.servers] == [h.remote_port]
+
+    stopped = remote.stop(h.alias, h.cfg, h.spec, h.remote_port)
+    assert stopped is not None
+    assert stopped.server.pid == started.server.pid
+    assert not stopped.forced  # SIGTERM was enough: Jupyter shut down cleanly
+    assert not pid_alive(started.server.pid)
+    assert port_is_free(h.remote_port)
+    assert remote.status(h.alias, h.cfg, h.spec, h.remote_port).server is None
+    assert remote.stop(h.alias, h.cfg, h.spec, h.remote_port) is None
+
+    invoke("down", h.name)
+    assert port_is_free(h.local_port)
+
+
+def test_check_names_what_is_missing_on_the_remote(remote_host: RemoteHost) -> None:
+    h = remote_host
+    info = remote.check_jupyter(h.alias, h.cfg, h.spec)
+    assert info.kind == "server"
+    assert info.path == str(h.dirs.command)
+    assert info.app_version is None
+
+    lab = JupyterSpec(kind="lab", command=str(h.dirs.command))
+    with pytest.raises(RemoteCommandFailed, match="JupyterLab does not run on jup-jr") as err:
+        remote.check_jupyter(h.alias, h.cfg, lab)
+    assert "pip install --user jupyterlab" in (err.value.hint or "")
+
+    nowhere = JupyterSpec(kind="server", command="/nonexistent/bin/jupyter")
+    with pytest.raises(RemoteCommandFailed, match="Jupyter is not installed on jup-jr") as err:
+        remote.check_jupyter(h.alias, h.cfg, nowhere)
+    assert "--jupyter-cmd" in (err.value.hint or "")
+
+
+def test_a_password_set_up_by_sshjup_logs_in_to_the_real_server(remote_host: RemoteHost) -> None:
+    h = remote_host
+    password = "correct horse battery staple"
+    digest = hash_password(password)
+    plan = remote.setup(h.alias, h.cfg, h.spec, h.remote_port, password_hash=digest)
+    assert plan.written
+    saved = json.loads(h.config_file.read_text())
+    assert saved["IdentityProvider"] == {"hashed_password": digest}
+
+    started = remote.start(
+        h.alias, h.cfg, h.spec, h.remote_port, new_token(), timeout=START_TIMEOUT
+    )
+    h.pids.append(started.server.pid)
+    invoke("up", h.name)
+    base = f"http://127.0.0.1:{h.local_port}"
+
+    jar = http.cookiejar.CookieJar()
+    browser = _opener(jar)
+    assert http_status(f"{base}/login", opener=browser) == 200
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+
+    def login(pw: str) -> int:
+        form = urllib.parse.urlencode({"_xsrf": xsrf, "password": pw}).encode()
+        return http_status(f"{base}/login?next=%2Fapi%2Fstatus", data=form, opener=browser)
+
+    assert login("not the password") == 401
+    assert http_status(f"{base}/api/status", opener=browser) == 403
+    assert login(password) == 302
+    assert http_status(f"{base}/api/status", opener=browser) == 200
+
+
+# -- the remote port is taken: fail, never move -----------------------------------------------
+
+
+def test_start_refuses_a_port_another_jupyter_server_holds(remote_host: RemoteHost) -> None:
+    h = remote_host
+    first = remote.start(h.alias, h.cfg, h.spec, h.remote_port, new_token(), timeout=START_TIMEOUT)
+    h.pids.append(first.server.pid)
+    second_token = new_token()
+    with pytest.raises(RemoteCommandFailed) as info:
+        remote.start(h.alias, h.cfg, h.spec, h.remote_port, second_token, timeout=START_TIMEOUT)
+    err = info.value
+    assert err.exit_code == 8
+    assert str(err).startswith(f"remote port {h.remote_port} on jup-jr is already used by Jupyter")
+    assert f"(pid {first.server.pid})" in str(err)
+    assert "sshjup jupyter stop" in (err.hint or "")
+    servers = remote.status(h.alias, h.cfg, h.spec, h.remote_port).servers
+    assert [(s.pid, s.port) for s in servers] == [(first.server.pid, h.remote_port)]
+
+
+def test_start_refuses_a_port_another_program_holds_and_never_moves(
+    remote_host: RemoteHost,
+) -> None:
+    h = remote_host
+    token = new_token()
+    with listening_socket(h.remote_port), pytest.raises(RemoteCommandFailed) as info:
+        remote.start(h.alias, h.cfg, h.spec, h.remote_port, token, timeout=START_TIMEOUT)
+    err = info.value
+    assert str(err) == (
+        f"remote port {h.remote_port} on jup-jr is already in use by another program "
+        "(Jupyter does not move to another port)"
+    )
+    assert "--remote-port" in (err.hint or "")
+    assert token not in str(err)
+    assert token not in (err.hint or "")
+    assert remote.status(h.alias, h.cfg, h.spec, h.remote_port).servers == ()
+
+
+def test_a_jupyter_that_never_comes_up_is_stopped_after_the_timeout(
+    remote_host: RemoteHost,
+) -> None:
+    h = remote_host
+    hanging = h.dirs.root / "jupyter-hangs"
+    hanging.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = server ] && [ "$2" = --no-browser ] && exec sleep 300\n'
+        f"exec '{h.dirs.command}' \"$@\"\n"
+    )
+    hanging.chmod(0o755)
+    spec = JupyterSpec(kind="server", command=str(hanging))
+    lines: list[str] = []
+    with pytest.raises(RemoteCommandFailed, match="did not come up on jup-jr") as info:
+        remote.start(
+            h.alias, h.cfg, spec, h.remote_port, new_token(), timeout=3, progress=lines.append
+        )
+    assert "stopped again" in (info.value.hint or "")
+    started = next(line for line in lines if line.startswith("started Jupyter"))
+    pid = int(started.split("(pid ")[1].split(",")[0])
+    h.pids.append(pid)
+    assert not pid_alive(pid)
+    assert os.path.exists(h.log_file)
+
+
+# -- secrets: in no argv (local or remote), log, message or file ------------------------------
+
+_AUDIT_EVENTS = ("subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.system")
+_recorded: list[tuple[str, tuple[object, ...]]] | None = None
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _recorded is not None and event in _AUDIT_EVENTS:
+        _recorded.append((event, args))
+
+
+sys.addaudithook(_audit)  # cannot be removed: it only records while _recorded is a list
+
+
+class ProcSampler(threading.Thread):
+    """Reads every process's command line from /proc, about every 10 ms, until stopped."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.cmdlines: set[bytes] = set()
+        self.rounds = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    with contextlib.suppress(OSError):
+                        self.cmdlines.add(Path(entry.path, "cmdline").read_bytes())
+            self.rounds += 1
+            self._stop_event.wait(0.01)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+
+
+def _files_holding(root: Path, needles: dict[str, str]) -> dict[str, list[str]]:
+    """{secret name: [files under root that contain it]} (unreadable files are skipped)."""
+    found: dict[str, list[str]] = {name: [] for name in needles}
+    for path in root.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        for name, value in needles.items():
+            if value.encode() in data:
+                found[name].append(str(path))
+    return found
+
+
+def test_no_secret_reaches_an_argv_a_log_a_message_or_a_file(
+    remote_host: RemoteHost,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    global _recorded  # noqa: PLW0603 (the audit hook's switch)
+    h = remote_host
+    token = new_token()
+    password = "Tr0ub4dor&3 is my jupyter password"
+    digest = hash_password(password)
+    secret = {"token": token, "password": password, "hash": digest}
+
+    runs: list[tuple[list[str], str | None]] = []
+    real_run = proc.run
+
+    def recording_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        runs.append((list(argv), kwargs.get("input_text")))
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(proc, "run", recording_run)
+    events: list[tuple[str, tuple[object, ...]]] = []
+    sampler = ProcSampler()
+    sampler.start()
+    _recorded = events
+    try:
+        store = TokenStore()
+        store.set(h.alias, token)
+        store.set(h.alias, password, "password")
+        assert remote.setup(h.alias, h.cfg, h.spec, h.remote_port, password_hash=digest).written
+        started = remote.start(h.alias, h.cfg, h.spec, h.remote_port, token, timeout=START_TIMEOUT)
+        h.pids.append(started.server.pid)
+        invoke("up", h.name)
+        assert http_status(local_url(h.local_port, store.get(h.alias))) == 200
+
+        # The one channel the token takes into Jupyter: its environment, private to its user.
+        environ = Path(f"/proc/{started.server.pid}/environ")
+        assert f"JUPYTER_TOKEN={token}".encode() in environ.read_bytes().split(b"\0")
+        assert environ.stat().st_uid == _remote_uid()
+        assert stat.S_IMODE(environ.stat().st_mode) == 0o400
+        runtime = h.dirs.runtime_dir
+        assert stat.S_IMODE(runtime.stat().st_mode) == 0o700  # Jupyter's own (token) files
+
+        with pytest.raises(RemoteCommandFailed) as info:  # an error while a token is in hand
+            remote.start(h.alias, h.cfg, h.spec, h.remote_port, new_token() + "x")
+        messages = [str(info.value), info.value.hint or ""]
+
+        assert remote.stop(h.alias, h.cfg, h.spec, h.remote_port) is not None
+        invoke("down", h.name)
+    finally:
+        _recorded = None
+        sampler.stop()
+
+    # Local processes (everything this test process started, ssh included): argv and env.
+    assert events, "the audit hook saw no process start"
+    for _event, args in events:
+        text = repr(args)
+        for name, value in secret.items():
+            assert value not in text, f"{name} in a local process's argv or environment"
+    # Through proc.run, the token only ever travels in the stdin of `ssh ... sh -s`.
+    for argv, stdin in runs:
+        for name, value in secret.items():
+            assert value not in " ".join(argv), f"{name} in {argv[:3]}..."
+        if stdin is not None and (token in stdin or digest in stdin):
+            assert argv[0] == "ssh"
+            assert argv[-2:] == ["sh", "-s"]
+        assert password not in (stdin or ""), "the password itself left this machine"
+    assert any(token in (stdin or "") for _argv, stdin in runs)
+
+    # Remote (and local) command lines, sampled from /proc while all of the above ran.
+    assert sampler.rounds > 10
+    assert b"sh\0-s\0" in sampler.cmdlines, "the sampler never saw a remote `sh -s`"
+    assert any(b"--ServerApp.port=" in c for c in sampler.cmdlines), "never saw Jupyter run"
+    for cmdline in sampler.cmdlines:
+        for name, value in secret.items():
+            assert value.encode() not in cmdline, f"{name} in the command line {cmdline[:80]!r}"
+
+    for text in messages:
+        for value in secret.values():
+            assert value not in text
+
+    # Files: the hash (never the password or token) is in Jupyter's config, and nowhere else.
+    remote_config = _files_holding(h.dirs.config_dir, secret)
+    assert remote_config == {"token": [], "password": [], "hash": [str(h.config_file)]}
+    assert stat.S_IMODE(h.config_file.stat().st_mode) == 0o600
+    for root in (h.dirs.home, h.dirs.runtime_dir, tmp_path):
+        assert _files_holding(root, secret) == {"token": [], "password": [], "hash": []}, root
+    assert stat.S_IMODE(h.log_file.stat().st_mode) == 0o600
