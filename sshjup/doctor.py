@@ -22,7 +22,7 @@ import shlex
 import stat
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -66,6 +66,63 @@ class Check:
             "fix": self.fix,
             "details": self.details,
         }
+
+
+# The keys of ``details`` for each kind of check (the part of ``id`` before ``:``): always all
+# of them, ``null`` (or empty) when not known. docs/json.md documents them; a test checks both.
+DETAIL_KEYS: dict[str, tuple[str, ...]] = {
+    "openssh": ("version", "version_text", "features", "debian_patched"),
+    "inventory": ("path", "hosts"),
+    "config.read": ("path",),
+    "config.parse": ("path", "exists", "command", "error"),
+    "config.permissions": ("path", "mode", "owner_uid", "verdict", "checked_by_ssh"),
+    "ssh_dir.permissions": ("path", "mode", "owner_uid"),
+    "section": ("path", "begin_line", "end_line", "state"),
+    "resolve": ("host", "alias", "expected", "resolved", "overrides", "error"),
+    "key": ("host", "path", "mode"),
+    "control": (
+        "host",
+        "alias",
+        "control_path",
+        "control_master",
+        "socket_exists",
+        "running",
+        "pid",
+        "port_open",
+    ),
+    "port": ("host", "ports"),
+    "putty": ("host", "session", "location", "state", "changes"),
+    "ppk": ("host", "ppk", "identity_file"),
+    "keyring": ("backend", "tokens"),
+    "remote": ("host", "alias"),
+    "jupyter": ("host", "alias", "kind", "path", "server_version", "app_version"),
+    "server": ("host", "alias", "remote_port", "running", "servers"),
+    "host": ("host",),
+}
+_EMPTY_LISTS = {"hosts", "overrides", "changes", "servers", "ports"}
+_EMPTY_DICTS = {"features", "tokens"}
+
+
+def kind_of(check_id: str) -> str:
+    """``resolve:gpu`` -> ``resolve``; ``config.parse`` -> ``config.parse``."""
+    return check_id.partition(":")[0]
+
+
+def _normalised(check: Check) -> Check:
+    """Every documented details key present; a fix for everything that does not pass."""
+    keys = DETAIL_KEYS.get(kind_of(check.id), ())
+    details: dict[str, Any] = {}
+    for key in keys:
+        default: Any = [] if key in _EMPTY_LISTS else {} if key in _EMPTY_DICTS else None
+        details[key] = check.details.get(key, default)
+    details.update({k: v for k, v in check.details.items() if k not in details})
+    host = check.id.partition(":")[2]
+    if "host" in keys and details["host"] is None and host:
+        details["host"] = host
+    fix = check.fix
+    if check.status != "pass" and not fix:
+        fix = f"see the `{kind_of(check.id)}` check in docs/troubleshooting.md"
+    return replace(check, fix=fix, details=details)
 
 
 def report_json(checks: list[Check]) -> dict[str, Any]:
@@ -117,7 +174,7 @@ def run_checks(
     if remote and caps is not None and parse_ok:
         for target in targets:
             checks.extend(_remote(where, target, progress))
-    return checks
+    return [_normalised(c) for c in checks]
 
 
 def _host_checks(
@@ -242,15 +299,24 @@ def _read_doc(checks: list[Check], where: api.Where) -> sshconfig.ConfigDoc | No
     try:
         data = fileio.read_bytes(fileio.real_path(where.ssh_config))
     except SshjupError as err:
-        checks.append(Check("config.read", "fail", err.message, err.hint, {}))
+        checks.append(
+            Check("config.read", "fail", err.message, err.hint, {"path": str(where.ssh_config)})
+        )
         return None
     try:
         return sshconfig.decode(data)
     except ConfigParseError as err:
-        details = {"path": str(where.ssh_config), "state": "damaged"}
+        details: dict[str, Any] = {"path": str(where.ssh_config), "state": "damaged"}
+        if data is not None:
+            details["begin_line"] = _marker_line(data)
         summary = f"sshjup's section of {where.ssh_config} is damaged: {err.message}"
         checks.append(Check("section", "fail", summary, err.hint, details))
         return None
+
+
+def _marker_line(data: bytes) -> int | None:
+    index = data.find(sshconfig.BEGIN_MARK.encode())
+    return None if index < 0 else data.count(b"\n", 0, index) + 1
 
 
 def _config_parses(
@@ -336,13 +402,15 @@ def _config_permissions(config: Path, version_text: str) -> list[Check]:
     checks: list[Check] = []
     uid = os.getuid()
     default = paths.is_default_ssh_config(config)
+    details: dict[str, Any]
     try:
         st = real.stat()
     except FileNotFoundError:
         st = None
     except OSError as err:
         summary = f"cannot read the permissions of {real}: {err.strerror}"
-        return [Check("config.permissions", "fail", summary, "check the file's owner", {})]
+        details = {"path": str(real)}
+        return [Check("config.permissions", "fail", summary, "check the file's owner", details)]
     if st is not None:
         verdict, reason = classify_config_mode(
             st.st_mode,
@@ -774,7 +842,13 @@ def _local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | None)
     fixes: list[str] = []
     running_pid = st.pid if st is not None and st.running else None
     for fwd in target.forwards:
-        entry: dict[str, Any] = {"bind": fwd.bind, "port": fwd.local_port, "in_use": False}
+        entry: dict[str, Any] = {
+            "bind": fwd.bind,
+            "port": fwd.local_port,
+            "in_use": False,
+            "by_tunnel": False,
+            "owners": [],
+        }
         ports.append(entry)
         if not tunnel.port_in_use(fwd.local_port, host=fwd.bind):
             continue
@@ -785,7 +859,6 @@ def _local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | None)
         if running_pid is not None and (not pids or running_pid in pids):
             entry["by_tunnel"] = True
             continue
-        entry["by_tunnel"] = False
         who = (
             ", ".join(f"{o.command or '?'} (pid {o.pid})" for o in owners if o.pid is not None)
             or "another program (run `ss -ltnp` as root to see which)"
@@ -989,6 +1062,7 @@ def host_of(check: Check) -> str | None:
 
 
 __all__ = [
+    "DETAIL_KEYS",
     "STATUSES",
     "Check",
     "Listener",
@@ -996,6 +1070,7 @@ __all__ = [
     "classify_config_mode",
     "group_is_private",
     "host_of",
+    "kind_of",
     "openssh_check",
     "parse_proc_net_tcp",
     "parse_ss",
