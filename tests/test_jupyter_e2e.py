@@ -302,12 +302,13 @@ def test_a_password_set_up_by_sshjup_logs_in_to_the_real_server(remote_host: Rem
     saved = json.loads(h.config_file.read_text())
     assert saved["IdentityProvider"] == {"hashed_password": digest}
 
-    started = remote.start(
-        h.alias, h.cfg, h.spec, h.remote_port, new_token(), timeout=START_TIMEOUT
-    )
+    token = new_token()
+    started = remote.start(h.alias, h.cfg, h.spec, h.remote_port, token, timeout=START_TIMEOUT)
     h.pids.append(started.server.pid)
+    assert started.token == token  # the token sshjup passed works beside the password
     invoke("up", h.name)
     base = f"http://127.0.0.1:{h.local_port}"
+    assert http_status(f"{base}/api/status?token={token}") == 200
 
     jar = http.cookiejar.CookieJar()
     browser = _opener(jar)
