@@ -153,8 +153,9 @@ def _mapping(node: Any, source: str, what: str) -> dict[str, Any]:
 def _scalar(node: Any, source: str, what: str = "value") -> Any:
     """Construct a scalar with YAML's safe types (int, bool, str, null)."""
     if not node.tag.endswith((":int", ":bool", ":str", ":null")):
-        msg = f"{what}: expected a single value"
-        _fail(source, node, msg, "write a plain value, not a list or map")
+        got = repr(node.value) if isinstance(node.value, str) else "a list or map"
+        msg = f"{what}: expected text, a whole number or true/false, got {got}"
+        _fail(source, node, msg, "write a single plain value")
     return _constructor().construct_object(node, deep=True)
 
 
@@ -218,6 +219,8 @@ def _target(name: str, node: Any, source: str) -> Target:
     def checked(key: str, make: Any) -> Any:
         try:
             return make()
+        except InventoryError:
+            raise  # already names its own line
         except InvalidInput as err:
             _fail(source, fields.get(key, node), f"host {name!r}: {err.message}", err.hint or "")
             raise  # pragma: no cover - _fail always raises
