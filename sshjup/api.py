@@ -11,13 +11,14 @@ import contextlib
 import difflib
 import getpass
 import os
+import re
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sshjup import fileio, inventory, openssh, paths, sshconfig, state
+from sshjup import fileio, inventory, openssh, paths, puttysync, sshconfig, state
 from sshjup.errors import (
     HandEdited,
     HostExists,
@@ -84,6 +85,7 @@ class ChangeResult:
     diff: str = ""
     warnings: list[str] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
+    putty: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +98,7 @@ class ChangeResult:
             "removed": self.removed,
             "verified": self.verified,
             "warnings": self.warnings,
+            "putty": self.putty,
             "diff": self.diff,
         }
 
@@ -200,7 +203,7 @@ def alias_defaults(where: Where, host: str) -> AliasDefaults:
     if "@" in host or ":" in host:
         return AliasDefaults(HostArg.parse(host))
     doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
-    if host not in sshconfig.concrete_aliases(sshconfig.scan_directives(doc)):
+    if host not in sshconfig.defined_aliases(doc, [host]):
         return AliasDefaults(HostArg.parse(host))
     resolved = openssh.resolve(
         where.ssh_config, host, use_default=paths.is_default_ssh_config(where.ssh_config)
@@ -302,10 +305,9 @@ def apply_inventory(
     """Make the managed hosts match ``desired`` (``prune``: also remove the ones it lacks)."""
 
     def mutate(inv: Inventory, doc: sshconfig.ConfigDoc) -> None:
-        for name, target in desired.hosts.items():
-            if name not in inv.hosts:
-                _check_alias_free(doc, target.alias, where.ssh_config)
-            inv.hosts[name] = target
+        new = [t.alias for n, t in desired.hosts.items() if n not in inv.hosts]
+        _check_aliases_free(doc, new, where.ssh_config)  # one scan of the config for all
+        inv.hosts.update(desired.hosts)
         if prune:
             for name in [n for n in inv.hosts if n not in desired.hosts]:
                 del inv.hosts[name]
@@ -315,25 +317,49 @@ def apply_inventory(
 
 def _check_alias_free(doc: sshconfig.ConfigDoc, alias: str, config_path: Path) -> None:
     """Refuse an alias that the user's config (or a file it includes) already defines."""
-    for source, line in _alias_definitions(doc, config_path, alias):
-        msg = f"the alias {alias!r} is already defined at {source}:{line}, outside sshjup's section"
-        raise HostExists(msg, hint="pick another name with --name NAME")
+    _check_aliases_free(doc, [alias], config_path)
+
+
+def _check_aliases_free(doc: sshconfig.ConfigDoc, aliases: list[str], config_path: Path) -> None:
+    """The same for several aliases, reading each file once; the first one taken is named."""
+    if not aliases:
+        return
+    first: dict[str, tuple[str, int]] = {}
+    for alias, source, line in _definitions(doc, config_path, aliases):
+        first.setdefault(alias, (source, line))
+        if alias == aliases[0]:
+            break  # it is the one reported: read no further (as a lone check would)
+    for alias in aliases:
+        if alias in first:
+            source, line = first[alias]
+            msg = (
+                f"the alias {alias!r} is already defined at {source}:{line}, "
+                "outside sshjup's section"
+            )
+            raise HostExists(msg, hint="pick another name with --name NAME")
 
 
 def _alias_definitions(
     doc: sshconfig.ConfigDoc, config_path: Path, alias: str
 ) -> Iterable[tuple[str, int]]:
+    for _, source, line in _definitions(doc, config_path, [alias]):
+        yield source, line
+
+
+def _definitions(
+    doc: sshconfig.ConfigDoc, config_path: Path, aliases: list[str]
+) -> Iterable[tuple[str, str, int]]:
+    """(alias, file, line) for each of ``aliases`` each file defines: the config, then its
+    Include files, breadth first."""
     seen: set[Path] = set()
     queue: list[tuple[sshconfig.ConfigDoc, str, int]] = [(doc, str(config_path), 0)]
     while queue:
         current, source, depth = queue.pop(0)
-        directives = sshconfig.scan_directives(current)
-        line = sshconfig.concrete_aliases(directives).get(alias)
-        if line is not None:
-            yield source, line
+        for alias, line in sshconfig.defined_aliases(current, aliases).items():
+            yield alias, source, line
         if depth >= 16:  # noqa: PLR2004 (OpenSSH's READCONF_MAX_DEPTH)
             continue
-        for pattern in sshconfig.include_args(directives):
+        for pattern in sshconfig.file_include_args(current):
             for included in _include_files(pattern):
                 if included in seen:
                     continue
@@ -426,7 +452,10 @@ def _change(
         config_changed = new_text != doc.text or (not doc.exists and bool(body))
         inv_changed = new_inv_bytes != old_inv_bytes
         result.diff = _diff(doc.text, new_text, str(where.ssh_config))
-        result.changed = config_changed or inv_changed
+        putty_plan = puttysync.plan(where.ssh_config, before, inv, force=force)
+        result.putty = putty_plan.messages
+        result.warnings.extend(putty_plan.warnings)
+        result.changed = config_changed or inv_changed or putty_plan.changed
         if not result.changed or dry_run:
             return result
 
@@ -442,8 +471,9 @@ def _change(
 
         if config_changed:
             _write_config(real_config, doc, new_text, verify_then_save)
-        else:
+        elif inv_changed:
             fileio.atomic_write(where.inventory, new_inv_bytes)
+        puttysync.apply(putty_plan, force=force)
         for target in to_verify:
             if not local_port_free(target.local_port):
                 result.warnings.append(
@@ -499,11 +529,34 @@ def _hand_edited(doc: sshconfig.ConfigDoc, body: list[str], path: Path) -> HandE
 
 
 def _diff(old: str, new: str, name: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=name, tofile=name
-        )
+    """A unified diff of the whole file, with difflib run only on the changed lines and their
+    context: over every line of a 60,000-line config it takes seconds."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    same = min(len(a), len(b))
+    head = 0
+    while head < same and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < same - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    start, cut = max(head - _CONTEXT, 0), max(tail - _CONTEXT, 0)
+    lines = difflib.unified_diff(
+        a[start : len(a) - cut], b[start : len(b) - cut], fromfile=name, tofile=name
     )
+    return "".join(_shift(line, start) if line.startswith("@@") else line for line in lines)
+
+
+_CONTEXT = 3  # difflib's default
+_HUNK_RE = re.compile(r"@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@\n")
+
+
+def _shift(hunk_header: str, offset: int) -> str:
+    """The hunk header with both line numbers moved down by ``offset``."""
+    match = _HUNK_RE.fullmatch(hunk_header)
+    assert match is not None  # noqa: S101 (difflib writes exactly this form)
+    old_start, old_len, new_start, new_len = match.groups()
+    old_range = f"{int(old_start) + offset}{old_len or ''}"
+    return f"@@ -{old_range} +{int(new_start) + offset}{new_len or ''} @@\n"
 
 
 def _sample(targets: list[Target]) -> list[Target]:
@@ -607,6 +660,60 @@ def _where(path: Path, override: sshconfig.Override) -> str:
     return f"line {override.line} of {path} ({setting}){certainty}"
 
 
+# --- PuTTY -----------------------------------------------------------------------------------
+
+
+def putty_sessions(where: Where) -> list[dict[str, Any]]:
+    """Each managed host's PuTTY session: its state against the inventory and where it is."""
+    from sshjup.putty import sync  # noqa: PLC0415 (only the putty commands need it)
+    from sshjup.putty.store import get_store  # noqa: PLC0415
+
+    targets = list_targets(where)
+    store = get_store()
+    st = state.load()
+    rows: list[dict[str, Any]] = []
+    for target in targets:
+        digest = st.digests.get(puttysync.digest_key(store, target.alias))
+        location = store.location(target.alias)
+        if not puttysync.putty_enabled(target):
+            rows.append(
+                {"name": target.name, "session": target.alias, "state": "off", "location": None}
+            )
+            continue
+        now: str = sync.session_state(target.alias, store, digest)
+        if now == "managed":
+            planned = sync.plan_session(
+                target, store, known_hosts_path=None, managed_digest=digest, check_key=False
+            )
+            # Host keys are pinned from known_hosts, which this listing does not consult.
+            differs = [
+                c for c in planned.changes if "SSHManualHostKeys" not in c and "HostKey=" not in c
+            ]
+            now = "in-sync" if not differs else "out-of-date"
+        rows.append(
+            {"name": target.name, "session": target.alias, "state": now, "location": location}
+        )
+    return rows
+
+
+def putty_export(
+    where: Where, names: list[str], reg_file: Path, ppk_paths: dict[str, str]
+) -> list[str]:
+    """Write a ``.reg`` file with the sessions of ``names``; returns warnings."""
+    from sshjup.putty import sync  # noqa: PLC0415
+
+    targets = [get_target(where, n) for n in names]
+    for key in ppk_paths:
+        if name_from_alias(key) not in {t.name for t in targets}:
+            msg = f"--ppk names {key!r}, which is not among the exported hosts"
+            raise InvalidInput(msg, hint="use NAME=WINDOWS_PATH with a NAME you export")
+    by_name = {name_from_alias(k): v for k, v in ppk_paths.items()}
+    known_hosts = paths.ssh_home() / ".ssh" / "known_hosts"
+    exported = sync.export_reg(targets, known_hosts_path=known_hosts, ppk_paths=by_name)
+    fileio.atomic_write(reg_file, exported.data, backup=False, new_mode=0o644)
+    return list(exported.warnings)
+
+
 # --- the tunnel -----------------------------------------------------------------------------
 
 
@@ -653,6 +760,8 @@ __all__ = [
     "list_targets",
     "load_inventory",
     "load_inventory_file",
+    "putty_export",
+    "putty_sessions",
     "local_port_free",
     "remove_target",
     "show_target",

@@ -81,6 +81,12 @@ def _target_options(func: F) -> F:
         click.option("--local-port", help="Local port of the Jupyter forward [default: 8888]."),
         click.option("--remote-port", help="Remote port Jupyter listens on [default: 8889]."),
         click.option(
+            "--putty/--no-putty",
+            default=None,
+            help="Also keep a PuTTY saved session jup-NAME [default: on Windows, or where "
+            "PuTTY's session store exists].",
+        ),
+        click.option(
             "--forward",
             "forwards",
             multiple=True,
@@ -126,6 +132,8 @@ def _render_change(result: ChangeResult, *, as_json: bool) -> None:
     for warning in result.warnings:
         _warn(warning)
     if result.dry_run:
+        for line in result.putty:
+            click.echo(line)
         click.echo(
             result.diff or f"No change: {result.ssh_config} is already up to date.", nl=False
         )
@@ -146,6 +154,9 @@ def _render_change(result: ChangeResult, *, as_json: bool) -> None:
             parts.append(f"{label} {', '.join('jup-' + n for n in names)}")
     summary = "; ".join(parts) or "inventory updated"
     click.echo(f"{summary.capitalize()} in {result.ssh_config}.")
+    for line in result.putty:
+        if not line.startswith(" "):  # the per-value changes are for --dry-run
+            click.echo(line)
     if result.verified:
         click.echo(f"Checked with ssh -G: {', '.join(result.verified)}.")
     if result.added and not result.removed:
@@ -163,6 +174,7 @@ def _build_target(
     local_port: str | None,
     remote_port: str | None,
     forwards: tuple[str, ...],
+    putty: bool | None = None,
 ) -> Target:
     from sshjup.models import (  # noqa: PLC0415
         DEFAULT_LOCAL_PORT,
@@ -186,6 +198,7 @@ def _build_target(
         port=validate_port(port, "--port") if port is not None else None,
         identity_file=identity_file,
         proxy_jump=proxy_jump,
+        putty=putty,
     )
 
 
@@ -203,6 +216,7 @@ def add(
     proxy_jump: str | None,
     local_port: str | None,
     remote_port: str | None,
+    putty: bool | None,
     forwards: tuple[str, ...],
     dry_run: bool,
     force: bool,
@@ -236,6 +250,7 @@ def add(
         local_port=local_port,
         remote_port=remote_port,
         forwards=forwards,
+        putty=putty,
     )
     _render_change(api.add_target(where, target, dry_run=dry_run, force=force), as_json=as_json)
 
@@ -255,6 +270,7 @@ def edit(
     proxy_jump: str | None,
     local_port: str | None,
     remote_port: str | None,
+    putty: bool | None,
     forwards: tuple[str, ...],
     clear_forwards: bool,
     dry_run: bool,
@@ -302,6 +318,8 @@ def edit(
     if forwards:
         extra = [Forward.parse(f) for f in forwards]
     changes["forwards"] = (main, *extra)
+    if putty is not None:
+        changes["putty"] = putty
     current.with_changes(**changes)  # refuse a bad value before any lock or file is touched
     result = api.edit_target(where, name, changes, dry_run=dry_run, force=force)
     _render_change(result, as_json=as_json)
@@ -453,6 +471,15 @@ def apply(
 
     where = _where(ssh_config)
     desired = api.load_inventory_file(Path(file))
+    if not dry_run and (yes or as_json or not sys.stdin.isatty()):
+        # No question to ask: plan and apply in one pass (one read, one write of the config).
+        result = api.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+        if not result.changed:
+            result.dry_run = True  # reported like the plan it was: "No change: ..."
+        elif not as_json:
+            _print_plan(result)
+        _render_change(result, as_json=as_json)
+        return
     plan = api.apply_inventory(where, desired, prune=prune, dry_run=True, force=force)
     if dry_run or not plan.changed:
         _render_change(plan, as_json=as_json)
@@ -586,9 +613,11 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
 
 
 from sshjup.commands.doctor import completion, doctor  # noqa: E402
+from sshjup.commands.putty import putty  # noqa: E402
 
 cli.add_command(doctor)
 cli.add_command(completion)
+cli.add_command(putty)
 
 
 def main() -> None:

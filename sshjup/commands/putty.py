@@ -1,0 +1,113 @@
+"""``sshjup putty list|export``: PuTTY saved sessions, a thin click layer.
+
+Only click is imported at module level; the library is imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from sshjup.commands import complete_names
+
+
+@click.group()
+def putty() -> None:
+    """PuTTY saved sessions that open the same tunnel as `ssh jup-NAME`.
+
+    `sshjup add/edit/remove/apply` keep them in step (on Windows, where PuTTY's
+    session store exists, or with --putty).
+
+    \b
+    Example:
+      sshjup putty list
+      sshjup putty export gpu --reg gpu.reg
+    """
+
+
+@putty.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option(
+    "--ssh-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The ssh config [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
+)
+def list_sessions(as_json: bool, ssh_config: str | None) -> None:
+    """List the PuTTY sessions sshjup manages and whether each matches the inventory.
+
+    States: in-sync, out-of-date (run `sshjup apply` or `edit`), hand-edited (changed in
+    PuTTY since sshjup wrote it), missing, foreign (a session of that name sshjup did not
+    create), off (PuTTY turned off for this host).
+
+    \b
+    Example:
+      sshjup putty list --json
+    """
+    from sshjup import api  # noqa: PLC0415
+
+    rows = api.putty_sessions(api.Where.locate(ssh_config))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No managed tunnels yet. Add one with: sshjup add HOST")
+        return
+    width = max(len(r["session"]) for r in rows)
+    for row in rows:
+        click.echo(f"{row['session']:<{width}}  {row['state']:<12}  {row['location'] or '-'}")
+
+
+@putty.command(name="export")
+@click.argument("names", nargs=-1, required=True, shell_complete=complete_names)
+@click.option(
+    "--reg",
+    "reg_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The .reg file to write (UTF-16LE, for regedit on Windows).",
+)
+@click.option(
+    "--ppk",
+    "ppk_paths",
+    multiple=True,
+    metavar="NAME=WINDOWS_PATH",
+    help="Where the .ppk key is on the Windows machine (repeatable).",
+)
+@click.option(
+    "--ssh-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The ssh config [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
+)
+def export_reg(
+    names: tuple[str, ...], reg_file: str, ppk_paths: tuple[str, ...], ssh_config: str | None
+) -> None:
+    """Write a .reg file with the sessions of NAME..., for a Windows machine.
+
+    Double-click it there (or `reg import FILE`) to get the sessions jup-NAME in PuTTY.
+    Host keys are pinned from your known_hosts.
+
+    \b
+    Example:
+      sshjup putty export gpu lab --reg tunnels.reg --ppk gpu=C:/Users/alice/.ssh/gpu.ppk
+    """
+    from sshjup import api  # noqa: PLC0415
+    from sshjup.errors import InvalidInput  # noqa: PLC0415
+
+    ppk: dict[str, str] = {}
+    for item in ppk_paths:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            msg = f"--ppk: {item!r} is not NAME=WINDOWS_PATH"
+            raise InvalidInput(msg, hint="for example --ppk gpu=C:/Users/alice/.ssh/gpu.ppk")
+        ppk[name] = path
+    warnings = api.putty_export(api.Where.locate(ssh_config), list(names), Path(reg_file), ppk)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(f"Wrote {reg_file} ({len(names)} session(s)); import it on Windows with regedit.")
+
+
+__all__ = ["putty"]
