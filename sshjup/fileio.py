@@ -54,13 +54,16 @@ def ensure_dir(path: Path, mode: int = NEW_DIR_MODE) -> None:
 
 
 def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable. Best effort: it runs after the new file is already in place, so
+    a failure here must not be reported as a failed (left-as-it-was) write."""
     if os.name != "posix":
         return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _write_replace(
@@ -89,8 +92,12 @@ def atomic_write(
     backup: bool = True,
     new_mode: int = NEW_FILE_MODE,
     before_replace: Callable[[Path], None] | None = None,
+    previous: bytes | None = None,
 ) -> Path:
     """Replace ``path``'s content with ``data`` atomically; returns the real path written.
+
+    ``previous``: the file's bytes as the caller read them under its lock; the backup is made
+    from them instead of reading the file again (unless its size shows it changed since).
 
     ``before_replace`` is called with the finished temp file before it is renamed into place:
     the ssh config writer runs ``ssh -G -F <temp>`` there, so the file is verified by OpenSSH
@@ -105,7 +112,12 @@ def atomic_write(
         mode = new_mode
     else:
         mode = stat.S_IMODE(st.st_mode)
-        old = real.read_bytes() if backup else None
+        if not backup:
+            old = None
+        elif previous is not None and len(previous) == st.st_size:
+            old = previous
+        else:
+            old = real.read_bytes()
     try:
         if old is not None:
             _write_replace(real.with_name(real.name + BACKUP_SUFFIX), old, mode, None)
