@@ -240,8 +240,13 @@ def add(
 
     where = _where(ssh_config)
     defaults = api.alias_defaults(where, host)
+    # Without --name, the name comes from HOST as typed: `sshjup add mybox` gives jup-mybox even
+    # when mybox's HostName is 10.0.0.5 (a plain host name gives the same either way).
+    plain = "@" not in host and ":" not in host
     target = _build_target(
-        validate_name(name, "--name") if name is not None else derive_name(defaults.host.hostname),
+        validate_name(name, "--name")
+        if name is not None
+        else derive_name(host if plain else defaults.host.hostname),
         defaults.host.hostname,
         user=user if user is not None else defaults.host.user,
         port=port if port is not None else defaults.host.port,
