@@ -164,9 +164,15 @@ def run_checks(
     if doc is not None and inv is not None and caps is not None:
         checks.append(_section(where, doc, inv, caps))
     parse_ok = all(c.status != "fail" for c in checks if c.id == "config.parse")
+    rows: dict[str, dict[str, Any]] | SshjupError = {}
+    if targets:
+        try:
+            rows = _putty_rows(where)
+        except SshjupError as err:
+            rows = err
     for target in targets:
         try:
-            checks.extend(_host_checks(where, doc, inv, target, caps, parse_ok=parse_ok))
+            checks.extend(_host_checks(where, doc, inv, target, caps, rows, parse_ok=parse_ok))
         except SshjupError as err:  # e.g. ssh timing out: one failing check, then go on
             summary = f"{target.alias}: {err.message}"
             checks.append(Check(f"host:{target.name}", "fail", summary, err.hint, {}))
@@ -183,6 +189,7 @@ def _host_checks(
     inv: Inventory | None,
     target: Target,
     caps: sshconfig.Capabilities | None,
+    putty_rows: dict[str, dict[str, Any]] | SshjupError,
     *,
     parse_ok: bool,
 ) -> list[Check]:
@@ -198,7 +205,7 @@ def _host_checks(
         tunnel_status = _control(checks, where, doc, target, resolved, caps)
     checks.extend(_key_permissions(target))
     checks.append(_local_ports(target, tunnel_status, inv))
-    checks.extend(_putty(target))
+    checks.extend(_putty(where, target, putty_rows))
     return checks
 
 
@@ -886,80 +893,128 @@ def _local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | None)
 # --- PuTTY ---------------------------------------------------------------------------------
 
 
-def _putty(target: Target) -> list[Check]:
-    """The PuTTY session ``jup-NAME`` against what sshjup would write, and its ``.ppk``."""
-    try:
-        from sshjup.putty import store as putty_store  # noqa: PLC0415
-        from sshjup.putty import sync as putty_sync  # noqa: PLC0415
-        from sshjup.putty.keys import ppk_path_for  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - the PuTTY package ships with sshjup
-        return []
-    if target.putty is False:
-        return []
-    if target.putty is None and not putty_store.store_exists():
+def _putty_rows(where: api.Where) -> dict[str, dict[str, Any]]:
+    """``api.putty_sessions`` by host name (the same states as ``sshjup putty list``)."""
+    return {row["name"]: row for row in api.putty_sessions(where)}
+
+
+def _putty(
+    where: api.Where, target: Target, rows: dict[str, dict[str, Any]] | SshjupError
+) -> list[Check]:
+    """The PuTTY session ``jup-NAME`` against the inventory, and the ``.ppk`` it names."""
+    from sshjup import puttysync  # noqa: PLC0415 (only when PuTTY is in play)
+
+    if not puttysync.putty_enabled(target):
         return []
     check_id = f"putty:{target.name}"
     details: dict[str, Any] = {"host": target.name, "session": target.alias}
-    try:
-        store = putty_store.get_store()
-        details["location"] = store.location(target.alias)
-        current = store.read(target.alias)
-    except SshjupError as err:
-        return [Check(check_id, "fail", err.message, err.hint, details)]
-    if current is None:
-        details["state"] = "missing"
-        summary = f"{target.alias}: no PuTTY session ({store.location(target.alias)})"
-        return [Check(check_id, "warn", summary, _putty_fix(target), details)]
-    checks: list[Check] = []
-    try:
-        plan = putty_sync.plan_session(
-            target,
-            store,
-            known_hosts_path=paths.home() / ".ssh" / "known_hosts",
-            managed_digest=putty_store.settings_digest(current),
-            force=True,
-            check_key=False,
+    if isinstance(rows, SshjupError):
+        return [Check(check_id, "fail", rows.message, rows.hint, details)]
+    row = rows.get(target.name)
+    if row is None or row["state"] == "off":
+        return []
+    state_now = str(row["state"])
+    details.update({"location": row["location"], "state": state_now})
+    where_text = row["location"] or "PuTTY's saved sessions"
+    name, alias = target.name, target.alias
+    if state_now == "in-sync":
+        summary = f"{alias}: the PuTTY session matches the inventory ({where_text})"
+        checks = [Check(check_id, "pass", summary, None, details)]
+    elif state_now == "missing":
+        summary = f"{alias}: the PuTTY session is missing ({where_text})"
+        fix = f"write it again from the inventory: `sshjup edit {name}`"
+        checks = [Check(check_id, "warn", summary, fix, details)]
+    elif state_now == "out-of-date":
+        details["changes"] = _putty_changes(where, target)
+        changes = details["changes"]
+        shown = ", ".join(changes[:4]) + (" ..." if len(changes) > 4 else "")  # noqa: PLR2004
+        summary = f"{alias}: the PuTTY session differs from the inventory" + (
+            f" ({shown})" if shown else ""
         )
-    except SshjupError as err:
-        checks.append(Check(check_id, "fail", err.message, err.hint, details))
-    else:
-        details["changes"] = list(plan.changes)
-        if plan.action == "unchanged":
-            details["state"] = "in-sync"
-            summary = f"{target.alias}: the PuTTY session matches the inventory"
-            checks.append(Check(check_id, "pass", summary, None, details))
-        else:
-            details["state"] = "out-of-date"
-            shown = ", ".join(plan.changes[:4]) + (" ..." if len(plan.changes) > 4 else "")  # noqa: PLR2004
-            summary = f"{target.alias}: the PuTTY session differs from the inventory ({shown})"
-            checks.append(Check(check_id, "warn", summary, _putty_fix(target), details))
-    if target.identity_file is not None:
-        ppk_value = current.get("PublicKeyFile")
-        ppk = Path(str(ppk_value)) if ppk_value else ppk_path_for(target.identity_file)
-        ppk_details = {"host": target.name, "ppk": str(ppk), "identity_file": target.identity_file}
-        ppk_id = f"ppk:{target.name}"
-        if ppk.is_file():
-            summary = f"{target.alias}: PuTTY's key {ppk} is present"
-            checks.append(Check(ppk_id, "pass", summary, None, ppk_details))
-        else:
-            key = Path(os.path.expanduser(target.identity_file))
-            command = shlex.join(["puttygen", str(key), "-o", str(ppk), "-O", "private"])
-            summary = (
-                f"{target.alias}: the PuTTY session uses the key {ppk}, which does not exist, "
-                "so PuTTY cannot log in"
-            )
-            fix = (
-                f"convert the key again: `{command}` (puttygen asks for a passphrase if it has one)"
-            )
-            checks.append(Check(ppk_id, "fail", summary, fix, ppk_details))
+        fix = f"write it again from the inventory: `sshjup edit {name}`"
+        checks = [Check(check_id, "warn", summary, fix, details)]
+    elif state_now == "hand-edited":
+        summary = f"{alias}: the PuTTY session was changed in PuTTY since sshjup wrote it"
+        fix = (
+            f"overwrite the changes from the inventory: `sshjup edit {name} --force`; to keep "
+            "them, first save the session under another name in PuTTY (Load, rename, Save)"
+        )
+        checks = [Check(check_id, "warn", summary, fix, details)]
+    else:  # foreign
+        summary = (
+            f"{alias}: a PuTTY session of that name exists that sshjup did not write, so "
+            "sshjup leaves it alone and writes none"
+        )
+        fix = (
+            f"rename or delete it in PuTTY (then `sshjup edit {name}` writes sshjup's), or turn "
+            f"PuTTY off for {name}: "
+            f"`sshjup edit {name} --no-putty`"
+        )
+        return [Check(check_id, "warn", summary, fix, details)]
+    if state_now != "missing":
+        checks.extend(_ppk(target))
     return checks
 
 
-def _putty_fix(target: Target) -> str:
-    return (
-        f"write it again from the inventory: `sshjup export > tunnels.yaml && sshjup apply "
-        f"tunnels.yaml` (or set `putty: false` for {target.name} to stop managing it)"
+def _putty_changes(where: api.Where, target: Target) -> list[str]:
+    """What differs from the session sshjup would write (host keys left aside, as in
+    ``sshjup putty list``: they come from known_hosts)."""
+    from sshjup import puttysync, state  # noqa: PLC0415
+    from sshjup.putty import sync  # noqa: PLC0415
+    from sshjup.putty.store import get_store  # noqa: PLC0415
+
+    store = get_store()
+    digest = state.load().digests.get(puttysync.digest_key(store, target.alias))
+    try:
+        planned = sync.plan_session(
+            target, store, known_hosts_path=None, managed_digest=digest, check_key=False
+        )
+    except SshjupError:
+        return []
+    return [c for c in planned.changes if "SSHManualHostKeys" not in c and "HostKey=" not in c]
+
+
+def _ppk(target: Target) -> list[Check]:
+    """PuTTY reads only .ppk keys: the one the session names must exist."""
+    from sshjup.putty.keys import ppk_path_for  # noqa: PLC0415
+    from sshjup.putty.store import get_store  # noqa: PLC0415
+
+    try:
+        session = get_store().read(target.alias) or {}
+    except SshjupError:
+        return []
+    value = session.get("PublicKeyFile")
+    if value:
+        ppk = Path(str(value))
+    elif target.identity_file is not None:
+        ppk = ppk_path_for(target.identity_file)
+    else:
+        return []
+    identity = target.identity_file
+    if identity is None and ppk.name.endswith(".sshjup.ppk"):
+        identity = str(ppk)[: -len(".sshjup.ppk")]
+    details = {"host": target.name, "ppk": str(ppk), "identity_file": identity}
+    check_id = f"ppk:{target.name}"
+    if ppk.is_file():
+        summary = f"{target.alias}: PuTTY's key {ppk} is present"
+        return [Check(check_id, "pass", summary, None, details)]
+    summary = (
+        f"{target.alias}: the PuTTY session uses the key {ppk}, which does not exist, so PuTTY "
+        "cannot log in"
     )
+    if identity is not None and identity != str(ppk):
+        key = Path(os.path.expanduser(identity))
+        command = shlex.join(["puttygen", str(key), "-o", str(ppk), "-O", "private"])
+        fix = (
+            f"convert the key again: `{command}` (puttygen asks for the passphrase if the key "
+            f"has one), or let sshjup do it: `sshjup edit {target.name}`"
+        )
+    else:
+        fix = (
+            "put the .ppk back, or point the host at another key: "
+            f"`sshjup edit {target.name} --identity-file PATH`"
+        )
+    return [Check(check_id, "fail", summary, fix, details)]
 
 
 # --- the keyring -----------------------------------------------------------------------------

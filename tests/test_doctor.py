@@ -425,18 +425,15 @@ def _keygen(path: Path) -> None:
     )
 
 
-def _write_putty_session(target: Target) -> None:
-    from sshjup.putty.store import get_store
-    from sshjup.putty.sync import apply_session, plan_session
+def _session_file(name: str = "jup-gpu") -> Path:
+    from sshjup.putty.store import sessions_dir
 
-    store = get_store()
-    plan = plan_session(
-        target,
-        store,
-        known_hosts_path=paths.home() / ".ssh" / "known_hosts",
-        managed_digest=None,
-    )
-    apply_session(plan)
+    return sessions_dir() / name
+
+
+def _invoke(*args: str) -> None:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output + result.stderr
 
 
 @pytest.mark.e2e
@@ -447,16 +444,14 @@ def test_a_missing_ppk_fails_with_the_puttygen_command(
         pytest.skip("puttygen is not installed (apt install putty-tools)")
     key = isolated / ".ssh" / "id_ed25519"
     _keygen(key)
-    target = gpu(identity_file=str(key), putty=True)
-    add(target)
-    _write_putty_session(target)
+    add(gpu(identity_file=str(key), putty=True))  # writes the session and converts the key
     ppk = Path(f"{key}.sshjup.ppk")
     assert ppk.is_file()
 
-    healthy = run_checks(where())
-    assert not_passing(healthy) == []
-    assert by_id(healthy)["putty:gpu"].details["state"] == "in-sync"
-    assert by_id(healthy)["ppk:gpu"].status == "pass"
+    healthy = by_id(run_checks(where()))
+    assert not_passing(list(healthy.values())) == []
+    assert healthy["putty:gpu"].details["state"] == "in-sync"
+    assert healthy["ppk:gpu"].status == "pass"
 
     ppk.unlink()
     check = by_id(run_checks(where()))["ppk:gpu"]
@@ -465,25 +460,81 @@ def test_a_missing_ppk_fails_with_the_puttygen_command(
     assert str(ppk) in check.summary
     assert check.fix is not None
     assert f"puttygen {key} -o {ppk} -O private" in check.fix
+    assert check.details == {"host": "gpu", "ppk": str(ppk), "identity_file": str(key)}
+
+    _invoke("edit", "gpu")  # the other fix doctor names: sshjup converts the key again
+    assert by_id(run_checks(where()))["ppk:gpu"].status == "pass"
 
 
-def test_a_putty_session_that_is_missing_or_out_of_date_is_a_warning(
-    ssh_config: Path, isolated: Path
+def test_a_deleted_putty_session_is_missing_and_edit_writes_it_again(
+    ssh_config: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    target = gpu(putty=True)
-    add(target)
+    add(gpu(putty=True))
+    assert by_id(run_checks(where()))["putty:gpu"].status == "pass"
+    _session_file().unlink()
 
-    missing = by_id(run_checks(where()))["putty:gpu"]
-    assert missing.status == "warn"
-    assert missing.details["state"] == "missing"
-    assert missing.fix is not None
-    assert "sshjup apply" in missing.fix
+    check = by_id(run_checks(where()))["putty:gpu"]
 
-    _write_putty_session(target.with_changes(user="someone-else"))
-    stale = by_id(run_checks(where()))["putty:gpu"]
-    assert stale.status == "warn"
-    assert stale.details["state"] == "out-of-date"
-    assert "UserName" in stale.summary
+    assert check.status == "warn"
+    assert check.details["state"] == "missing"
+    assert check.fix == "write it again from the inventory: `sshjup edit gpu`"
+    _invoke("edit", "gpu")
+    assert not_passing(run_checks(where())) == []
+
+
+def test_a_putty_session_changed_in_putty_is_hand_edited(
+    ssh_config: Path, memory_keyring: MemoryKeyring
+) -> None:
+    add(gpu(putty=True))
+    session = _session_file()
+    session.write_text(session.read_text().replace("UserName=alice", "UserName=carol"))
+
+    check = by_id(run_checks(where()))["putty:gpu"]
+
+    assert check.status == "warn"
+    assert check.details["state"] == "hand-edited"
+    assert check.fix is not None
+    assert "`sshjup edit gpu --force`" in check.fix
+    _invoke("edit", "gpu", "--force")
+    assert by_id(run_checks(where()))["putty:gpu"].status == "pass"
+
+
+def test_a_putty_session_behind_the_inventory_is_out_of_date(
+    ssh_config: Path, memory_keyring: MemoryKeyring
+) -> None:
+    add(gpu(putty=True))
+    inventory = paths.inventory_path()
+    inventory.write_text(inventory.read_text().replace("user: alice", "user: bob"))
+
+    checks = by_id(run_checks(where()))
+
+    check = checks["putty:gpu"]
+    assert check.status == "warn"
+    assert check.details["state"] == "out-of-date"
+    assert "~ UserName: 'alice' -> 'bob'" in check.details["changes"]
+    assert "UserName" in check.summary
+    assert checks["section"].details["state"] == "out-of-date"
+    _invoke("edit", "gpu")
+    assert not_passing(run_checks(where())) == []
+
+
+def test_a_putty_session_sshjup_did_not_write_is_foreign(
+    ssh_config: Path, memory_keyring: MemoryKeyring
+) -> None:
+    from sshjup import state
+
+    add(gpu(putty=True))
+    state.save(state.State(created_files=state.load().created_files))  # digests lost
+
+    check = by_id(run_checks(where()))["putty:gpu"]
+
+    assert check.status == "warn"
+    assert check.details["state"] == "foreign"
+    assert check.fix is not None
+    assert "sshjup edit gpu --no-putty" in check.fix
+    _invoke("edit", "gpu", "--no-putty")  # the fix works: no session is touched, no check
+    assert _session_file().is_file()
+    assert not [c for c in run_checks(where()) if c.id.startswith("putty:")]
 
 
 def test_hosts_without_putty_get_no_putty_checks(ssh_config: Path) -> None:

@@ -70,6 +70,7 @@ def docs() -> dict[str, Any]:
         "sshjup show NAME --json",
         "sshjup status [NAME] --json",
         "sshjup add|edit|remove|apply --json",
+        "sshjup putty list --json",
         "sshjup doctor [NAME] --json",
     }
     return examples
@@ -116,6 +117,15 @@ def test_change_json_matches_the_documented_shape(
     assert applied["action"] == "apply"
     assert applied["updated"] == ["lab"]
     assert_same_shape(documented, applied)
+
+
+def test_putty_list_json_matches_the_documented_shape(docs: dict[str, Any], managed: Path) -> None:
+    documented = docs["sshjup putty list --json"]
+    assert_same_shape(documented, run("putty", "list", "--json"))
+    run("edit", "gpu", "--putty", "--json")
+    [row] = run("putty", "list", "--json")
+    assert row["state"] == "in-sync"
+    assert_same_shape(documented, [row])
 
 
 def test_doctor_json_matches_the_documented_shape(docs: dict[str, Any], managed: Path) -> None:
