@@ -766,3 +766,38 @@ def test_remote_checks_report_an_unreachable_host(ssh_config: Path) -> None:
     assert "ssh could not run a command on jup-gone" in checks["remote:gone"].summary
     assert checks["remote:gone"].fix is not None
     assert "jupyter:gone" not in checks
+
+
+def test_the_bash_script_completes_names_in_a_real_bash(ssh_config: Path, tmp_path: Path) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    add(gpu())
+    add(Target(name="lab", hostname="10.0.0.5", forwards=(Forward(free_port(), 8889),)))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "sshjup"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m sshjup "$@"\n')
+    wrapper.chmod(0o755)
+    script = CliRunner().invoke(cli, ["completion", "bash"]).stdout
+    (tmp_path / "sshjup.bash").write_text(script)
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(root),
+    }
+    probe = (
+        f"source {tmp_path / 'sshjup.bash'}; "
+        'COMP_WORDS=(sshjup show ""); COMP_CWORD=2; _sshjup_completion sshjup; '
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    out = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.split() == ["gpu", "lab"]
