@@ -187,9 +187,18 @@ def test_add_then_remove_keeps_every_byte_and_every_alias(
     data = install_fixture(fixture, ssh_config, tmp_path)
     if data is not None:
         leaks = sshg.real_include_matches(data)
-        assert not leaks, f"relative Includes would read real files: {leaks}"
+        if leaks and fixture is not None and fixture.parent != sshg.DATA:
+            # ssh (ours and sshjup's) would read these files of the real ~/.ssh.
+            pytest.skip(f"this machine's ~/.ssh has files the corpus file includes: {leaks}")
+        assert not leaks, f"an own fixture must not include real files: {leaks}"
     names = names_to_check(ssh_config) if data is not None else []
     before = resolve_all(ssh_config, data, names) if data is not None else {}
+
+    dry = run_cli([*ADD_ARGS, "--dry-run"])
+    assert dry.exit_code == 0, dry.output + dry.stderr
+    assert BEGIN_MARK in dry.stdout
+    assert (ssh_config.read_bytes() if data is not None else None) == data
+    assert ssh_config.exists() == (data is not None)
 
     added = run_cli(ADD_ARGS)
     assert added.exit_code == 0, added.output + added.stderr
@@ -229,7 +238,7 @@ def test_every_own_fixture_has_a_purpose() -> None:
     assert b"Include sshjup-test" in by_name["include-relative"]
     assert sshg.INCLUDED_PLACEHOLDER.encode() in by_name["include-absolute"]
     assert by_name["host-star-first"].startswith(b"Host *")
-    assert b"Host *" in by_name["host-star-last"].rsplit(b"Host ", 1)[0] + b"Host *"
+    assert by_name["host-star-last"].rsplit(b"\nHost ", 1)[1].startswith(b"*")
     assert by_name["global-options"].startswith(b"User bob")
     assert by_name["empty"] == b""
     assert by_name["comment-header"].startswith(b"#")
