@@ -682,8 +682,10 @@ def putty_sessions(where: Where) -> list[dict[str, Any]]:
             continue
         now: str = sync.session_state(target.alias, store, digest)
         if now == "managed":
+            # Compare with what apply writes: the user and key ssh -G adds (PuTTY has no Host *).
+            full, _ = puttysync._as_ssh_sees_it(where.ssh_config, target)
             planned = sync.plan_session(
-                target, store, known_hosts_path=None, managed_digest=digest, check_key=False
+                full, store, known_hosts_path=None, managed_digest=digest, check_key=False
             )
             # Host keys are pinned from known_hosts, which this listing does not consult.
             differs = [
