@@ -537,6 +537,21 @@ def test_a_putty_session_sshjup_did_not_write_is_foreign(
     assert not [c for c in run_checks(where()) if c.id.startswith("putty:")]
 
 
+def test_a_session_with_the_user_from_host_star_is_in_sync(
+    ssh_config: Path, memory_keyring: MemoryKeyring
+) -> None:
+    # PuTTY has no `Host *`: sshjup writes the user ssh -G reports into the session, and the
+    # comparison must do the same, or every such host looks out of date right after `add`.
+    ssh_config.write_text("Host *\n    User bob\n")
+    add(gpu(user=None, putty=True))
+    assert "UserName=bob" in _session_file().read_text()
+
+    checks = by_id(run_checks(where()))
+
+    assert checks["putty:gpu"].details["state"] == "in-sync"
+    assert not_passing(list(checks.values())) == []
+
+
 def test_hosts_without_putty_get_no_putty_checks(ssh_config: Path) -> None:
     add(gpu(putty=False))
     assert not [c for c in run_checks(where()) if c.id.startswith(("putty:", "ppk:"))]
