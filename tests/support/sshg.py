@@ -192,7 +192,8 @@ def argv_split(rest: str) -> list[str] | None:
 
 def keyword_and_args(line: str) -> tuple[str, list[str]]:
     """(lower-case keyword, arguments) of one config line; ("", []) for blanks and comments."""
-    s = line.strip(WHITESPACE)
+    # readconf.c strips trailing whitespace and form feeds; leading \f is part of the keyword
+    s = line.rstrip(WHITESPACE).lstrip(" \t\r\n")
     if not s or s.startswith("#"):
         return "", []
     j = 0
