@@ -140,3 +140,110 @@ def test_any_target_added_to_any_config_and_removed_round_trips(
             assert not config.exists()
         else:
             assert config.read_bytes() == data
+
+
+# --- generated configs: placement and the named override, with ssh -G as the referee ------------
+
+_patterns = st.sampled_from(
+    ["*", "jup-*", "jup-t", "!jup-t", "!jup-*", "other", "j?p-t", "*-t", "JUP-T", "!other"]
+)
+_host_lines = st.builds(
+    lambda kw, sep, ps: f"{kw}{sep}{' '.join(ps)}",
+    st.sampled_from(["Host", "host", "HOST"]),
+    st.sampled_from([" ", "=", " = ", "\t"]),
+    st.lists(_patterns, min_size=1, max_size=3),
+)
+_match_lines = st.sampled_from(
+    [
+        "Match all",
+        "Match all # comment",
+        "Match originalhost jup-t",
+        "Match originalhost other",
+        "Match host 192.0.2.1",
+        "Match !originalhost jup-t",
+    ]
+)
+_options = st.builds(
+    lambda indent, kw, sep, value: f"{indent}{kw}{sep}{value}",
+    st.sampled_from(["", "  ", "\t"]),
+    st.sampled_from(["User", "user", "USER", "Port"]),
+    st.sampled_from([" ", "=", " = "]),
+    st.sampled_from(["u1", "u2", "2201", "2202"]),
+)
+_other_lines = st.sampled_from(
+    [
+        "# comment",
+        "",
+        "   ",
+        "\t# indented comment",
+        "Include /nonexistent/sshjup-test/*.conf",
+        "ServerAliveInterval 7",
+        "LocalForward 127.0.0.1:17000 localhost:7000",
+    ]
+)
+_blocks = st.builds(
+    lambda head, opts, rest: [*([head] if head else []), *opts, *rest],
+    st.one_of(_host_lines, _match_lines, st.none()),
+    st.lists(_options, max_size=2),
+    st.lists(_other_lines, max_size=2),
+)
+generated_configs = st.builds(
+    lambda blocks, eol, final: (
+        eol.join(line for b in blocks for line in b) + (eol if final and blocks else "")
+    ),
+    st.lists(_blocks, max_size=5),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+OTHER_NAMES = ("other", "jup-x", "192.0.2.5")
+BODY = [
+    "Host jup-t",
+    "    HostName 192.0.2.1",
+    "    User alice",
+    "    Port 2222",
+    "    ServerAliveInterval 30",
+]
+FAST = settings(max_examples=30, deadline=None, database=None)
+
+
+@FAST
+@given(text=generated_configs)
+def test_a_new_section_wins_for_its_alias_and_changes_no_other_name(text: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="sjgen") as tmp:
+        config = Path(tmp) / "config"
+        config.write_bytes(text.encode())
+        before = {n: sshg.ssh_g(config, n).comparable(config) for n in OTHER_NAMES}
+        parses = sshg.ssh_g(config, "jup-t").ok
+
+        new = sshconfig.plan_text(sshconfig.decode(text.encode()), BODY)
+        config.write_bytes(new.encode())
+        assert {n: sshg.ssh_g(config, n).comparable(config) for n in OTHER_NAMES} == before
+        mine = sshg.ssh_g(config, "jup-t")
+        assert mine.ok == parses
+        if parses:
+            got = [mine.value(k) for k in ("hostname", "user", "port", "serveraliveinterval")]
+            assert got == ["192.0.2.1", "alice", "2222", "30"]
+        assert sshconfig.plan_text(sshconfig.decode(new.encode()), []) == text
+
+
+@FAST
+@given(text=generated_configs)
+def test_the_line_named_as_the_override_is_the_one_ssh_uses(text: str) -> None:
+    """With the section below the user's lines, earlier_settings explains ssh's answer."""
+    section = sshconfig.render_section(BODY, terminator=False, eol="\n")
+    full = text + ("\n" if text and not text.endswith("\n") else "") + section
+    with tempfile.TemporaryDirectory(prefix="sjgen") as tmp:
+        config = Path(tmp) / "config"
+        config.write_bytes(full.encode())
+        resolved = sshg.ssh_g(config, "jup-t")
+    assume(resolved.ok)
+    doc = sshconfig.decode(full.encode())
+    named = {o.keyword: o for o in sshconfig.earlier_settings(doc, "jup-t", ["User", "Port"])}
+    for key, mine in (("user", "alice"), ("port", "2222")):
+        override = named.get(key)
+        if resolved.value(key) != mine:
+            assert override is not None, f"ssh uses another {key}, and no line is named"
+            if override.certain:
+                assert sshconfig.split_args(override.value) == [resolved.value(key)]
+        else:
+            assert override is None or not override.certain, override
