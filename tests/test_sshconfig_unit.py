@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sshjup import sshconfig
 from sshjup.cli import cli
@@ -125,6 +127,37 @@ def test_split_args_tokenises_like_openssh(
 def test_split_args_keeps_an_empty_quoted_argument() -> None:
     assert split_args('""') == [""]
     assert split_args("") == []
+
+
+_keywords = st.sampled_from(
+    ["Host", "HOST", "host", "Match", "Include", "HostName", "Hostx", "#Host"]
+)
+_separators = st.sampled_from([" ", "\t", "=", " = ", "=\t", "  ", "\t=", "=="])
+_tokens = st.from_regex(r"[a-z*?!#\"'\\ -]{0,6}", fullmatch=True)
+_lines = st.builds(
+    lambda lead, kw, sep, args, end: lead + kw + sep + " ".join(args) + end,
+    st.sampled_from(["", " ", "\t", "  \t", "\f", "\u00a0"]),
+    _keywords,
+    _separators,
+    st.lists(_tokens, max_size=3),
+    st.sampled_from(["", "\r", " ", "\f", " #c"]),
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(_lines, max_size=6))
+def test_alias_scan_agrees_with_an_independent_reading_of_openssh_rules(lines: list[str]) -> None:
+    """scan_directives + concrete_aliases == the test's own port of readconf.c (sshg)."""
+    data = "\n".join(lines).encode()
+    ours = sshconfig.concrete_aliases(sshconfig.scan_directives(decode(data)))
+    theirs: dict[str, int] = {}
+    for number, line in enumerate(sshg.config_lines(data), 1):
+        keyword, args = sshg.keyword_and_args(line)
+        if keyword == "host":
+            for arg in args:
+                if arg and arg[0] != "!" and "*" not in arg and "?" not in arg:
+                    theirs.setdefault(arg, number)
+    assert ours == theirs
 
 
 # --- Host patterns: * and ?, case-sensitive, a matching !pattern disables the line -------------
