@@ -231,7 +231,7 @@ def test_a_writer_killed_at_random_moments_never_leaves_a_partial_file(ssh_confi
     server = ForkServer()
     try:
         for attempt in range(KILL_TRIES):
-            status = server.kill_one(rng.randrange(1 << 30), rng.uniform(0.0, 0.2))
+            status = server.kill_one(rng.randrange(1 << 30), rng.uniform(0.0, 0.12))
             context = f"seed {seed}, try {attempt}"
             # Killed by us (not exited on its own with an error).
             assert os.WIFSIGNALED(status), (context, status)
