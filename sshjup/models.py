@@ -238,8 +238,14 @@ class Target:
         if not self.forwards:
             msg = f"{self.name}: a host needs at least the Jupyter forward"
             raise InvalidInput(msg, hint="give --local-port and --remote-port")
+        if self.forwards[0].remote_host != "localhost":
+            msg = f"{self.name}: the Jupyter forward goes to localhost on the remote"
+            raise InvalidInput(msg, hint="give other destinations as extra --forward L:HOST:R")
         seen: set[int] = set()
         for fwd in self.forwards:
+            if fwd.bind != "127.0.0.1":
+                msg = f"{self.name}: forwards listen on 127.0.0.1 only (got {fwd.bind})"
+                raise InvalidInput(msg, hint="the tunnel is for this machine alone")
             if fwd.local_port in seen:
                 msg = f"{self.name}: local port {fwd.local_port} is forwarded twice"
                 raise InvalidInput(msg, hint="give each --forward its own local port")
