@@ -618,11 +618,16 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
 
 
 from sshjup.commands.doctor import completion, doctor  # noqa: E402
+from sshjup.commands.jupyter import jupyter, open_command, token, url_command  # noqa: E402
 from sshjup.commands.putty import putty  # noqa: E402
 
 cli.add_command(doctor)
 cli.add_command(completion)
 cli.add_command(putty)
+cli.add_command(jupyter)
+cli.add_command(token)
+cli.add_command(open_command)
+cli.add_command(url_command)
 
 
 def main() -> None:

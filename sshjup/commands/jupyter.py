@@ -1,0 +1,356 @@
+"""``sshjup jupyter ...``, ``sshjup token ...``, ``sshjup open`` and ``sshjup url``.
+
+A thin click layer over sshjup.notebook; only click is imported at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from sshjup.commands import complete_names
+
+
+def _where(ssh_config: str | None) -> Any:
+    from sshjup.api import Where  # noqa: PLC0415
+
+    return Where.locate(ssh_config)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+_ssh_config = click.option(
+    "--ssh-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The ssh config [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
+)
+_name = click.argument("name", shell_complete=complete_names)
+_token = click.option(
+    "--token", default=None, help="The token to use (beats $SSHJUP_TOKEN and the keyring)."
+)
+
+
+@click.group()
+def jupyter() -> None:
+    """Set up, start, stop and check Jupyter on the remote (over ssh, without the tunnel).
+
+    \b
+    Example:
+      sshjup jupyter setup gpu
+      sshjup jupyter start gpu
+      sshjup jupyter status gpu
+    """
+
+
+@jupyter.command()
+@_name
+@click.option(
+    "--password",
+    "set_password",
+    is_flag=True,
+    help="Also set a Jupyter password (prompted, hidden; kept in the keyring).",
+)
+@click.option("--jupyter-cmd", default=None, help="The remote `jupyter` to use (remembered).")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would change on the remote; write nothing."
+)
+@click.option("--yes", "-y", is_flag=True, help="Replace your own values without asking.")
+@_ssh_config
+def setup(
+    name: str,
+    set_password: bool,
+    jupyter_cmd: str | None,
+    dry_run: bool,
+    yes: bool,
+    ssh_config: str | None,
+) -> None:
+    """Check Jupyter on the remote and write its server config: 127.0.0.1 only, no browser,
+    the host's remote port, no port retries (merged into jupyter_server_config.json).
+
+    \b
+    Example:
+      sshjup jupyter setup gpu --dry-run
+      sshjup jupyter setup gpu --password
+    """
+    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.errors import Conflict  # noqa: PLC0415
+
+    where = _where(ssh_config)
+    password = None
+    if set_password:
+        password = click.prompt("Jupyter password", hide_input=True, confirmation_prompt=True)
+    preview = notebook.setup(where, name, password=password, dry_run=True, command=jupyter_cmd)
+    merge = preview.plan.merge
+    for note in merge.notes:
+        click.echo(f"Note: {note}", err=True)
+    if preview.plan.has_py_config:
+        click.echo(
+            "Note: the remote also has jupyter_server_config.py; values set there win over "
+            "the JSON file sshjup edits.",
+            err=True,
+        )
+    if not merge.changed:
+        click.echo(f"Already set up: {preview.plan.path} has every setting sshjup needs.")
+        return
+    click.echo(merge.diff(), nl=False)
+    if dry_run:
+        return
+    if merge.replaces and not yes:
+        if not sys.stdin.isatty():
+            listed = "; ".join(c.describe() for c in merge.replaces)
+            msg = f"{preview.plan.path} already has other values: {listed}"
+            raise Conflict(msg, hint="check the difference above, then run again with --yes")
+        click.confirm("Replace these values?", abort=True)
+    done = notebook.setup(where, name, password=password, replace_values=True, command=jupyter_cmd)
+    click.echo(f"Wrote {done.plan.path} on the remote.")
+    if done.password_stored:
+        click.echo("The password is kept in the keyring (service sshjup).")
+
+
+@jupyter.command()
+@_name
+@click.option("--lab", "kind", flag_value="lab", help="JupyterLab (the default).")
+@click.option("--notebook", "kind", flag_value="notebook", help="Jupyter Notebook 7.")
+@click.option("--server", "kind", flag_value="server", help="jupyter_server alone.")
+@click.option("--jupyter-cmd", default=None, help="The remote `jupyter` to use (remembered).")
+@click.option(
+    "--jupyter-arg",
+    "jupyter_args",
+    multiple=True,
+    help="Extra option for Jupyter (repeatable; remembered).",
+)
+@click.option("--root-dir", default=None, help="Directory Jupyter serves (remembered).")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for Jupyter.")
+@_token
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (no token).")
+@_ssh_config
+def start(
+    name: str,
+    kind: str | None,
+    jupyter_cmd: str | None,
+    jupyter_args: tuple[str, ...],
+    root_dir: str | None,
+    timeout: float,
+    token: str | None,
+    as_json: bool,
+    ssh_config: str | None,
+) -> None:
+    """Start Jupyter on the remote, bound to 127.0.0.1 on the host's remote port.
+
+    Port retries are off: a taken port is an error, never another port. The token
+    goes to the keyring (or use --token / $SSHJUP_TOKEN).
+
+    \b
+    Example:
+      sshjup jupyter start gpu
+      sshjup jupyter start gpu --jupyter-cmd ~/venv/bin/jupyter --root-dir ~/work
+    """
+    from sshjup import notebook  # noqa: PLC0415
+
+    result = notebook.start(
+        _where(ssh_config),
+        name,
+        kind=kind,
+        command=jupyter_cmd,
+        args=jupyter_args or None,
+        root_dir=root_dir,
+        token=token,
+        timeout=timeout,
+        progress=_progress,
+    )
+    server = result.started.server
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "alias": result.target.alias,
+                    "remote_port": server.port,
+                    "pid": server.pid,
+                    "token_source": result.token_source,
+                    "log": result.started.log_path,
+                    "elapsed": round(result.started.elapsed, 2),
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(
+        f"Jupyter runs on {result.target.alias}, 127.0.0.1:{server.port} (pid {server.pid}); "
+        f"log: {result.started.log_path}."
+    )
+    click.echo(f"Open it with: sshjup open {result.target.name}")
+
+
+@jupyter.command()
+@_name
+@_ssh_config
+def stop(name: str, ssh_config: str | None) -> None:
+    """Stop the Jupyter server on the host's remote port.
+
+    \b
+    Example:
+      sshjup jupyter stop gpu
+    """
+    from sshjup import notebook  # noqa: PLC0415
+
+    stopped = notebook.stop(_where(ssh_config), name)
+    if stopped is None:
+        click.echo("No Jupyter server was running on the remote port.")
+        return
+    how = " (it had to be killed)" if stopped.forced else ""
+    click.echo(f"Stopped Jupyter (pid {stopped.server.pid}){how}.")
+
+
+@jupyter.command()
+@_name
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (no tokens).")
+@_ssh_config
+def status(name: str, as_json: bool, ssh_config: str | None) -> None:
+    """Show the remote user's Jupyter servers and which one is on the host's port.
+
+    Exits 0 when a server runs on the host's remote port, 1 otherwise.
+
+    \b
+    Example:
+      sshjup jupyter status gpu
+    """
+    from sshjup import notebook  # noqa: PLC0415
+
+    target, st = notebook.status(_where(ssh_config), name)
+    rows = [
+        {"port": s.port, "pid": s.pid, "root_dir": s.root_dir, "ours": s is st.server}
+        for s in st.servers
+    ]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "alias": target.alias,
+                    "remote_port": target.remote_port,
+                    "running": st.server is not None,
+                    "servers": rows,
+                },
+                indent=2,
+            )
+        )
+    else:
+        if not rows:
+            click.echo(f"No Jupyter server runs for the remote user on {target.alias}.")
+        for row in rows:
+            mark = "*" if row["ours"] else " "
+            click.echo(f"{mark} port {row['port']:<6} pid {row['pid']:<8} {row['root_dir']}")
+        if st.server is None:
+            click.echo(f"Nothing on the host's remote port {target.remote_port}.")
+    if st.server is None:
+        sys.exit(1)
+
+
+@click.command(name="url")
+@_name
+@_token
+@_ssh_config
+def url_command(name: str, token: str | None, ssh_config: str | None) -> None:
+    """Print the local URL with the token, for an editor's "existing Jupyter server" box.
+
+    \b
+    Example:
+      sshjup url gpu
+    """
+    from sshjup import notebook  # noqa: PLC0415
+
+    result = notebook.url(_where(ssh_config), name, token=token)
+    if result.token_source == "none":  # noqa: S105 (a source label, not a secret)
+        click.echo("Warning: no token known (fine if the server uses a password).", err=True)
+    click.echo(result.url)
+
+
+@click.command(name="open")
+@_name
+@_token
+@click.option("--print-only", is_flag=True, help="Bring the tunnel up and print the URL only.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the tunnel.")
+@_ssh_config
+def open_command(
+    name: str, token: str | None, print_only: bool, timeout: float, ssh_config: str | None
+) -> None:
+    """Bring the tunnel up if needed and open Jupyter in the browser, with the token.
+
+    \b
+    Example:
+      sshjup open gpu
+    """
+    import webbrowser  # noqa: PLC0415
+
+    from sshjup import notebook  # noqa: PLC0415
+
+    result = notebook.open_tunnel_and_url(
+        _where(ssh_config), name, token=token, timeout=timeout, progress=_progress
+    )
+    if print_only or not webbrowser.open(result.url):
+        click.echo(result.url)
+
+
+@click.group()
+def token() -> None:
+    """Keep a Jupyter token in the keyring (service sshjup, user jup-NAME).
+
+    \b
+    Example:
+      sshjup token set gpu            # prompts, hidden
+      echo "$T" | sshjup token set gpu
+    """
+
+
+@token.command(name="set")
+@_name
+def token_set(name: str) -> None:
+    """Store NAME's token (prompted with hidden input, or read from stdin).
+
+    \b
+    Example:
+      sshjup token set gpu
+    """
+    from sshjup import notebook  # noqa: PLC0415
+
+    interactive = sys.stdin.isatty()
+    secret = click.prompt("Token", hide_input=True) if interactive else sys.stdin.readline()
+    notebook.token_set(_where(None), name, secret)
+    click.echo("Stored in the keyring.")
+
+
+@token.command(name="get")
+@_name
+def token_get(name: str) -> None:
+    """Print NAME's stored token.
+
+    \b
+    Example:
+      sshjup token get gpu
+    """
+    from sshjup import notebook  # noqa: PLC0415
+
+    click.echo(notebook.token_get(_where(None), name))
+
+
+@token.command(name="delete")
+@_name
+def token_delete(name: str) -> None:
+    """Delete NAME's stored token.
+
+    \b
+    Example:
+      sshjup token delete gpu
+    """
+    from sshjup import notebook  # noqa: PLC0415
+
+    deleted = notebook.token_delete(_where(None), name)
+    click.echo("Deleted." if deleted else "No token was stored.")
+
+
+__all__ = ["jupyter", "open_command", "token", "url_command"]
