@@ -106,12 +106,16 @@ class ChangeResult:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def load_inventory(where: Where) -> Inventory:
-    """The inventory; when it is missing but the ssh config has a section, adopt its hosts."""
+def load_inventory(where: Where, doc: sshconfig.ConfigDoc | None = None) -> Inventory:
+    """The inventory; when it is missing but the ssh config has a section, adopt its hosts.
+
+    ``doc``: the ssh config, when the caller has read it already (it is not read again).
+    """
     inv = inventory.load(where.inventory)
     if inv is not None:
         return inv
-    doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
+    if doc is None:
+        doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
     return _adopt_section(doc)
 
 
@@ -434,7 +438,7 @@ def _change(
             )
         old_inv_bytes = fileio.read_bytes(where.inventory)
         doc = sshconfig.decode(fileio.read_bytes(real_config))
-        inv = load_inventory(where)
+        inv = load_inventory(where, doc)
         before = dict(inv.hosts)
         mutate(inv, doc)
         _check_ports(inv)
@@ -499,7 +503,10 @@ def _write_config(
         state.save(st)
         return
     fileio.atomic_write(
-        real_config, new_text.encode("utf-8", "surrogateescape"), before_replace=before_replace
+        real_config,
+        new_text.encode("utf-8", "surrogateescape"),
+        before_replace=before_replace,
+        previous=doc.encode() if doc.exists else None,  # the backup, without a second read
     )
     if not doc.exists:
         st.created_files.append(key)
