@@ -16,7 +16,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,6 +68,8 @@ def _fsync_dir(directory: Path) -> None:
 def _write_replace(
     real: Path, data: bytes, mode: int, before_replace: Callable[[Path], None] | None
 ) -> None:
+    import tempfile  # noqa: PLC0415 (commands that only read files skip its imports)
+
     fd, tmp_name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".sshjup-tmp")
     tmp = Path(tmp_name)
     try:

@@ -7,11 +7,13 @@ timeout. A missing program becomes ``ToolMissing`` with the package to install.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from sshjup.errors import SshjupError, ToolMissing
+
+if TYPE_CHECKING:
+    import subprocess
 
 _PACKAGES = {
     "ssh": "the OpenSSH client (Debian/Ubuntu: apt install openssh-client)",
@@ -21,6 +23,8 @@ _PACKAGES = {
 
 
 def which(program: str) -> str | None:
+    import shutil  # noqa: PLC0415 (imports bz2 and lzma: off the start-up path)
+
     return shutil.which(program)
 
 
@@ -38,6 +42,8 @@ def run(
     ``keep_newlines``: decode the output without universal-newline translation, so a ``\r``
     inside a value (``ssh -G`` prints quoted values raw) is not mistaken for a line break.
     """
+    import subprocess  # noqa: PLC0415 (commands that run nothing, like `list`, skip its import)
+
     full_env = None if env is None else {**os.environ, **env}
     try:
         if keep_newlines:

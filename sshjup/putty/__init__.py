@@ -11,16 +11,46 @@ Callers use :mod:`sshjup.putty.sync` (plan, apply, remove, export) and
 
 from __future__ import annotations
 
-from sshjup.putty.store import SessionStore, get_store, settings_digest, store_exists
-from sshjup.putty.sync import (
-    RegExport,
-    SessionPlan,
-    apply_session,
-    export_reg,
-    plan_session,
-    remove_session,
-    session_state,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sshjup.putty.store import SessionStore, get_store, settings_digest, store_exists
+    from sshjup.putty.sync import (
+        RegExport,
+        SessionPlan,
+        apply_session,
+        export_reg,
+        plan_session,
+        remove_session,
+        session_state,
+    )
+
+# Loaded on first use: `sshjup add` asks sshjup.putty.store whether PuTTY is here at all, and
+# should not pay for importing the whole package (keys, settings, sync) to hear "no".
+_HOMES = {
+    "SessionStore": "store",
+    "get_store": "store",
+    "settings_digest": "store",
+    "store_exists": "store",
+    "RegExport": "sync",
+    "SessionPlan": "sync",
+    "apply_session": "sync",
+    "export_reg": "sync",
+    "plan_session": "sync",
+    "remove_session": "sync",
+    "session_state": "sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    import importlib  # noqa: PLC0415
+
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+
 
 __all__ = [
     "RegExport",

@@ -14,17 +14,18 @@ does not, so :meth:`SessionStore.normalize` says how a value reads back).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sshjup.errors import InvalidInput
 from sshjup.putty.escape import DEFAULT_SETTINGS, validate_session_name
-from sshjup.putty.settings import Settings, SettingValue
+
+if TYPE_CHECKING:  # (kept off the import of store_exists, which `sshjup add` makes)
+    from sshjup.putty.settings import Settings, SettingValue
 
 
 class SessionStore(ABC):
@@ -64,6 +65,9 @@ class SessionStore(ABC):
 
 def settings_digest(settings: Mapping[str, SettingValue]) -> str:
     """A stable digest of a session's content (names, types and values; order ignored)."""
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
     items = sorted(
         (key, "i" if isinstance(value, int) else "s", str(value)) for key, value in settings.items()
     )
