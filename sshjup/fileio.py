@@ -133,6 +133,19 @@ def atomic_write(
     return real
 
 
+def remove_stale_temps(path: Path) -> None:
+    """Remove temp files a killed sshjup left beside ``path``.
+
+    Call it only while holding the lock for ``path``: then no other sshjup is writing there,
+    so every ``.<name>.*.sshjup-tmp`` is a leftover of a run that was killed mid-write.
+    """
+    real = real_path(path)
+    with contextlib.suppress(OSError):
+        for leftover in real.parent.glob(f".{real.name}.*.sshjup-tmp"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
 def delete_file(path: Path, *, backup: bool = True) -> None:
     """Remove a file sshjup owns, keeping a backup of its last content."""
     real = real_path(path)
@@ -206,4 +219,5 @@ __all__ = [
     "file_lock",
     "read_bytes",
     "real_path",
+    "remove_stale_temps",
 ]

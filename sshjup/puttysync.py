@@ -59,11 +59,20 @@ class PuttyPlan:
 
 def plan(ssh_config: Path, before: dict[str, Target], inv: Inventory, *, force: bool) -> PuttyPlan:
     """What to write and delete in PuTTY's store; raises before anything is written."""
-    wanted = [t for t in inv.targets() if putty_enabled(t)]
+    default: list[bool] = []  # for hosts without `putty:`, the same answer: ask the store once
+
+    def enabled(target: Target) -> bool:
+        if target.putty is not None:
+            return target.putty
+        if not default:
+            default.append(putty_enabled(target))
+        return default[0]
+
+    wanted = [t for t in inv.targets() if enabled(t)]
     dropped = [
         t
         for name, t in before.items()
-        if (name not in inv.hosts or not putty_enabled(inv.hosts[name])) and t.putty is not False
+        if (name not in inv.hosts or not enabled(inv.hosts[name])) and enabled(t)
     ]
     result = PuttyPlan()
     if not wanted and not dropped:
@@ -109,7 +118,7 @@ def plan(ssh_config: Path, before: dict[str, Target], inv: Inventory, *, force: 
 def apply(putty_plan: PuttyPlan, *, force: bool) -> None:
     """Write and delete the planned sessions; record the digests of what was written."""
     store = putty_plan.store
-    if store is None:
+    if store is None or not (putty_plan.writes or putty_plan.deletes):
         return
     from sshjup.putty import sync  # noqa: PLC0415
 

@@ -228,8 +228,13 @@ def up(
     *,
     timeout: float = 30.0,
     progress: Progress | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> TunnelStatus:
-    """Open the tunnel (plain ``ssh ALIAS``) unless it is already up; wait for the port."""
+    """Open the tunnel (plain ``ssh ALIAS``) unless it is already up; wait for the port.
+
+    ``extra_args`` go before the alias: ``("-N", "-f")`` where the local OpenSSH is older than
+    8.7 and the Host block could not say ``SessionType none`` / ``ForkAfterAuthentication``.
+    """
     _check_alias(alias)
     _check_port(local_port)
     deadline = time.monotonic() + timeout
@@ -247,7 +252,7 @@ def up(
         )
         raise PortTaken(msg, hint=hint)
 
-    code, said = _run_foreground_ssh([*ssh_argv(ssh_config), alias], alias, timeout)
+    code, said = _run_foreground_ssh([*ssh_argv(ssh_config), *extra_args, alias], alias, timeout)
     if code != 0:
         msg = f"ssh could not open the tunnel {alias} (exit {code})"
         if said:
