@@ -436,6 +436,8 @@ def _change(
             locks.enter_context(
                 fileio.file_lock(real_config.with_name(f".{real_config.name}.sshjup.lock"))
             )
+            fileio.remove_stale_temps(real_config)
+            fileio.remove_stale_temps(where.inventory)
         old_inv_bytes = fileio.read_bytes(where.inventory)
         doc = sshconfig.decode(fileio.read_bytes(real_config))
         inv = load_inventory(where, doc)
@@ -514,10 +516,10 @@ def _write_config(
 
 
 def _hand_edited(doc: sshconfig.ConfigDoc, body: list[str], path: Path) -> HandEdited:
-    assert doc.section is not None  # noqa: S101 (checked by the caller)
-    current = list(doc.section.body)
     import difflib  # noqa: PLC0415
 
+    assert doc.section is not None  # noqa: S101 (checked by the caller)
+    current = list(doc.section.body)
     diff = "".join(
         difflib.unified_diff(
             [line + "\n" for line in current],
@@ -540,9 +542,11 @@ def _hand_edited(doc: sshconfig.ConfigDoc, body: list[str], path: Path) -> HandE
 def _diff(old: str, new: str, name: str) -> str:
     """A unified diff of the whole file.
 
-    On a large file difflib only sees the changed lines and some context around them (a
+    From 1000 lines on, difflib only sees the changed lines and some context around them (a
     region found by comparing the texts in blocks): over all 60,000 lines of a big config it
-    takes seconds, for the same hunks.
+    takes seconds. For an added or removed section the hunks are the same; inside a changed
+    region they may pair equal lines differently (whole-file difflib ignores lines that fill
+    over 1% of a large file, such as blank lines, when it aligns).
     """
     if old.count("\n", 0, _FULL_DIFF_CHARS) < _FULL_DIFF_LINES or old == new:
         start = offset = 0
@@ -566,6 +570,8 @@ def _diff(old: str, new: str, name: str) -> str:
         fromfile=name,
         tofile=name,
     )
+    if not offset:
+        return "".join(lines)
     return "".join(_shift(line, offset) if line.startswith("@@") else line for line in lines)
 
 
@@ -582,9 +588,9 @@ def _same_run(a: str, b: str, *, from_end: bool = False) -> int:
     return i
 
 
-_CONTEXT = 3  # difflib's default
 _FULL_DIFF_LINES = 1000  # below this, difflib sees the whole file (as it always did)
 _FULL_DIFF_CHARS = 1_000_000  # (count no further than this)
+_CONTEXT = 3  # difflib's default
 
 
 def _shift(hunk_header: str, offset: int) -> str:
@@ -765,8 +771,17 @@ def tunnel_up(
     from sshjup import tunnel  # noqa: PLC0415 (only the tunnel commands need it)
 
     target = get_target(where, name)
+    caps = openssh.capabilities()
+    extra = (() if caps.session_type else ("-N",)) + (
+        () if caps.fork_after_authentication else ("-f",)
+    )
     return tunnel.up(
-        target.alias, where.ssh_config, target.local_port, timeout=timeout, progress=progress
+        target.alias,
+        where.ssh_config,
+        target.local_port,
+        timeout=timeout,
+        progress=progress,
+        extra_args=extra,
     )
 
 
