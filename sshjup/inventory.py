@@ -156,7 +156,16 @@ def _scalar(node: Any, source: str, what: str = "value") -> Any:
         got = repr(node.value) if isinstance(node.value, str) else "a list or map"
         msg = f"{what}: expected text, a whole number or true/false, got {got}"
         _fail(source, node, msg, "write a single plain value")
+    value = node.value
+    if node.tag == _STR_TAG:
+        return value  # what SafeConstructor builds for a string, without its bookkeeping
+    if node.tag == _INT_TAG and value.isascii() and value.isdigit() and value[:1] != "0":
+        return int(value)  # a plain decimal (YAML 1.1 reads a leading 0 as octal: not here)
     return _constructor().construct_object(node, deep=True)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 _CONSTRUCTOR: list[Any] = []

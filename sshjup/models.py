@@ -33,6 +33,8 @@ _ARG_RE = re.compile(r"[A-Za-z0-9._/~+:=,@-]{1,1024}")
 
 def _reject_control(field_name: str, value: str) -> None:
     """Refuse every character that could end a line or hide in one."""
+    if value.isascii() and value.isprintable() and " " not in value:
+        return  # printable ASCII but space: none of the characters below (fast path)
     if value.splitlines() != [value] and value != "":
         msg = f"{field_name}: line breaks are not allowed (got {value!r})"
         raise InvalidInput(msg, hint="remove the line break from the value")
@@ -64,6 +66,8 @@ def validate_hostname(value: str, field_name: str = "hostname") -> str:
         # ipaddress accepts any IPv6 scope id ("fe80::1%$HOME"); ssh would expand the "%".
         msg = f"{field_name}: {value!r} must not contain '%' (IPv6 scope ids are not supported)"
         raise InvalidInput(msg, hint="give a DNS name or an IP address without a scope id")
+    if _DNS_RE.fullmatch(value):
+        return value  # (an IPv4 address is one too): no need to try ipaddress and its errors
     try:
         ipaddress.ip_address(value)
     except ValueError:

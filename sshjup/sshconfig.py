@@ -193,18 +193,24 @@ def _find_section(text: str) -> Section | None:
         msg = "the file has more than one sshjup start marker"
         raise ConfigParseError(msg, hint=_DAMAGED_HINT)
     begin_line = text.count("\n", 0, begin) + 1
-    body: list[str] = []
-    lines = _iter_lines(text, begin)
-    next(lines)  # the begin marker itself
-    for number, (_, after, raw) in enumerate(lines, start=begin_line + 1):
-        content = raw.rstrip("\r")
+    # Only a line holding END_MARK_PREFIX can end the section or be a damaged marker (a second
+    # BEGIN_MARK was refused above): jump from one to the next instead of reading every line.
+    first = text.find("\n", begin) + 1  # the line after the begin marker
+    search = first
+    while first and (hit := text.find(END_MARK_PREFIX, search)) >= 0:
+        start = text.rfind("\n", 0, hit) + 1
+        end = text.find("\n", hit)
+        after = len(text) if end < 0 else end + 1
+        content = text[start : after if end < 0 else end].rstrip("\r")
         match = _END_RE.fullmatch(content.strip())
-        if match:
-            return Section(begin, after, begin_line, number, tuple(body), match.group(1))
-        if content.startswith(END_MARK_PREFIX) or BEGIN_MARK in content:
-            msg = f"line {number}: sshjup's end marker is damaged"
-            raise ConfigParseError(msg, hint=_DAMAGED_HINT)
-        body.append(content)
+        if match or content.startswith(END_MARK_PREFIX):
+            number = begin_line + 1 + text.count("\n", first, start)
+            if not match:
+                msg = f"line {number}: sshjup's end marker is damaged"
+                raise ConfigParseError(msg, hint=_DAMAGED_HINT)
+            body = tuple(line.rstrip("\r") for line in text[first:start].split("\n")[:-1])
+            return Section(begin, after, begin_line, number, body, match.group(1))
+        search = after  # the prefix inside an ordinary line of the section
     msg = f"line {begin_line} starts sshjup's section, but its end marker is missing"
     raise ConfigParseError(msg, hint=_DAMAGED_HINT)
 
@@ -400,7 +406,8 @@ def defined_aliases(doc: ConfigDoc, aliases: Collection[str]) -> dict[str, int]:
     if all(n and not any(q in n for q in _QUOTING) for n in needles):
         plain = _outside_section(doc)
         for q in _QUOTING:
-            plain = plain.replace(q, "")
+            if q in plain:  # (cheaper than a replace that finds nothing)
+                plain = plain.replace(q, "")
         if not any(n in plain for n in needles):
             return {}
     found = concrete_aliases(scan_directives(doc))

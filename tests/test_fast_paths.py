@@ -1,0 +1,297 @@
+"""The shortcuts that make sshjup fast on large files give the answers of the slow paths.
+
+Each fast path (see bench/README.md) is checked against the plain computation it replaces:
+the alias lookup against the full directive scan, the windowed diff against difflib over the
+whole file, the validators' and the inventory reader's shortcuts against their general code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sshjup import api, inventory, models, sshconfig
+from sshjup.errors import ConfigParseError, InvalidInput
+from sshjup.models import Forward, Target
+from tests.conftest import corpus_dir
+
+FIXTURES = Path(__file__).parent / "data" / "ssh"
+CAPS = sshconfig.Capabilities()
+
+
+def _config_files() -> list[Path]:
+    files = sorted(p for p in FIXTURES.rglob("*.conf") if p.is_file())
+    corpus = corpus_dir("ssh_configs")
+    if corpus.is_dir():
+        files += sorted(p for p in corpus.rglob("*") if p.is_file())
+    return files
+
+
+def _whole_file_diff(old: str, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile="c",
+            tofile="c",
+        )
+    )
+
+
+def _targets(count: int) -> list[Target]:
+    return [
+        Target(name=f"t{i}", hostname=f"h{i}.example.org", forwards=(Forward(9000 + i, 8889),))
+        for i in range(count)
+    ]
+
+
+_WORDS = ["a", "jup-t0", "jup-t1", "jup-x", 'jup-"t2"', "jup\\-t3", "'jup-t4'", "*", "!a", "b#c"]
+
+
+def _random_config(rng: random.Random) -> str:
+    lines = []
+    for _ in range(rng.randint(0, 25)):
+        kind = rng.choice(["Host", "host", "Host=", "Match", "Include", "  HostName", "# Host"])
+        args = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(0, 3)))
+        lines.append(f"{kind} {args}" if not kind.endswith("=") else f"{kind}{args}")
+    return rng.choice(["\n", "\r\n"]).join(lines) + rng.choice(["", "\n"])
+
+
+def test_the_alias_lookup_answers_what_the_full_scan_answers_on_every_fixture() -> None:
+    wanted = ["jup-t0", "jup-gpu", "a", "gpu", "jup-"]
+    for path in _config_files():
+        try:
+            doc = sshconfig.decode(path.read_bytes())
+        except ConfigParseError:  # a damaged section: another test's subject
+            continue
+        directives = sshconfig.scan_directives(doc)
+        full = sshconfig.concrete_aliases(directives)
+        assert sshconfig.defined_aliases(doc, wanted) == {
+            a: full[a] for a in wanted if a in full
+        }, path
+        assert sshconfig.file_include_args(doc) == sshconfig.include_args(directives), path
+
+
+def test_the_alias_lookup_sees_quoted_escaped_and_many_aliases_as_the_scan_does() -> None:
+    rng = random.Random(20240611)
+    many = [f"jup-t{i}" for i in range(40)] + ["jup-x"]  # over 16: the common-prefix test
+    for _ in range(400):
+        text = _random_config(rng)
+        if rng.random() < 0.3:  # with sshjup's own section somewhere in the file
+            doc = sshconfig.decode(text.encode())
+            text = sshconfig.plan_text(doc, sshconfig.render_body(_targets(2), CAPS, "/tmp/s"))
+        doc = sshconfig.decode(text.encode("utf-8", "surrogateescape"))
+        directives = sshconfig.scan_directives(doc)
+        full = sshconfig.concrete_aliases(directives)
+        for wanted in (["jup-t0"], ["jup-t2", "jup-t3", "jup-t4", "a"], many, ['jup-"t2"']):
+            expected = {a: full[a] for a in wanted if a in full}
+            assert sshconfig.defined_aliases(doc, wanted) == expected, (text, wanted)
+        assert sshconfig.file_include_args(doc) == sshconfig.include_args(directives), text
+
+
+def test_the_diff_of_a_change_is_difflibs_whole_file_diff_on_every_fixture() -> None:
+    for path in _config_files():
+        try:
+            doc = sshconfig.decode(path.read_bytes())
+        except ConfigParseError:
+            continue
+        for count in (1, 3):
+            new = sshconfig.plan_text(doc, sshconfig.render_body(_targets(count), CAPS, "/s"))
+            assert api._diff(doc.text, new, "c") == _whole_file_diff(doc.text, new), path
+            assert api._diff(new, doc.text, "c") == _whole_file_diff(new, doc.text), path
+
+
+def _patched(old: str, diff: str) -> str:
+    """``old`` with a unified diff applied (hunks in order, context checked)."""
+    lines = old.splitlines(keepends=True)
+    out: list[str] = []
+    at = 0
+    body = diff.splitlines(keepends=True)[2:]
+    i = 0
+    while i < len(body):
+        header = body[i].split(" ")
+        start = int(header[1][1:].split(",")[0])
+        length = int(header[1].split(",")[1]) if "," in header[1] else 1
+        begin = start - 1 if length else start
+        out += lines[at:begin]
+        at = begin
+        i += 1
+        while i < len(body) and not body[i].startswith("@@"):
+            tag, text = body[i][0], body[i][1:]
+            if tag in " -":
+                assert lines[at] == text
+                at += 1
+            if tag in " +":
+                out.append(text)
+            i += 1
+    return "".join(out + lines[at:])
+
+
+def _big_config(rng: random.Random) -> list[str]:
+    lines = []
+    for i in range(1200):  # over the 1000 lines where the windowed diff starts
+        lines += [f"Host h{i}\n", f"    User u{i % 7}\n"]
+        lines.append(rng.choice(["\n", "\r\n", "    Port 22\n"]))
+    return lines
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_adding_or_removing_a_section_in_a_large_file_gives_difflibs_whole_file_diff(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    lines = _big_config(rng)
+    old = "".join(lines)
+    body = sshconfig.render_body(_targets(rng.randint(1, 3)), CAPS, "/s")
+    at = rng.randrange(len(lines))
+    new = "".join(lines[:at]) + sshconfig.render_section(body, terminator=False, eol="\n")
+    new += "".join(lines[at:])
+    assert api._diff(old, new, "c") == _whole_file_diff(old, new)
+    assert api._diff(new, old, "c") == _whole_file_diff(new, old)
+    assert api._diff(old, old, "c") == ""
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_any_change_to_a_large_file_gives_a_diff_that_turns_old_into_new(seed: int) -> None:
+    # Whole-file difflib treats lines that fill over 1% of a large file (blank lines) as
+    # noise, so inside a changed region its hunks may pair lines differently: same change.
+    rng = random.Random(seed)
+    lines = _big_config(rng)
+    old = "".join(lines)
+    for _ in range(3):
+        at = rng.randrange(len(lines))
+        lines[at : at + rng.randint(0, 4)] = rng.choice([[], ["\n", "x\n"], ["Host new\n"]])
+    new = "".join(lines)
+    assert _patched(old, api._diff(old, new, "c")) == new
+    assert _patched(new, api._diff(new, old, "c")) == old
+
+
+def _slow_reject_control(value: str) -> bool:
+    if value.splitlines() != [value] and value != "":
+        return False
+    return not any(
+        ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Zs"} for ch in value
+    )
+
+
+def _accepts(check: Callable[[str], object], value: str) -> bool:
+    try:
+        check(value)
+    except InvalidInput:
+        return False
+    return True
+
+
+def test_the_control_character_check_refuses_exactly_what_the_full_check_refuses() -> None:
+    def reject(value: str) -> None:
+        models._reject_control("field", value)
+
+    for code in range(0x110000):
+        ch = chr(code)
+        assert _accepts(reject, ch) == _slow_reject_control(ch), hex(code)
+    for value in ("", "gpu.example.org", "a b", "x\u2028", "~/.ssh/id_ed25519", "a\x7f"):
+        assert _accepts(reject, value) == _slow_reject_control(value), value
+
+
+def test_host_names_and_addresses_are_judged_as_before() -> None:
+    import ipaddress
+
+    def before(value: str) -> bool:
+        if not _slow_reject_control(value) or value.startswith("-") or "%" in value:
+            return False
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            return models._DNS_RE.fullmatch(value) is not None
+        return True
+
+    values = ["gpu", "gpu.example.org", "10.0.0.5", "::1", "fe80::1", "1.2.3.4.5", "a_b", "-x"]
+    values += ["999.1.1.1", "a..b", "x" * 64, "[::1]", "ab-", "1e3", "localhost", "2001:db8::"]
+    for value in values:
+        assert _accepts(models.validate_hostname, value) == before(value), value
+
+
+def test_inventory_scalars_are_built_as_yaml_builds_them() -> None:
+    text = """
+    plain: gpu.example.org
+    quoted: "8888"
+    tagged: !!str 12
+    number: 8888
+    zero: 0
+    octal: 0123
+    under: 1_000
+    hexa: 0x10
+    sexa: 1:30
+    signed: +5
+    tagged_int: !!int "77"
+    yes_word: yes
+    nothing: ~
+    empty:
+    """
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    reference = yaml.SafeLoader("")
+    for key, node in root.value:
+        expected = reference.construct_object(node, deep=True)
+        got = inventory._scalar(node, "x.yaml")
+        assert (type(got), got) == (type(expected), expected), key.value
+
+
+def _section_line_by_line(text: str) -> sshconfig.Section | None:
+    """sshconfig._find_section as it was: every line of the section in turn."""
+    begin = text.find(sshconfig.BEGIN_MARK)
+    if begin < 0:
+        return sshconfig._find_section(text)  # (unchanged part)
+    if (begin > 0 and text[begin - 1] != "\n") or text.find(
+        sshconfig.BEGIN_MARK, begin + len(sshconfig.BEGIN_MARK)
+    ) >= 0:
+        return sshconfig._find_section(text)  # (unchanged part: raises)
+    begin_line = text.count("\n", 0, begin) + 1
+    body: list[str] = []
+    lines = sshconfig._iter_lines(text, begin)
+    next(lines)
+    for number, (_, after, raw) in enumerate(lines, start=begin_line + 1):
+        content = raw.rstrip("\r")
+        match = sshconfig._END_RE.fullmatch(content.strip())
+        if match:
+            return sshconfig.Section(begin, after, begin_line, number, tuple(body), match.group(1))
+        if content.startswith(sshconfig.END_MARK_PREFIX) or sshconfig.BEGIN_MARK in content:
+            msg = f"line {number}: sshjup's end marker is damaged"
+            raise ConfigParseError(msg)
+        body.append(content)
+    msg = f"line {begin_line} starts sshjup's section, but its end marker is missing"
+    raise ConfigParseError(msg)
+
+
+def _outcome(find: Callable[[str], object], text: str) -> object:
+    try:
+        return find(text)
+    except ConfigParseError as err:
+        return ("error", err.message)
+
+
+def test_the_section_is_found_as_a_line_by_line_reading_finds_it() -> None:
+    rng = random.Random(7)
+    end = f"{sshconfig.END_MARK_PREFIX} (sha256:0123456789abcdef) <<<"
+    pieces = [
+        "Host a\n",
+        "    User b\r\n",
+        "\n",
+        "x " + end + "\n",
+        "  " + end + "  \n",
+        end + "\r\n",
+        end + "\n",
+        end,
+        sshconfig.END_MARK_PREFIX + " (sha256:zz) <<<\n",
+        "tail",
+    ]
+    for _ in range(3000):
+        before = "".join(rng.choice(pieces[:3]) for _ in range(rng.randint(0, 3)))
+        after = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        text = before + sshconfig.BEGIN_MARK + rng.choice(["\n", "\r\n", "", " x\n"]) + after
+        assert _outcome(sshconfig._find_section, text) == _outcome(_section_line_by_line, text)
