@@ -61,10 +61,11 @@ def setup(
     dry_run: bool = False,
     replace_values: bool = False,
     command: str | None = None,
+    kind: str | None = None,
 ) -> SetupResult:
     """Check Jupyter on the remote and merge sshjup's settings into its server config."""
     target = api.get_target(where, name)
-    spec = _spec_with(target, command=command)
+    spec = _spec_with(target, kind=kind, command=command)
     store = TokenStore() if password is not None else None
     if store is not None:
         store.backend()  # fail before touching the remote when the password cannot be kept

@@ -56,6 +56,9 @@ def jupyter() -> None:
     is_flag=True,
     help="Also set a Jupyter password (prompted, hidden; kept in the keyring).",
 )
+@click.option("--lab", "kind", flag_value="lab", help="Check for JupyterLab (the default).")
+@click.option("--notebook", "kind", flag_value="notebook", help="Check for Notebook 7.")
+@click.option("--server", "kind", flag_value="server", help="Check for jupyter_server alone.")
 @click.option("--jupyter-cmd", default=None, help="The remote `jupyter` to use (remembered).")
 @click.option(
     "--dry-run", is_flag=True, help="Show what would change on the remote; write nothing."
@@ -65,6 +68,7 @@ def jupyter() -> None:
 def setup(
     name: str,
     set_password: bool,
+    kind: str | None,
     jupyter_cmd: str | None,
     dry_run: bool,
     yes: bool,
@@ -84,8 +88,13 @@ def setup(
     where = _where(ssh_config)
     password = None
     if set_password:
+        from sshjup.tokens import TokenStore  # noqa: PLC0415
+
+        TokenStore().backend()  # no keyring: say so before asking for a password it cannot keep
         password = click.prompt("Jupyter password", hide_input=True, confirmation_prompt=True)
-    preview = notebook.setup(where, name, password=password, dry_run=True, command=jupyter_cmd)
+    preview = notebook.setup(
+        where, name, password=password, dry_run=True, command=jupyter_cmd, kind=kind
+    )
     merge = preview.plan.merge
     for note in merge.notes:
         click.echo(f"Note: {note}", err=True)
@@ -107,7 +116,9 @@ def setup(
             msg = f"{preview.plan.path} already has other values: {listed}"
             raise Conflict(msg, hint="check the difference above, then run again with --yes")
         click.confirm("Replace these values?", abort=True)
-    done = notebook.setup(where, name, password=password, replace_values=True, command=jupyter_cmd)
+    done = notebook.setup(
+        where, name, password=password, replace_values=True, command=jupyter_cmd, kind=kind
+    )
     click.echo(f"Wrote {done.plan.path} on the remote.")
     if done.password_stored:
         click.echo("The password is kept in the keyring (service sshjup).")
