@@ -10,180 +10,47 @@ Jupyter started is stopped with ``remote.stop``, falling back to its PID from
 
 from __future__ import annotations
 
-import contextlib
 import http.cookiejar
 import json
 import os
 import pwd
 import stat
 import subprocess
-import sys
-import threading
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
-from click.testing import CliRunner
 
 from sshjup import proc, remote
-from sshjup.cli import cli
 from sshjup.errors import RemoteCommandFailed
-from sshjup.jupyter import (
-    CONFIG_FILE,
-    hash_password,
-    local_url,
-    new_token,
-    parse_server_list,
-)
+from sshjup.jupyter import hash_password, local_url, new_token
 from sshjup.models import JupyterSpec
 from sshjup.tokens import TokenStore, resolve_token
+from tests.support import remote_jupyter
 from tests.support.memkeyring import MemoryKeyring
-from tests.support.net import free_port, listening_socket, port_is_free
-from tests.support.procs import pid_alive, stop_pid
+from tests.support.net import listening_socket, port_is_free
+from tests.support.procs import pid_alive
 from tests.support.remote_jupyter import (
-    RemoteJupyterDirs,
-    remote_jupyter_dirs,
+    START_TIMEOUT,
+    ProcessStartRecorder,
+    ProcSampler,
+    RemoteHost,
+    files_holding,
+    http_status,
+    invoke,
+    make_opener,
     remote_user,
-    unavailable_reason,
 )
-from tests.support.sshd import SshServer, stop_master
+
+# Fixtures (tests/support/remote_jupyter.py); remote_host uses remote_account.
+memory_keyring = remote_jupyter.memory_keyring
+remote_account = remote_jupyter.remote_account
+remote_host = remote_jupyter.remote_host
 
 pytestmark = pytest.mark.e2e
 
-START_TIMEOUT = 90.0
-
-
-@dataclass
-class RemoteHost:
-    """A managed host ``jup-NAME`` whose remote is the throwaway sshd and real Jupyter."""
-
-    name: str
-    cfg: Path
-    sshd: SshServer
-    dirs: RemoteJupyterDirs
-    local_port: int
-    remote_port: int
-    spec: JupyterSpec
-    pids: list[int] = field(default_factory=list)
-
-    @property
-    def alias(self) -> str:
-        return "jup-" + self.name
-
-    @property
-    def config_file(self) -> Path:
-        return self.dirs.config_dir / CONFIG_FILE
-
-    @property
-    def log_file(self) -> Path:
-        return self.dirs.log_dir / f"jupyter-{self.remote_port}.log"
-
-
-def invoke(*args: str) -> None:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == 0, f"sshjup {' '.join(args)}: {result.output}{result.stderr}"
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    prev = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(prev)
-
-
-def _running_pids(dirs: RemoteJupyterDirs) -> list[int]:
-    """PIDs from Jupyter's runtime files (what `jupyter server list` reports)."""
-    pids = []
-    for info in dirs.runtime_dir.glob("jpserver-*.json"):
-        with contextlib.suppress(OSError, ValueError):
-            pids += [s.pid for s in parse_server_list(json.dumps(json.loads(info.read_text())))]
-    return pids
-
-
-def _cleanup(host: RemoteHost) -> None:
-    with contextlib.suppress(Exception):
-        remote.stop(host.alias, host.cfg, host.spec, host.remote_port, grace_seconds=5)
-    for pid in {*host.pids, *_running_pids(host.dirs)}:
-        if pid_alive(pid):
-            stop_pid(pid)
-    with contextlib.suppress(Exception):
-        CliRunner().invoke(cli, ["down", host.name])
-    stop_master(host.cfg, host.alias)
-    host.log_file.unlink(missing_ok=True)
-
-
-@pytest.fixture
-def remote_host(
-    ssh_config: Path, sshd_factory: Callable[..., SshServer], tmp_path: Path
-) -> Iterator[RemoteHost]:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    server = sshd_factory(login_user=remote_user())
-    with remote_jupyter_dirs() as dirs:
-        known_hosts = server.write_known_hosts(tmp_path / "known_hosts")
-        ssh_config.write_text(server.client_config_tail(known_hosts))
-        ssh_config.chmod(0o600)
-        local, rport = free_port(), free_port()
-        invoke(
-            "add",
-            f"{server.user}@127.0.0.1:{server.port}",
-            "--name",
-            "jr",
-            "--identity-file",
-            str(server.client_key),
-            "--local-port",
-            str(local),
-            "--remote-port",
-            str(rport),
-        )
-        spec = JupyterSpec(kind="server", command=str(dirs.command))
-        host = RemoteHost("jr", ssh_config, server, dirs, local, rport, spec)
-        try:
-            yield host
-        finally:
-            _cleanup(host)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-def _opener(jar: http.cookiejar.CookieJar | None = None) -> urllib.request.OpenerDirector:
-    handlers: list[urllib.request.BaseHandler] = [
-        urllib.request.ProxyHandler({}),  # loopback only, never through a proxy
-        _NoRedirect(),
-    ]
-    if jar is not None:
-        handlers.append(urllib.request.HTTPCookieProcessor(jar))
-    return urllib.request.build_opener(*handlers)
-
-
-def http_status(
-    url: str,
-    *,
-    headers: dict[str, str] | None = None,
-    data: bytes | None = None,
-    opener: urllib.request.OpenerDirector | None = None,
-) -> int:
-    assert url.startswith("http://127.0.0.1:")
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with (opener or _opener()).open(request, timeout=10) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as err:
-        return int(err.code)
+pytestmark = pytest.mark.e2e
 
 
 def _remote_uid() -> int:
@@ -311,7 +178,7 @@ def test_a_password_set_up_by_sshjup_logs_in_to_the_real_server(remote_host: Rem
     assert http_status(f"{base}/api/status?token={token}") == 200
 
     jar = http.cookiejar.CookieJar()
-    browser = _opener(jar)
+    browser = make_opener(jar)
     assert http_status(f"{base}/login", opener=browser) == 200
     xsrf = next(c.value for c in jar if c.name == "_xsrf")
 
@@ -389,56 +256,6 @@ def test_a_jupyter_that_never_comes_up_is_stopped_after_the_timeout(
 
 # -- secrets: in no argv (local or remote), log, message or file ------------------------------
 
-_AUDIT_EVENTS = ("subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.system")
-_recorded: list[tuple[str, tuple[object, ...]]] | None = None
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if _recorded is not None and event in _AUDIT_EVENTS:
-        _recorded.append((event, args))
-
-
-sys.addaudithook(_audit)  # cannot be removed: it only records while _recorded is a list
-
-
-class ProcSampler(threading.Thread):
-    """Reads every process's command line from /proc, about every 10 ms, until stopped."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.cmdlines: set[bytes] = set()
-        self.rounds = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            for entry in os.scandir("/proc"):
-                if entry.name.isdigit():
-                    with contextlib.suppress(OSError):
-                        self.cmdlines.add(Path(entry.path, "cmdline").read_bytes())
-            self.rounds += 1
-            self._stop_event.wait(0.01)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=10)
-
-
-def _files_holding(root: Path, needles: dict[str, str]) -> dict[str, list[str]]:
-    """{secret name: [files under root that contain it]} (unreadable files are skipped)."""
-    found: dict[str, list[str]] = {name: [] for name in needles}
-    for path in root.rglob("*"):
-        if path.is_symlink() or not path.is_file():
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        for name, value in needles.items():
-            if value.encode() in data:
-                found[name].append(str(path))
-    return found
-
 
 def test_no_secret_reaches_an_argv_a_log_a_message_or_a_file(
     remote_host: RemoteHost,
@@ -446,7 +263,6 @@ def test_no_secret_reaches_an_argv_a_log_a_message_or_a_file(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    global _recorded  # noqa: PLW0603 (the audit hook's switch)
     h = remote_host
     token = new_token()
     password = "Tr0ub4dor&3 is my jupyter password"
@@ -461,10 +277,11 @@ def test_no_secret_reaches_an_argv_a_log_a_message_or_a_file(
         return real_run(argv, **kwargs)
 
     monkeypatch.setattr(proc, "run", recording_run)
-    events: list[tuple[str, tuple[object, ...]]] = []
+    recorder = ProcessStartRecorder()
+    events = recorder.events
     sampler = ProcSampler()
     sampler.start()
-    _recorded = events
+    recorder.start()
     try:
         store = TokenStore()
         store.set(h.alias, token)
@@ -490,7 +307,7 @@ def test_no_secret_reaches_an_argv_a_log_a_message_or_a_file(
         assert remote.stop(h.alias, h.cfg, h.spec, h.remote_port) is not None
         invoke("down", h.name)
     finally:
-        _recorded = None
+        recorder.stop()
         sampler.stop()
 
     # Local processes (everything this test process started, ssh included): argv and env.
@@ -522,9 +339,9 @@ def test_no_secret_reaches_an_argv_a_log_a_message_or_a_file(
             assert value not in text
 
     # Files: the hash (never the password or token) is in Jupyter's config, and nowhere else.
-    remote_config = _files_holding(h.dirs.config_dir, secret)
+    remote_config = files_holding(h.dirs.config_dir, secret)
     assert remote_config == {"token": [], "password": [], "hash": [str(h.config_file)]}
     assert stat.S_IMODE(h.config_file.stat().st_mode) == 0o600
     for root in (h.dirs.home, h.dirs.runtime_dir, tmp_path):
-        assert _files_holding(root, secret) == {"token": [], "password": [], "hash": []}, root
+        assert files_holding(root, secret) == {"token": [], "password": [], "hash": []}, root
     assert stat.S_IMODE(h.log_file.stat().st_mode) == 0o600
