@@ -88,10 +88,12 @@ def setup(
     return SetupResult(plan, stored)
 
 
-def plan_setup(where: api.Where, name: str, *, command: str | None = None) -> remote.SetupPlan:
+def remember(
+    where: api.Where, name: str, *, kind: str | None = None, command: str | None = None
+) -> Target:
+    """Keep a ``--jupyter-cmd`` or kind given to a command that had nothing else to do."""
     target = api.get_target(where, name)
-    spec = _spec_with(target, command=command)
-    return remote.plan_setup(target.alias, where.ssh_config, spec, target.remote_port)
+    return remember_spec(where, target, _spec_with(target, kind=kind, command=command))
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ __all__ = [
     "StartResult",
     "UrlResult",
     "open_tunnel_and_url",
-    "plan_setup",
+    "remember",
     "remember_spec",
     "setup",
     "start",

@@ -105,6 +105,8 @@ def setup(
             err=True,
         )
     if not merge.changed:
+        if not dry_run:
+            notebook.remember(where, name, kind=kind, command=jupyter_cmd)
         click.echo(f"Already set up: {preview.plan.path} has every setting sshjup needs.")
         return
     click.echo(merge.diff(), nl=False)
