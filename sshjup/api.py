@@ -620,8 +620,10 @@ def _verify(
     """Check the candidate with ``ssh -G``; raise when sshjup's own change breaks the file."""
     warnings: list[str] = []
     new_doc = sshconfig.decode(new_text.encode("utf-8", "surrogateescape"))
-    for target in _sample(targets):
-        resolved = openssh.resolve(candidate, target.alias)
+    sample = _sample(targets)
+    for target, resolved in zip(sample, _resolve_side_by_side(candidate, sample), strict=True):
+        if isinstance(resolved, Exception):
+            raise resolved
         if not resolved.ok:
             original_error = _original_error(shown_path, old_doc, target.alias)
             if original_error is None:
@@ -639,6 +641,33 @@ def _verify(
             return warnings
         warnings.extend(check_resolved(new_doc, target, resolved, shown_path))
     return warnings
+
+
+def _resolve_side_by_side(
+    candidate: Path, targets: list[Target]
+) -> list[openssh.Resolved | Exception]:
+    """``ssh -G`` for each target (or the error it raised), the runs overlapping: each reads
+    the whole file (~20 ms for 10,000 hosts), and apply checks three."""
+    outcomes: list[openssh.Resolved | Exception | None] = [None] * len(targets)
+
+    def resolve(i: int) -> None:
+        try:
+            outcomes[i] = openssh.resolve(candidate, targets[i].alias)
+        except Exception as err:  # raised by _verify, in its turn
+            outcomes[i] = err
+
+    import threading  # noqa: PLC0415
+
+    others = [
+        threading.Thread(target=resolve, args=(i,), daemon=True) for i in range(1, len(targets))
+    ]
+    for thread in others:
+        thread.start()
+    if targets:
+        resolve(0)
+    for thread in others:
+        thread.join()
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _original_error(path: Path, doc: sshconfig.ConfigDoc, alias: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import random
+import shutil
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -295,3 +296,32 @@ def test_the_section_is_found_as_a_line_by_line_reading_finds_it() -> None:
         after = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
         text = before + sshconfig.BEGIN_MARK + rng.choice(["\n", "\r\n", "", " x\n"]) + after
         assert _outcome(sshconfig._find_section, text) == _outcome(_section_line_by_line, text)
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client (ssh)")
+def test_the_overlapping_ssh_checks_answer_in_the_order_asked(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("".join(f"Host jup-{n}\n    HostName h{n}.example.org\n" for n in "abc"))
+    targets = [Target(name=n, hostname=f"h{n}.example.org") for n in "abc"]
+    resolved = api._resolve_side_by_side(config, targets)
+    assert [r.get("hostname") for r in resolved if not isinstance(r, Exception)] == [
+        "ha.example.org",
+        "hb.example.org",
+        "hc.example.org",
+    ]
+
+
+def test_an_ssh_check_that_fails_is_reported_in_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def resolve(config: Path, alias: str) -> object:
+        if alias == "jup-b":
+            raise InvalidInput("boom")
+        return alias
+
+    monkeypatch.setattr(api.openssh, "resolve", resolve)
+    targets = [Target(name=n, hostname=f"h{n}.example.org") for n in "abc"]
+    outcomes = api._resolve_side_by_side(tmp_path / "config", targets)
+    assert outcomes[0] == "jup-a"
+    assert isinstance(outcomes[1], InvalidInput)
+    assert outcomes[2] == "jup-c"
