@@ -162,8 +162,10 @@ class Forward:
     def __post_init__(self) -> None:
         validate_port(self.local_port, "local port")
         validate_port(self.remote_port, "remote port")
-        validate_hostname(self.remote_host, "forward host")
-        validate_hostname(self.bind, "forward bind address")
+        if self.remote_host != "localhost":  # (the defaults are valid: no need to check them)
+            validate_hostname(self.remote_host, "forward host")
+        if self.bind != "127.0.0.1":
+            validate_hostname(self.bind, "forward bind address")
 
     @classmethod
     def parse(cls, text: str) -> Forward:

@@ -25,6 +25,7 @@ section sshjup itself wrote, where none of those forms occur.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
     return lines
 
 
+@functools.lru_cache(maxsize=16)  # the same for every block of a section
 def control_path(control_dir: str) -> str:
     """``<dir>/sshjup-%C``, refused when it could not be a Unix socket path."""
     validate_path(control_dir, "control socket directory")
