@@ -6,7 +6,6 @@ Only click is imported at start-up; each command imports the library when it run
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -121,13 +120,19 @@ def _where(ssh_config: str | None) -> Where:
     return Where.locate(ssh_config)
 
 
+def _echo_json(data: Any) -> None:
+    import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
+
+    click.echo(json.dumps(data, indent=2))
+
+
 def _warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
 def _render_change(result: ChangeResult, *, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
+        _echo_json(result.to_json())
         return
     for warning in result.warnings:
         _warn(warning)
@@ -378,7 +383,7 @@ def list_(as_json: bool, ssh_config: str | None) -> None:
 
     targets = api.list_targets(_where(ssh_config))
     if as_json:
-        click.echo(json.dumps([_target_json(t) for t in targets], indent=2))
+        _echo_json([_target_json(t) for t in targets])
         return
     if not targets:
         click.echo("No managed tunnels yet. Add one with: sshjup add HOST")
@@ -433,7 +438,7 @@ def show(name: str, as_json: bool, ssh_config: str | None) -> None:
             "resolved_ok": resolved.ok,
             "problems": shown.problems,
         }
-        click.echo(json.dumps(data, indent=2))
+        _echo_json(data)
         return
     click.echo(shown.block, nl=False)
     click.echo(f"\nWhat `ssh -G {shown.target.alias}` resolves:")
@@ -562,7 +567,7 @@ def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None
     finally:
         _end_progress()
     if as_json:
-        click.echo(json.dumps(_status_json(st), indent=2))
+        _echo_json(_status_json(st))
         return
     click.echo(f"{st.alias}: {st.detail}")
 
@@ -582,7 +587,7 @@ def down(name: str, as_json: bool, ssh_config: str | None) -> None:
 
     st = api.tunnel_down(_where(ssh_config), name)
     if as_json:
-        click.echo(json.dumps(_status_json(st), indent=2))
+        _echo_json(_status_json(st))
         return
     click.echo(f"{st.alias}: {st.detail}")
 
@@ -605,7 +610,7 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
 
     statuses = api.tunnel_status(_where(ssh_config), name)
     if as_json:
-        click.echo(json.dumps([_status_json(s) for s in statuses], indent=2))
+        _echo_json([_status_json(s) for s in statuses])
     else:
         if not statuses:
             click.echo("No managed tunnels yet. Add one with: sshjup add HOST")

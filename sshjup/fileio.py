@@ -65,13 +65,28 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+# What tempfile.mkstemp opens with: a new file, never through a symlink, not inherited.
+_TEMP_FLAGS = (
+    os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def _create_temp(real: Path) -> tuple[int, Path]:
+    """A new 0600 file ``.<name>.<random>.sshjup-tmp`` beside ``real``, as tempfile.mkstemp
+    makes it (without importing tempfile, random and shutil for every write)."""
+    for _ in range(100):
+        tmp = real.with_name(f".{real.name}.{os.urandom(6).hex()}.sshjup-tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, NEW_FILE_MODE), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(real.parent))
+
+
 def _write_replace(
     real: Path, data: bytes, mode: int, before_replace: Callable[[Path], None] | None
 ) -> None:
-    import tempfile  # noqa: PLC0415 (commands that only read files skip its imports)
-
-    fd, tmp_name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".sshjup-tmp")
-    tmp = Path(tmp_name)
+    fd, tmp = _create_temp(real)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

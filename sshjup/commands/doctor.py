@@ -5,7 +5,6 @@ Only click is imported at module level (see sshjup/commands/__init__.py).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any
@@ -62,6 +61,8 @@ def doctor(name: str | None, remote: bool, as_json: bool, ssh_config: str | None
         progress=None if as_json else _progress,
     )
     if as_json:
+        import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
+
         click.echo(json.dumps(lib.report_json(checks), indent=2))
     else:
         _print_checks(checks)

@@ -5,7 +5,6 @@ A thin click layer over sshjup.notebook; only click is imported at module level.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -179,6 +178,8 @@ def start(
     )
     server = result.started.server
     if as_json:
+        import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
+
         click.echo(
             json.dumps(
                 {
@@ -241,6 +242,8 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
         for s in st.servers
     ]
     if as_json:
+        import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
+
         click.echo(
             json.dumps(
                 {

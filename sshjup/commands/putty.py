@@ -5,7 +5,6 @@ Only click is imported at module level; the library is imported when a command r
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -50,6 +49,8 @@ def list_sessions(as_json: bool, ssh_config: str | None) -> None:
 
     rows = api.putty_sessions(api.Where.locate(ssh_config))
     if as_json:
+        import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
+
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
