@@ -345,8 +345,30 @@ def _jupyter_data(spec: JupyterSpec) -> Mapping[str, Any]:
 def dumps(inventory: Inventory) -> str:
     yaml = _yaml()
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    body = yaml.dump(to_data(inventory), Dumper=dumper, sort_keys=False, default_flow_style=False)
+    # The nodes yaml.dump(data, sort_keys=False, default_flow_style=False) would represent,
+    # built directly: its generic representer costs as much as the emitter on 1,000 hosts.
+    body = yaml.serialize(_node(yaml.nodes, to_data(inventory)), Dumper=dumper)
     return HEADER + str(body)
+
+
+_TAG = "tag:yaml.org,2002:"
+
+
+def _node(nodes: Any, value: Any) -> Any:
+    """The YAML node SafeRepresenter makes for ``value`` (block style, keys in order)."""
+    if isinstance(value, bool):
+        return nodes.ScalarNode(_TAG + "bool", "true" if value else "false")
+    if isinstance(value, int):
+        return nodes.ScalarNode(_TAG + "int", str(value))
+    if isinstance(value, str):
+        return nodes.ScalarNode(_TAG + "str", value)
+    if isinstance(value, list):
+        return nodes.SequenceNode(_TAG + "seq", [_node(nodes, v) for v in value], flow_style=False)
+    if isinstance(value, dict):
+        pairs = [(_node(nodes, k), _node(nodes, v)) for k, v in value.items()]
+        return nodes.MappingNode(_TAG + "map", pairs, flow_style=False)
+    msg = f"cannot write {value!r} to the inventory"  # pragma: no cover - to_data makes none
+    raise TypeError(msg)  # pragma: no cover
 
 
 def save(inventory: Inventory, path: Path) -> None:

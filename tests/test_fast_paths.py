@@ -325,3 +325,45 @@ def test_an_ssh_check_that_fails_is_reported_in_its_place(
     assert outcomes[0] == "jup-a"
     assert isinstance(outcomes[1], InvalidInput)
     assert outcomes[2] == "jup-c"
+
+
+def _random_inventory(rng: random.Random) -> inventory.Inventory:
+    from sshjup.models import JupyterSpec
+
+    inv = inventory.Inventory()
+    odd = ["yes", "no", "on", "null", "1e3", "0x1f", "2001-12-14", "1:30", "8888", "~", "x.y"]
+    for i in range(rng.randint(0, 6)):
+        name = rng.choice([f"h{i}", f"{i}-{i}", f"n{i}.x", rng.choice(odd).replace("~", "t")])
+        name = "".join(c for c in name.lower() if c.isalnum() or c in "._-") or f"h{i}"
+        if not name[0].isalnum():
+            name = f"h{name}"
+        forwards = [Forward(9000 + i, 8889)]
+        forwards += [Forward(7000 + i * 10 + k, 6006 + k) for k in range(rng.randint(0, 2))]
+        inv.hosts[name] = Target(
+            name=name,
+            hostname=rng.choice(["gpu.example.org", "10.0.0.5", "::1", "on", "yes.example"]),
+            forwards=tuple(forwards),
+            user=rng.choice([None, "alice", "no", "y"]),
+            port=rng.choice([None, 22, 2222]),
+            identity_file=rng.choice([None, "~/.ssh/id_ed25519", "key:1"]),
+            proxy_jump=rng.choice([None, "bastion", "u@j:2222,k"]),
+            putty=rng.choice([None, True, False]),
+            jupyter=rng.choice(
+                [JupyterSpec(), JupyterSpec("notebook", "jupyter", ("--x=1", "y"), "~/w")]
+            ),
+        )
+    return inv
+
+
+def test_the_inventory_is_written_as_yaml_dump_writes_it() -> None:
+    rng = random.Random(3)
+    for _ in range(300):
+        inv = _random_inventory(rng)
+        expected = inventory.HEADER + yaml.dump(
+            inventory.to_data(inv),
+            Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+            sort_keys=False,
+            default_flow_style=False,
+        )
+        assert inventory.dumps(inv) == expected
+        assert inventory.loads(inventory.dumps(inv), "x").hosts == inv.hosts
