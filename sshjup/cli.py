@@ -49,10 +49,14 @@ class _ExitWith(click.ClickException):
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
+# One instance for every command's --ssh-config: each click.Path asks gettext for its name.
+_CONFIG_FILE = click.Path(dir_okay=False)
+
+
 def _ssh_config_option(func: F) -> F:
     return click.option(
         "--ssh-config",
-        type=click.Path(dir_okay=False),
+        type=_CONFIG_FILE,
         default=None,
         help="The ssh config to manage [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
     )(func)
