@@ -302,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 runs per command (CI)")
     parser.add_argument("--runs", type=int, help="timed runs per command [15; --quick: 5]")
+    parser.add_argument("--save", metavar="FILE", help="also write every time measured (JSON)")
     args = parser.parse_args(argv)
     runs = args.runs or (5 if args.quick else 15)
     if shutil.which("ssh") is None:
@@ -342,6 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         io = count_config_io(applies, inventory)
 
     ok = report(cases, io, runs)
+    if args.save:
+        times = {c.name: {"wall": c.wall, "cpu": c.cpu} for c in cases}
+        Path(args.save).write_text(json.dumps({"runs": runs, "times": times, "io": io}, indent=1))
     print(f"\nbench took {time.perf_counter() - started:.1f} s")
     return 0 if ok else 1
 
