@@ -84,4 +84,3 @@ def test_add_with_putty_writes_a_session_plink_opens_without_prompts(
     assert removed.exit_code == 0, removed.output + removed.stderr
     assert not session.exists()
     assert ppk.exists()  # kept: it may serve other sessions
-
