@@ -16,7 +16,8 @@ if str(ROOT) not in sys.path:
 
 pytest_plugins = ["tests.support.fixtures"]
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+# The shared real-world inputs live beside the checkout; SSHJUP_CORPUS points elsewhere.
+CORPUS = Path(os.environ.get("SSHJUP_CORPUS") or ROOT.parent / "shared" / "corpus")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -24,7 +25,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """In CI (SSHJUP_REQUIRE_REAL_TOOLS=1) a test that skips for a missing tool fails instead.
 
     CI installs every tool the tests use, so a skip there means a set-up bug, not a pass.
-    Tests marked ``windows`` (the live registry) may still skip on Linux.
+    Tests marked ``windows`` (the live registry) may still skip on Linux, and tests of the
+    shared real-world corpus skip where it is not beside the checkout (it is never copied in).
     """
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
@@ -33,6 +35,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         and report.skipped
         and item.get_closest_marker("windows") is None
         and not hasattr(report, "wasxfail")
+        and "corpus" not in str(report.longrepr).lower()
     ):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr

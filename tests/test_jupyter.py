@@ -248,8 +248,14 @@ def test_stop_script_terminates_the_process(tmp_path: Path) -> None:
 
 
 def test_stop_script_kills_what_ignores_sigterm(tmp_path: Path) -> None:
-    stubborn = subprocess.Popen(["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"])
+    stubborn = subprocess.Popen(
+        ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"],
+        stdout=subprocess.PIPE,
+    )
     try:
+        # Only once the trap is set does SIGTERM get ignored; before that it would end the shell.
+        assert stubborn.stdout is not None
+        assert stubborn.stdout.readline() == b"ready\n"
         result = _sh(stop_script(stubborn.pid, grace_seconds=1), home=tmp_path)
         assert {"killed", "stopped"} <= parse_markers(result.stdout).flags, result.stdout
         assert stubborn.wait(timeout=10) == -9
@@ -257,6 +263,8 @@ def test_stop_script_kills_what_ignores_sigterm(tmp_path: Path) -> None:
         if stubborn.poll() is None:
             stubborn.kill()
             stubborn.wait()
+        if stubborn.stdout is not None:
+            stubborn.stdout.close()
 
 
 # -- reading answers --------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from sshjup.putty.escape import name_from_registry_key
 from sshjup.putty.regfile import render_reg, render_reg_text
 from sshjup.putty.settings import KnownHostKey, session_settings, unescape_map
 from sshjup.putty.sync import export_reg
+from tests.conftest import corpus_dir
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "putty"
+CORPUS = corpus_dir("putty")
 SESSIONS_PREFIX = "HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY\\Sessions\\"
 
 RegValue = str | int | tuple[str, bytes] | None

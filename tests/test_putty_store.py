@@ -10,8 +10,9 @@ import pytest
 from sshjup.errors import InvalidInput
 from sshjup.putty.store import get_store, putty_dir, sessions_dir, settings_digest, store_exists
 from sshjup.putty.unix import FileStore, parse_session_file, render_session_file
+from tests.conftest import corpus_dir
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "putty"
+CORPUS = corpus_dir("putty")
 
 
 def _mode(path: Path) -> int:
