@@ -757,7 +757,7 @@ def putty_sessions(where: Where) -> list[dict[str, Any]]:
         now: str = sync.session_state(target.alias, store, digest)
         if now == "managed":
             # Compare with what apply writes: the user and key ssh -G adds (PuTTY has no Host *).
-            full, _ = puttysync._as_ssh_sees_it(where.ssh_config, target)
+            full, _ = puttysync.as_ssh_sees_it(where.ssh_config, target)
             planned = sync.plan_session(
                 full, store, known_hosts_path=None, managed_digest=digest, check_key=False
             )

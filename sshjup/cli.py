@@ -6,7 +6,6 @@ Only click is imported at start-up; each command imports the library when it run
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -641,8 +640,6 @@ cli.add_command(url_command)
 
 def main() -> None:
     """Console-script entry point."""
-    if os.environ.get("NO_COLOR"):
-        os.environ.setdefault("TERM", "dumb")
     cli(prog_name="sshjup")
 
 

@@ -966,7 +966,7 @@ def _putty_changes(where: api.Where, target: Target) -> list[str]:
     store = get_store()
     digest = state.load().digests.get(puttysync.digest_key(store, target.alias))
     try:
-        full, _ = puttysync._as_ssh_sees_it(where.ssh_config, target)  # as apply writes it
+        full, _ = puttysync.as_ssh_sees_it(where.ssh_config, target)  # as apply writes it
         planned = sync.plan_session(
             full, store, known_hosts_path=None, managed_digest=digest, check_key=False
         )

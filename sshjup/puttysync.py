@@ -93,7 +93,7 @@ def plan(ssh_config: Path, before: dict[str, Target], inv: Inventory, *, force: 
             and "SSHManualHostKeys" in (store.read(target.alias) or {})
         ):
             continue  # up to date, host key pinned: nothing to ask ssh or puttygen
-        full, known_hosts = _as_ssh_sees_it(ssh_config, target)
+        full, known_hosts = as_ssh_sees_it(ssh_config, target)
         session = sync.plan_session(
             full, store, known_hosts_path=known_hosts, managed_digest=digest, force=force
         )
@@ -132,7 +132,7 @@ def apply(putty_plan: PuttyPlan, *, force: bool) -> None:
     state.save(st)
 
 
-def _as_ssh_sees_it(ssh_config: Path, target: Target) -> tuple[Target, Path | None]:
+def as_ssh_sees_it(ssh_config: Path, target: Target) -> tuple[Target, Path | None]:
     """Fill what the Host block leaves to ssh (user, key) from ``ssh -G``, and find known_hosts.
 
     PuTTY has no ``Host *``: a user or key that the user's other ssh config supplies must be
@@ -169,4 +169,4 @@ def _default_known_hosts() -> Path:
     return paths.ssh_home() / ".ssh" / "known_hosts"
 
 
-__all__ = ["PuttyPlan", "apply", "digest_key", "plan", "putty_enabled"]
+__all__ = ["PuttyPlan", "apply", "as_ssh_sees_it", "digest_key", "plan", "putty_enabled"]

@@ -84,3 +84,28 @@ def test_add_with_putty_writes_a_session_plink_opens_without_prompts(
     assert removed.exit_code == 0, removed.output + removed.stderr
     assert not session.exists()
     assert ppk.exists()  # kept: it may serve other sessions
+
+
+def test_a_putty_problem_stops_the_whole_change_before_anything_is_written(
+    ssh_config: Path, tmp_path: Path
+) -> None:
+    """A missing key file (PuTTY needs it) refuses the add: ssh config and store unchanged."""
+    ssh_config.write_text("Host *\n    User someone\n")
+    before = ssh_config.read_bytes()
+    result = CliRunner().invoke(
+        cli,
+        [
+            "add",
+            "alice@192.0.2.7",
+            "--name",
+            "nokey",
+            "--putty",
+            "--identity-file",
+            str(tmp_path / "no-such-key"),
+        ],
+    )
+    assert result.exit_code == 2, result.output + result.stderr
+    assert "no-such-key" in result.stderr
+    assert ssh_config.read_bytes() == before
+    assert not (Path(os.environ["PUTTYDIR"]) / "sessions" / "jup-nokey").exists()
+    assert CliRunner().invoke(cli, ["list", "--json"]).stdout.strip() == "[]"
