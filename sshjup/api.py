@@ -262,12 +262,9 @@ def edit_target(
     where: Where, name: str, changes: dict[str, Any], *, dry_run: bool = False, force: bool = False
 ) -> ChangeResult:
     """Change some settings of a managed host."""
-    key = name_from_alias(name)
 
     def mutate(inv: Inventory, _doc: sshconfig.ConfigDoc) -> None:
-        if key not in inv.hosts:
-            msg = f"no managed host named {name!r}"
-            raise NotFound(msg, hint="see the managed hosts with: sshjup list")
+        key = _managed_key(inv, name)
         inv.hosts[key] = inv.hosts[key].with_changes(**changes)
 
     return _change(where, "edit", mutate, dry_run=dry_run, force=force)
@@ -277,15 +274,20 @@ def remove_target(
     where: Where, name: str, *, dry_run: bool = False, force: bool = False
 ) -> ChangeResult:
     """Stop managing a host: its block leaves the section (the section goes with the last)."""
-    key = name_from_alias(name)
 
     def mutate(inv: Inventory, _doc: sshconfig.ConfigDoc) -> None:
-        if key not in inv.hosts:
-            msg = f"no managed host named {name!r}"
-            raise NotFound(msg, hint="see the managed hosts with: sshjup list")
-        del inv.hosts[key]
+        del inv.hosts[_managed_key(inv, name)]
 
     return _change(where, "remove", mutate, dry_run=dry_run, force=force)
+
+
+def _managed_key(inv: Inventory, name: str) -> str:
+    """NAME (or jup-NAME) as an inventory key; NotFound when sshjup does not manage it."""
+    key = name_from_alias(name)
+    if key not in inv.hosts:
+        msg = f"no managed host named {name!r}"
+        raise NotFound(msg, hint="see the managed hosts with: sshjup list")
+    return key
 
 
 def load_inventory_file(path: Path) -> Inventory:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from sshjup import __version__
-from sshjup.commands import complete_names
+from sshjup.commands import complete_names, json_option, ssh_config_option
 
 if TYPE_CHECKING:
     from sshjup.api import ChangeResult, Where
@@ -48,30 +48,13 @@ class _ExitWith(click.ClickException):
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
-# One instance for every command's --ssh-config: each click.Path asks gettext for its name.
-_CONFIG_FILE = click.Path(dir_okay=False)
-
-
-def _ssh_config_option(func: F) -> F:
-    return click.option(
-        "--ssh-config",
-        type=_CONFIG_FILE,
-        default=None,
-        help="The ssh config to manage [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
-    )(func)
-
-
-def _json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
-
-
 def _change_options(func: F) -> F:
     func = click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")(func)
     func = click.option("--force", is_flag=True, help="Overwrite a hand edit of sshjup's section.")(
         func
     )
     func = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)
-    return _json_option(_ssh_config_option(func))
+    return json_option(ssh_config_option(func))
 
 
 def _target_options(func: F) -> F:
@@ -372,8 +355,8 @@ def _target_json(target: Target) -> dict[str, Any]:
 
 
 @cli.command(name="list")
-@_json_option
-@_ssh_config_option
+@json_option
+@ssh_config_option
 def list_(as_json: bool, ssh_config: str | None) -> None:
     """List the managed tunnels.
 
@@ -411,8 +394,8 @@ def list_(as_json: bool, ssh_config: str | None) -> None:
 
 @cli.command()
 @click.argument("name", shell_complete=complete_names)
-@_json_option
-@_ssh_config_option
+@json_option
+@ssh_config_option
 def show(name: str, as_json: bool, ssh_config: str | None) -> None:
     """Show a tunnel's Host block and what `ssh -G` resolves for it.
 
@@ -512,7 +495,7 @@ def _print_plan(plan: ChangeResult) -> None:
 
 
 @cli.command()
-@_ssh_config_option
+@ssh_config_option
 def export(ssh_config: str | None) -> None:
     """Print the inventory as YAML (for `sshjup apply` on another machine).
 
@@ -552,8 +535,8 @@ def _status_json(st: Any) -> dict[str, Any]:
 @cli.command()
 @click.argument("name", shell_complete=complete_names)
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the tunnel.")
-@_json_option
-@_ssh_config_option
+@json_option
+@ssh_config_option
 def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None:
     """Open the tunnel in the background and wait until its local port answers.
 
@@ -577,8 +560,8 @@ def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None
 
 @cli.command()
 @click.argument("name", shell_complete=complete_names)
-@_json_option
-@_ssh_config_option
+@json_option
+@ssh_config_option
 def down(name: str, as_json: bool, ssh_config: str | None) -> None:
     """Close the tunnel (through its control socket: `ssh -O exit jup-NAME`).
 
@@ -597,8 +580,8 @@ def down(name: str, as_json: bool, ssh_config: str | None) -> None:
 
 @cli.command()
 @click.argument("name", required=False, shell_complete=complete_names)
-@_json_option
-@_ssh_config_option
+@json_option
+@ssh_config_option
 def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
     """Show whether each tunnel (or NAME's) is up: control socket and local port.
 

@@ -1,4 +1,4 @@
-"""Extra click commands (``doctor``, ``completion``) and shell completion helpers.
+"""Click command groups beyond the core (doctor, putty, jupyter...) and shared option helpers.
 
 Only click is imported here: the library is imported inside each function, so importing this
 package (which ``sshjup.cli`` does at start-up) keeps ``sshjup --help`` fast.
@@ -6,8 +6,31 @@ package (which ``sshjup.cli`` does at start-up) keeps ``sshjup --help`` fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 from click.shell_completion import CompletionItem
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# One instance for every command's --ssh-config: each click.Path asks gettext for its name.
+_CONFIG_FILE = click.Path(dir_okay=False)
+
+
+def ssh_config_option(func: F) -> F:
+    """``--ssh-config PATH``, the same on every command that reads the ssh config."""
+    return click.option(
+        "--ssh-config",
+        type=_CONFIG_FILE,
+        default=None,
+        help="The ssh config to use [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    """``--json``: machine-readable output (shapes in docs/json.md)."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
 def complete_names(
@@ -33,4 +56,4 @@ def complete_names(
         return []
 
 
-__all__ = ["complete_names"]
+__all__ = ["complete_names", "json_option", "ssh_config_option"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sshjup.commands import complete_names
+from sshjup.commands import complete_names, json_option, ssh_config_option
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_SSHJUP_COMPLETE"
@@ -31,13 +31,8 @@ def _progress(message: str) -> None:
 @click.command()
 @click.argument("name", required=False, shell_complete=complete_names)
 @click.option("--remote", is_flag=True, help="Also log in and check Jupyter on the remote.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@click.option(
-    "--ssh-config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The ssh config to check [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
-)
+@json_option
+@ssh_config_option
 def doctor(name: str | None, remote: bool, as_json: bool, ssh_config: str | None) -> None:
     """Check everything a tunnel needs, and say how to fix what is wrong.
 

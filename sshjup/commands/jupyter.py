@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from sshjup.commands import complete_names
+from sshjup.commands import complete_names, ssh_config_option
 
 
 def _where(ssh_config: str | None) -> Any:
@@ -23,12 +23,6 @@ def _progress(message: str) -> None:
     click.echo(message, err=True)
 
 
-_ssh_config = click.option(
-    "--ssh-config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The ssh config [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
-)
 _name = click.argument("name", shell_complete=complete_names)
 _token = click.option(
     "--token", default=None, help="The token to use (beats $SSHJUP_TOKEN and the keyring)."
@@ -63,7 +57,7 @@ def jupyter() -> None:
     "--dry-run", is_flag=True, help="Show what would change on the remote; write nothing."
 )
 @click.option("--yes", "-y", is_flag=True, help="Replace your own values without asking.")
-@_ssh_config
+@ssh_config_option
 def setup(
     name: str,
     set_password: bool,
@@ -141,7 +135,7 @@ def setup(
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for Jupyter.")
 @_token
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (no token).")
-@_ssh_config
+@ssh_config_option
 def start(
     name: str,
     kind: str | None,
@@ -203,7 +197,7 @@ def start(
 
 @jupyter.command()
 @_name
-@_ssh_config
+@ssh_config_option
 def stop(name: str, ssh_config: str | None) -> None:
     """Stop the Jupyter server on the host's remote port.
 
@@ -224,7 +218,7 @@ def stop(name: str, ssh_config: str | None) -> None:
 @jupyter.command()
 @_name
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (no tokens).")
-@_ssh_config
+@ssh_config_option
 def status(name: str, as_json: bool, ssh_config: str | None) -> None:
     """Show the remote user's Jupyter servers and which one is on the host's port.
 
@@ -270,7 +264,7 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
 @click.command(name="url")
 @_name
 @_token
-@_ssh_config
+@ssh_config_option
 def url_command(name: str, token: str | None, ssh_config: str | None) -> None:
     """Print the local URL with the token, for an editor's "existing Jupyter server" box.
 
@@ -291,7 +285,7 @@ def url_command(name: str, token: str | None, ssh_config: str | None) -> None:
 @_token
 @click.option("--print-only", is_flag=True, help="Bring the tunnel up and print the URL only.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the tunnel.")
-@_ssh_config
+@ssh_config_option
 def open_command(
     name: str, token: str | None, print_only: bool, timeout: float, ssh_config: str | None
 ) -> None:

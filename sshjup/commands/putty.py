@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from sshjup.commands import complete_names
+from sshjup.commands import complete_names, json_option, ssh_config_option
 
 
 @click.group()
@@ -27,13 +27,8 @@ def putty() -> None:
 
 
 @putty.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@click.option(
-    "--ssh-config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The ssh config [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
-)
+@json_option
+@ssh_config_option
 def list_sessions(as_json: bool, ssh_config: str | None) -> None:
     """List the PuTTY sessions sshjup manages and whether each matches the inventory.
 
@@ -77,12 +72,7 @@ def list_sessions(as_json: bool, ssh_config: str | None) -> None:
     metavar="NAME=WINDOWS_PATH",
     help="Where the .ppk key is on the Windows machine (repeatable).",
 )
-@click.option(
-    "--ssh-config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The ssh config [default: $SSHJUP_SSH_CONFIG, else ~/.ssh/config].",
-)
+@ssh_config_option
 def export_reg(
     names: tuple[str, ...], reg_file: str, ppk_paths: tuple[str, ...], ssh_config: str | None
 ) -> None:
