@@ -56,23 +56,10 @@ def memory(use_backend: Callable[[KeyringBackend], KeyringBackend]) -> MemoryKey
     return backend
 
 
-class _Plaintext(KeyringBackend):
+class _Plaintext(MemoryKeyring):
     """Stands in for keyrings.alt's PlaintextKeyring when keyrings.alt is not installed."""
 
     priority = 0.5
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username))
 
 
 _Plaintext.__module__ = "keyrings.alt.file"
