@@ -23,6 +23,10 @@ def _progress(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _bare(name: str) -> str:
+    return name.removeprefix("jup-")
+
+
 _name = click.argument("name", shell_complete=complete_names)
 _token = click.option(
     "--token", default=None, help="The token to use (beats $SSHJUP_TOKEN and the keyring)."
@@ -85,6 +89,7 @@ def setup(
 
         TokenStore().backend()  # no keyring: say so before asking for a password it cannot keep
         password = click.prompt("Jupyter password", hide_input=True, confirmation_prompt=True)
+    _progress(f"Checking Jupyter on jup-{_bare(name)} over ssh...")
     preview = notebook.setup(
         where, name, password=password, dry_run=True, command=jupyter_cmd, kind=kind
     )
@@ -111,6 +116,7 @@ def setup(
             msg = f"{preview.plan.path} already has other values: {listed}"
             raise Conflict(msg, hint="check the difference above, then run again with --yes")
         click.confirm("Replace these values?", abort=True)
+    _progress("Writing the config on the remote...")
     done = notebook.setup(
         where, name, password=password, replace_values=True, command=jupyter_cmd, kind=kind
     )
@@ -207,6 +213,7 @@ def stop(name: str, ssh_config: str | None) -> None:
     """
     from sshjup import notebook  # noqa: PLC0415
 
+    _progress(f"Stopping Jupyter on jup-{_bare(name)} (up to 10 s)...")
     stopped = notebook.stop(_where(ssh_config), name)
     if stopped is None:
         click.echo("No Jupyter server was running on the remote port.")
@@ -230,6 +237,7 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
     """
     from sshjup import notebook  # noqa: PLC0415
 
+    _progress(f"Asking jup-{_bare(name)} for its Jupyter servers...")
     target, st = notebook.status(_where(ssh_config), name)
     rows = [
         {"port": s.port, "pid": s.pid, "root_dir": s.root_dir, "ours": s is st.server}
