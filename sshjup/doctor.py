@@ -651,6 +651,13 @@ def _resolves(
             f"{lines} of {where.ssh_config} (sshjup keeps it where you put it), or remove the "
             "setting there"
         )
+    elif doc.section is not None and doc.section.hand_edited:
+        fix = (
+            f"sshjup's section itself was edited by hand (lines {doc.section.begin_line}-"
+            f"{doc.section.end_line}): put the change into sshjup with `sshjup edit "
+            f"{target.name} ...`, or rewrite the section from the inventory with "
+            f"`sshjup edit {target.name} --force`"
+        )
     else:
         fix = (
             "something ssh reads before sshjup's section sets these (an Include, a Match, or "
