@@ -523,6 +523,14 @@ def _end_progress() -> None:
         click.echo("\r\033[K", err=True, nl=False)
 
 
+def _render_tunnel(st: Any, *, as_json: bool) -> None:
+    """One tunnel's state after `up` or `down`: a line for people, or the JSON object."""
+    if as_json:
+        _echo_json(_status_json(st))
+        return
+    click.echo(f"{st.alias}: {st.detail}")
+
+
 def _status_json(st: Any) -> dict[str, Any]:
     return {
         "alias": st.alias,
@@ -554,10 +562,7 @@ def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None
         st = api.tunnel_up(_where(ssh_config), name, timeout=timeout, progress=_progress)
     finally:
         _end_progress()
-    if as_json:
-        _echo_json(_status_json(st))
-        return
-    click.echo(f"{st.alias}: {st.detail}")
+    _render_tunnel(st, as_json=as_json)
 
 
 @cli.command()
@@ -573,11 +578,7 @@ def down(name: str, as_json: bool, ssh_config: str | None) -> None:
     """
     from sshjup import api  # noqa: PLC0415
 
-    st = api.tunnel_down(_where(ssh_config), name)
-    if as_json:
-        _echo_json(_status_json(st))
-        return
-    click.echo(f"{st.alias}: {st.detail}")
+    _render_tunnel(api.tunnel_down(_where(ssh_config), name), as_json=as_json)
 
 
 @cli.command()
