@@ -8,6 +8,7 @@ the change to the inventory, render the managed section, verify the candidate fi
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -78,10 +79,18 @@ class ChangeResult:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    diff: str = ""
     warnings: list[str] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
     putty: list[str] = field(default_factory=list)
+    config_changed: bool = False
+    # (old text, new text) of the ssh config: the unified diff is made only when asked for.
+    _texts: tuple[str, str] = field(default=("", ""), repr=False)
+
+    @functools.cached_property
+    def diff(self) -> str:
+        """The unified diff of the ssh config (empty when it does not change)."""
+        old, new = self._texts
+        return _diff(old, new, str(self.ssh_config)) if old != new else ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -458,8 +467,9 @@ def _change(
         new_text = sshconfig.plan_text(doc, body)
         new_inv_bytes = inventory.dumps(inv).encode("utf-8")
         config_changed = new_text != doc.text or (not doc.exists and bool(body))
+        result.config_changed = config_changed
         inv_changed = new_inv_bytes != old_inv_bytes
-        result.diff = _diff(doc.text, new_text, str(where.ssh_config))
+        result._texts = (doc.text, new_text)
         putty_plan = puttysync.plan(where.ssh_config, before, inv, force=force)
         result.putty = putty_plan.messages
         result.warnings.extend(putty_plan.warnings)

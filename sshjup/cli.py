@@ -145,7 +145,9 @@ def _render_change(result: ChangeResult, *, as_json: bool) -> None:
             parts.append(f"{label} {', '.join('jup-' + n for n in names)}")
     # No host changed: either the section was rewritten (a hand edit overwritten with --force,
     # a new OpenSSH) or only the inventory or a PuTTY session was brought in step.
-    summary = "; ".join(parts) or ("rewrote sshjup's section" if result.diff else "updated")
+    summary = "; ".join(parts) or (
+        "rewrote sshjup's section" if result.config_changed else "updated"
+    )
     click.echo(f"{summary.capitalize()} in {result.ssh_config}.")
     for line in result.putty:
         if not line.startswith(" "):  # the per-value changes are for --dry-run

@@ -7,7 +7,6 @@ hand edit is detected. Written through the atomic writer like every other file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,8 @@ def load() -> State:
     data = fileio.read_bytes(state_path())
     if data is None:
         return State()
+    import json  # noqa: PLC0415 (only when the state file is read: keeps `add` light)
+
     try:
         raw = json.loads(data.decode("utf-8"))
         return State(
@@ -51,6 +52,8 @@ def load() -> State:
 
 
 def save(state: State) -> None:
+    import json  # noqa: PLC0415
+
     text = json.dumps(state.to_json(), indent=2) + "\n"
     fileio.atomic_write(state_path(), text.encode("utf-8"), backup=False)
 
