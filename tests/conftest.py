@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.memkeyring import MemoryKeyring
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -72,6 +74,20 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @pytest.fixture
 def ssh_config(isolated: Path) -> Path:
     return isolated / ".ssh" / "config"
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An in-memory keyring backend for one test; the previous backend comes back after."""
+    import keyring
+
+    prev = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(prev)
 
 
 def corpus_dir(kind: str) -> Path:

@@ -13,10 +13,9 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import keyring
 import pytest
 from click.testing import CliRunner
 
@@ -38,17 +37,6 @@ from tests.support.remote_jupyter import unavailable_reason as remote_jupyter_un
 from tests.support.sshd import SshServer, run_ssh, stop_master
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    prev = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(prev)
 
 
 def where() -> api.Where:

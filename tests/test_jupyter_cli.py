@@ -23,11 +23,8 @@ from keyring.backends import fail
 
 from sshjup.cli import cli
 from sshjup.tokens import SERVICE
-from tests.support import remote_jupyter
 from tests.support.memkeyring import MemoryKeyring
 from tests.support.remote_jupyter import ProcessStartRecorder
-
-memory_keyring = remote_jupyter.memory_keyring  # a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -43,7 +43,6 @@ from tests.support.remote_jupyter import (
 )
 
 # Fixtures (tests/support/remote_jupyter.py).
-memory_keyring = remote_jupyter.memory_keyring
 remote_account = remote_jupyter.remote_account
 
 pytestmark = pytest.mark.e2e

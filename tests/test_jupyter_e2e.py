@@ -44,7 +44,6 @@ from tests.support.remote_jupyter import (
 )
 
 # Fixtures (tests/support/remote_jupyter.py); remote_host uses remote_account.
-memory_keyring = remote_jupyter.memory_keyring
 remote_account = remote_jupyter.remote_account
 remote_host = remote_jupyter.remote_host
 

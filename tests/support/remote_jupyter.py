@@ -12,7 +12,7 @@ Shared by the end-to-end Jupyter tests (import the fixtures into the test module
   through the CLI and returns a ``RemoteHost``. Every host added is cleaned up afterwards
   (its Jupyter stopped, falling back to PIDs from the runtime dir; its tunnel closed).
 * ``remote_host``: ``remote_account.add("jr")``.
-* ``memory_keyring``: an in-memory keyring backend for the test; the previous one is restored.
+* ``memory_keyring`` lives in tests/conftest.py (shared by every test module).
 * ``http_status``: a loopback GET/POST without proxies or redirects; the status code.
 * ``ProcessStartRecorder``, ``ProcSampler``, ``files_holding``: where secrets could leak
   (argv and environment of local process starts, every command line in /proc, files).
@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import keyring
 import pytest
 from click.testing import CliRunner, Result
 
@@ -45,7 +44,6 @@ from sshjup import remote
 from sshjup.cli import cli
 from sshjup.jupyter import CONFIG_FILE, parse_server_list
 from sshjup.models import JupyterSpec
-from tests.support.memkeyring import MemoryKeyring
 from tests.support.net import free_port
 from tests.support.procs import pid_alive, stop_pid
 from tests.support.sshd import SshServer, stop_master
@@ -179,17 +177,6 @@ def invoke(*args: str, input: str | None = None) -> Result:
     result = CliRunner().invoke(cli, list(args), input=input)
     assert result.exit_code == 0, f"sshjup {' '.join(args)}: {result.output}{result.stderr}"
     return result
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    prev = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(prev)
 
 
 def _running_pids(dirs: RemoteJupyterDirs) -> list[int]:
@@ -397,7 +384,6 @@ __all__ = [
     "files_holding",
     "http_status",
     "invoke",
-    "memory_keyring",
     "make_opener",
     "remote_account",
     "remote_host",
