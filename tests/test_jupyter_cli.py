@@ -201,20 +201,9 @@ def test_without_a_keyring_every_command_that_needs_one_exits_7_before_any_ssh(
 
 
 def test_without_a_keyring_commands_that_need_no_secret_keep_working(
-    ssh_config: Path, no_keyring: None, monkeypatch: pytest.MonkeyPatch
+    no_keyring: None, gpu: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ok(
-        "add",
-        "127.0.0.1",
-        "--port",
-        "9",
-        "--name",
-        "gpu",
-        "--local-port",
-        "18888",
-        "--remote-port",
-        "18889",
-    )
+    # `gpu` (the fixture's `sshjup add`) runs after `no_keyring`: adding needs no keyring.
     assert "jup-gpu" in ok("list").stdout
     assert ok("url", "gpu", "--token", "cli-token").stdout == (
         "http://127.0.0.1:18888/?token=cli-token\n"
