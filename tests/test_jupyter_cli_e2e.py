@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner, Result
 from keyring.backends import fail
 
-from sshjup import paths, proc, state
+from sshjup import paths, state
 from sshjup.cli import cli
 from sshjup.tokens import SERVICE
 from tests.support import remote_jupyter
@@ -304,14 +304,7 @@ def test_jupyter_status_runs_on_the_remote_without_opening_the_local_forward(
 ) -> None:
     h = remote_account.add("jr")
     setup(h)
-    argvs: list[list[str]] = []
-    real_run = proc.run
-
-    def recording_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        argvs.append(list(argv))
-        return real_run(argv, **kwargs)
-
-    monkeypatch.setattr(proc, "run", recording_run)
+    runs = remote_jupyter.record_proc_runs(monkeypatch)
 
     seen_open: list[bool] = []
     done = threading.Event()
@@ -334,7 +327,7 @@ def test_jupyter_status_runs_on_the_remote_without_opening_the_local_forward(
     assert not any(seen_open), "the local forward was open while `jupyter status` ran"
     assert port_is_free(h.local_port)
 
-    [argv] = argvs
+    [argv] = [a for a, _ in runs]
     assert argv[0] == "ssh"
     assert argv[-3:] == [h.alias, "sh", "-s"]
     options = {argv[i + 1] for i, word in enumerate(argv) if word == "-o"}
@@ -362,14 +355,7 @@ def test_no_secret_in_any_argv_file_or_output_of_the_cli(
     h = remote_account.add("jr")
     password = "Tr0ub4dor&3 is my jupyter password"
 
-    runs: list[tuple[list[str], str | None]] = []
-    real_run = proc.run
-
-    def recording_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        runs.append((list(argv), kwargs.get("input_text")))
-        return real_run(argv, **kwargs)
-
-    monkeypatch.setattr(proc, "run", recording_run)
+    runs = remote_jupyter.record_proc_runs(monkeypatch)
     popens: list[list[str]] = []
     real_popen = subprocess.Popen
 

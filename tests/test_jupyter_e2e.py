@@ -15,14 +15,12 @@ import json
 import os
 import pwd
 import stat
-import subprocess
 import urllib.parse
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from sshjup import proc, remote
+from sshjup import remote
 from sshjup.errors import RemoteCommandFailed
 from sshjup.jupyter import hash_password, local_url, new_token
 from sshjup.models import JupyterSpec
@@ -268,14 +266,7 @@ def test_no_secret_reaches_an_argv_a_log_a_message_or_a_file(
     digest = hash_password(password)
     secret = {"token": token, "password": password, "hash": digest}
 
-    runs: list[tuple[list[str], str | None]] = []
-    real_run = proc.run
-
-    def recording_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        runs.append((list(argv), kwargs.get("input_text")))
-        return real_run(argv, **kwargs)
-
-    monkeypatch.setattr(proc, "run", recording_run)
+    runs = remote_jupyter.record_proc_runs(monkeypatch)
     recorder = ProcessStartRecorder()
     events = recorder.events
     sampler = ProcSampler()

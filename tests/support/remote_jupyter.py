@@ -35,7 +35,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -374,7 +374,23 @@ def files_holding(root: Path, needles: dict[str, str]) -> dict[str, list[str]]:
     return found
 
 
+def record_proc_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], str | None]]:
+    """Wrap ``sshjup.proc.run``: every (argv, stdin text) it runs is appended to the list."""
+    from sshjup import proc
+
+    runs: list[tuple[list[str], str | None]] = []
+    real_run = proc.run
+
+    def recording_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        runs.append((list(argv), kwargs.get("input_text")))
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(proc, "run", recording_run)
+    return runs
+
+
 __all__ = [
+    "record_proc_runs",
     "START_TIMEOUT",
     "ProcSampler",
     "ProcessStartRecorder",
