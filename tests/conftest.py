@@ -62,7 +62,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     # Unix socket paths must stay short: pytest's tmp_path can be too long for them.
     control = Path(tempfile.mkdtemp(prefix="sj"))
     monkeypatch.setenv("SSHJUP_CONTROL_DIR", str(control))
-    from sshjup import openssh
+    from sshjup.ssh import openssh
 
     openssh.capabilities.cache_clear()
     yield home

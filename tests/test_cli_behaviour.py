@@ -18,9 +18,11 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from sshjup import __version__, api, fileio, inventory, openssh, paths, sshconfig, state
+from sshjup import __version__, hosts
 from sshjup.cli import cli
 from sshjup.models import Forward, Target
+from sshjup.ssh import openssh, sshconfig
+from sshjup.store import fileio, inventory, paths, state
 
 ROOT = Path(__file__).resolve().parent.parent
 USER_CONTENT = b"# my config\n\nHost build\n    HostName build.example.org\n\nHost *\n    User me\n"
@@ -204,7 +206,7 @@ def test_two_managed_hosts_on_one_local_port_are_refused_with_a_free_port(
     assert match, result.stderr
     suggested = int(match.group(1))
     assert suggested != 18888
-    assert api.local_port_free(suggested)
+    assert hosts.local_port_free(suggested)
     assert with_gpu.read_bytes() == before
     # The suggestion works; an extra forward on a taken port is refused the same way.
     run("add", "cpu.example.org", "--local-port", str(suggested))

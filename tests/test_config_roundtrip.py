@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sshjup.cli import cli
-from sshjup.sshconfig import BEGIN_MARK, END_MARK_PREFIX
+from sshjup.ssh.sshconfig import BEGIN_MARK, END_MARK_PREFIX
 from tests.support import sshg
 
 MISSING = "(no file)"

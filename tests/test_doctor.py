@@ -19,15 +19,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sshjup import api, doctor, paths, remote
+from sshjup import doctor, hosts
 from sshjup.cli import cli
-from sshjup.commands import complete_names
-from sshjup.commands.doctor import use_colour
+from sshjup.cli.doctor import use_colour
+from sshjup.cli.options import complete_names
 from sshjup.doctor import Check, classify_config_mode, parse_proc_net_tcp, parse_ss, run_checks
 from sshjup.errors import NotFound
-from sshjup.jupyter import new_token
+from sshjup.jupyter import remote
+from sshjup.jupyter.scripts import new_token
 from sshjup.models import Forward, JupyterSpec, Target
-from sshjup.sshconfig import BEGIN_MARK, END_MARK_PREFIX
+from sshjup.ssh.sshconfig import BEGIN_MARK, END_MARK_PREFIX
+from sshjup.store import paths
 from tests.support.httpd import PageServer
 from tests.support.memkeyring import MemoryKeyring
 from tests.support.net import free_port, listening_socket
@@ -39,12 +41,12 @@ from tests.support.sshd import SshServer, run_ssh, stop_master
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def where() -> api.Where:
-    return api.Where.locate(None)
+def where() -> hosts.Where:
+    return hosts.Where.locate(None)
 
 
 def add(target: Target) -> None:
-    api.add_target(where(), target)
+    hosts.add_target(where(), target)
 
 
 def by_id(checks: list[Check]) -> dict[str, Check]:
@@ -509,7 +511,7 @@ def test_a_putty_session_behind_the_inventory_is_out_of_date(
 def test_a_putty_session_sshjup_did_not_write_is_foreign(
     ssh_config: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    from sshjup import state
+    from sshjup.store import state
 
     add(gpu(putty=True))
     state.save(state.State(created_files=state.load().created_files))  # digests lost
@@ -688,7 +690,7 @@ def test_help_still_works_and_lists_the_new_commands() -> None:
 def test_importing_the_cli_does_not_import_the_doctor_library() -> None:
     code = (
         "import sys; import sshjup.cli; "
-        "bad = [m for m in ('sshjup.doctor', 'sshjup.api', 'keyring', 'yaml') if m in sys.modules]; "
+        "bad = [m for m in ('sshjup.doctor', 'sshjup.hosts', 'keyring', 'yaml') if m in sys.modules]; "
         "print(bad)"
     )
     root = Path(__file__).resolve().parent.parent

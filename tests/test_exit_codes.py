@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sshjup import api, errors
+from sshjup import errors, hosts
 from sshjup.cli import cli
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "exit-codes.md"
@@ -75,7 +75,7 @@ def test_the_cli_exits_with_the_class_code_and_prints_message_and_hint(
     def fail(*_args: object, **_kwargs: object) -> None:
         raise cls("something went wrong", hint="do this")
 
-    monkeypatch.setattr(api, "list_targets", fail)
+    monkeypatch.setattr(hosts, "list_targets", fail)
     result = CliRunner().invoke(cli, ["list"])
     assert result.exit_code == cls.exit_code
     assert result.stderr == "Error: something went wrong\nHint: do this\n"

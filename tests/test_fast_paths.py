@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sshjup import api, inventory, models, sshconfig
+from sshjup import hosts, models
 from sshjup.errors import ConfigParseError, InvalidInput
 from sshjup.models import Forward, Target
+from sshjup.ssh import sshconfig
+from sshjup.store import inventory
 from tests.conftest import corpus_dir
 
 FIXTURES = Path(__file__).parent / "data" / "ssh"
@@ -104,8 +106,8 @@ def test_the_diff_of_a_change_is_difflibs_whole_file_diff_on_every_fixture() -> 
             continue
         for count in (1, 3):
             new = sshconfig.plan_text(doc, sshconfig.render_body(_targets(count), CAPS, "/s"))
-            assert api._diff(doc.text, new, "c") == _whole_file_diff(doc.text, new), path
-            assert api._diff(new, doc.text, "c") == _whole_file_diff(new, doc.text), path
+            assert hosts._diff(doc.text, new, "c") == _whole_file_diff(doc.text, new), path
+            assert hosts._diff(new, doc.text, "c") == _whole_file_diff(new, doc.text), path
 
 
 def _patched(old: str, diff: str) -> str:
@@ -153,9 +155,9 @@ def test_adding_or_removing_a_section_in_a_large_file_gives_difflibs_whole_file_
     at = rng.randrange(len(lines))
     new = "".join(lines[:at]) + sshconfig.render_section(body, terminator=False, eol="\n")
     new += "".join(lines[at:])
-    assert api._diff(old, new, "c") == _whole_file_diff(old, new)
-    assert api._diff(new, old, "c") == _whole_file_diff(new, old)
-    assert api._diff(old, old, "c") == ""
+    assert hosts._diff(old, new, "c") == _whole_file_diff(old, new)
+    assert hosts._diff(new, old, "c") == _whole_file_diff(new, old)
+    assert hosts._diff(old, old, "c") == ""
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -169,8 +171,8 @@ def test_any_change_to_a_large_file_gives_a_diff_that_turns_old_into_new(seed: i
         at = rng.randrange(len(lines))
         lines[at : at + rng.randint(0, 4)] = rng.choice([[], ["\n", "x\n"], ["Host new\n"]])
     new = "".join(lines)
-    assert _patched(old, api._diff(old, new, "c")) == new
-    assert _patched(new, api._diff(new, old, "c")) == old
+    assert _patched(old, hosts._diff(old, new, "c")) == new
+    assert _patched(new, hosts._diff(new, old, "c")) == old
 
 
 def _slow_reject_control(value: str) -> bool:
@@ -303,7 +305,7 @@ def test_the_overlapping_ssh_checks_answer_in_the_order_asked(tmp_path: Path) ->
     config = tmp_path / "config"
     config.write_text("".join(f"Host jup-{n}\n    HostName h{n}.example.org\n" for n in "abc"))
     targets = [Target(name=n, hostname=f"h{n}.example.org") for n in "abc"]
-    resolved = api._resolve_side_by_side(config, targets)
+    resolved = hosts._resolve_side_by_side(config, targets)
     assert [r.get("hostname") for r in resolved if not isinstance(r, Exception)] == [
         "ha.example.org",
         "hb.example.org",
@@ -319,9 +321,9 @@ def test_an_ssh_check_that_fails_is_reported_in_its_place(
             raise InvalidInput("boom")
         return alias
 
-    monkeypatch.setattr(api.openssh, "resolve", resolve)
+    monkeypatch.setattr(hosts.openssh, "resolve", resolve)
     targets = [Target(name=n, hostname=f"h{n}.example.org") for n in "abc"]
-    outcomes = api._resolve_side_by_side(tmp_path / "config", targets)
+    outcomes = hosts._resolve_side_by_side(tmp_path / "config", targets)
     assert outcomes[0] == "jup-a"
     assert isinstance(outcomes[1], InvalidInput)
     assert outcomes[2] == "jup-c"

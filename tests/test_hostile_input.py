@@ -27,10 +27,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sshjup import inventory, sshconfig
 from sshjup.cli import cli
-from sshjup.inventory import Inventory
 from sshjup.models import Forward, Target
+from sshjup.ssh import sshconfig
+from sshjup.store import inventory
+from sshjup.store.inventory import Inventory
 
 BAD_CHARS = {
     "newline": "\n",

@@ -20,11 +20,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sshjup import inventory, paths
 from sshjup.cli import cli
 from sshjup.errors import InventoryError
-from sshjup.inventory import Inventory
 from sshjup.models import Forward, JupyterSpec, Target
+from sshjup.store import inventory, paths
+from sshjup.store.inventory import Inventory
 
 SOURCE = "tunnels.yaml"
 

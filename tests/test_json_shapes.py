@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from sshjup.cli import cli
 from sshjup.doctor import DETAIL_KEYS, kind_of
-from sshjup.sshconfig import BEGIN_MARK, END_MARK_PREFIX
+from sshjup.ssh.sshconfig import BEGIN_MARK, END_MARK_PREFIX
 from tests.support.net import free_port
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "json.md"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sshjup.errors import ConfigParseError, InvalidInput
-from sshjup.jupyter import (
+from sshjup.jupyter.scripts import (
     CONFIG_FILE,
     ConfigMerge,
     check_password,
@@ -592,7 +592,7 @@ def test_with_argon2_cffi_the_hash_is_exactly_what_jupyter_server_password_makes
     code = (
         "import sys\n"
         "from jupyter_server.auth import passwd_check\n"
-        "from sshjup.jupyter import hash_password, check_password\n"
+        "from sshjup.jupyter.scripts import hash_password, check_password\n"
         "pw = sys.stdin.read()\n"
         "h = hash_password(pw)\n"
         "print(h.split('$')[:4], passwd_check(h, pw), passwd_check(h, pw + 'x'),"

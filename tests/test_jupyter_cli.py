@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 from keyring.backends import fail
 
 from sshjup.cli import cli
-from sshjup.tokens import SERVICE
+from sshjup.store.tokens import SERVICE
 from tests.support.memkeyring import MemoryKeyring
 from tests.support.remote_jupyter import ProcessStartRecorder
 

@@ -24,9 +24,9 @@ import pytest
 from click.testing import CliRunner, Result
 from keyring.backends import fail
 
-from sshjup import paths, state
 from sshjup.cli import cli
-from sshjup.tokens import SERVICE
+from sshjup.store import paths, state
+from sshjup.store.tokens import SERVICE
 from tests.support import remote_jupyter
 from tests.support.memkeyring import MemoryKeyring
 from tests.support.net import listening_socket, port_accepts, port_is_free

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from sshjup import remote
 from sshjup.errors import RemoteCommandFailed
-from sshjup.jupyter import hash_password, local_url, new_token
+from sshjup.jupyter import remote
+from sshjup.jupyter.scripts import hash_password, local_url, new_token
 from sshjup.models import JupyterSpec
-from sshjup.tokens import TokenStore, resolve_token
+from sshjup.store.tokens import TokenStore, resolve_token
 from tests.support import remote_jupyter
 from tests.support.memkeyring import MemoryKeyring
 from tests.support.net import listening_socket, port_is_free

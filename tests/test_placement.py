@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sshjup.cli import cli
-from sshjup.sshconfig import BEGIN_MARK, END_MARK_PREFIX, TERMINATOR
+from sshjup.ssh.sshconfig import BEGIN_MARK, END_MARK_PREFIX, TERMINATOR
 from tests.support import sshg
 
 IP = "192.0.2.20"

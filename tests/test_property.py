@@ -2,7 +2,7 @@
 
 The configs are the hand-made fixtures, the shared corpus (when present) and no file at all.
 The targets cover names, IP and DNS host names, users, ports, forwards, identity files and
-jump hosts. Two properties per example, through the library API (``sshjup.api``: lock, render,
+jump hosts. Two properties per example, through the library API (``sshjup.hosts``: lock, render,
 ``ssh -G`` check of the candidate, atomic write):
 
 * add then remove round-trips byte for byte (and leaves no file where there was none);
@@ -23,8 +23,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sshjup import api, sshconfig
+from sshjup import hosts
 from sshjup.models import Forward, Target
+from sshjup.ssh import sshconfig
 from tests.support import sshg
 
 FIXTURES: list[Path | None] = [None, *sshg.own_fixtures(), *sshg.corpus_fixtures()]
@@ -123,9 +124,9 @@ def test_any_target_added_to_any_config_and_removed_round_trips(
             settings_ = sshg.canonicalize_settings(data)
             assume(not sshg.would_canonicalise(settings_, target.hostname))
             assume(target.alias not in sshg.concrete_aliases(config, follow_includes=True))
-        where = api.Where(ssh_config=config, inventory=workdir / "app" / "inventory.yaml")
+        where = hosts.Where(ssh_config=config, inventory=workdir / "app" / "inventory.yaml")
 
-        api.add_target(where, target)
+        hosts.add_target(where, target)
         new = config.read_bytes()
         doc = sshconfig.decode(new)
         assert doc.section is not None
@@ -135,7 +136,7 @@ def test_any_target_added_to_any_config_and_removed_round_trips(
         ) == (data or b"")
         check_section_alone(section, target, workdir)
 
-        api.remove_target(where, target.name)
+        hosts.remove_target(where, target.name)
         if data is None:
             assert not config.exists()
         else:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from sshjup import paths, proc
+from sshjup import proc
 from sshjup.errors import RemoteCommandFailed
-from sshjup.remote import run_script, ssh_argv
-from sshjup.sshconfig import Capabilities
+from sshjup.jupyter.remote import run_script, ssh_argv
+from sshjup.ssh.sshconfig import Capabilities
+from sshjup.store import paths
 from tests.support.net import free_port, listening_socket
 
 MODERN = Capabilities(True, True, True, "9.2")

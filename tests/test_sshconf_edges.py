@@ -1,7 +1,7 @@
 """sshconf 0.2.7's sharp edges, each pinned, next to proof that sshjup's own path avoids it.
 
 sshjup uses sshconf only to read back the section it wrote itself (``parse_section``); the
-user's file is handled as text by ``sshjup.sshconfig``. Each test first asserts what sshconf
+user's file is handled as text by ``sshjup.ssh.sshconfig``. Each test first asserts what sshconf
 does today (so a new sshconf release that changes it is noticed), then what sshjup does with
 the same input. Include cycles make ``sshconf.read_ssh_config`` loop forever, so that one is
 never called on a cycle: only sshjup's alias scan is run on one.
@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import sshconf
 
-from sshjup import api, sshconfig
+from sshjup import hosts
 from sshjup.errors import HostExists, InvalidInput
 from sshjup.models import Forward, Target, validate_hostname, validate_user
+from sshjup.ssh import sshconfig
 from tests.support import sshg
 
 IP = "192.0.2.30"
@@ -45,10 +46,10 @@ def target(name: str = "t", **kw: object) -> Target:
 
 def add_then_remove(config: Path, tgt: Target) -> tuple[bytes, bytes]:
     """sshjup's real path (api: lock, render, ssh -G check, atomic write); bytes after each."""
-    where = api.Where.locate(config)
-    api.add_target(where, tgt)
+    where = hosts.Where.locate(config)
+    hosts.add_target(where, tgt)
     added = config.read_bytes()
-    api.remove_target(where, tgt.name)
+    hosts.remove_target(where, tgt.name)
     return added, config.read_bytes()
 
 
@@ -131,7 +132,7 @@ def test_sshconf_does_not_see_host_equals_sshjup_does(ssh_config: Path) -> None:
     assert sshconfig.concrete_aliases(sshconfig.scan_directives(doc)) == {"a": 1, "jup-b": 3}
     ssh_config.write_text(text)
     with pytest.raises(HostExists, match=r"'jup-b' is already defined at .*:3"):
-        api.add_target(api.Where.locate(ssh_config), target("b"))
+        hosts.add_target(hosts.Where.locate(ssh_config), target("b"))
     assert ssh_config.read_text() == text
 
 
@@ -143,7 +144,7 @@ def test_sshconf_multi_pattern_host_is_one_string_sshjup_splits_it(ssh_config: P
 
     ssh_config.write_text(text)
     with pytest.raises(HostExists, match="'jup-c'"):
-        api.add_target(api.Where.locate(ssh_config), target("c"))
+        hosts.add_target(hosts.Where.locate(ssh_config), target("c"))
 
 
 def test_sshconf_cuts_values_at_any_hash_openssh_and_sshjup_only_at_a_token_start(
@@ -175,8 +176,8 @@ def test_sshconf_set_reverses_a_list_and_empties_the_callers_list(ssh_config: Pa
 
     forwards = (Forward(18801, 8801), Forward(18802, 8802), Forward(18803, 8803))
     tgt = target(forwards=forwards)
-    where = api.Where.locate(ssh_config)
-    api.add_target(where, tgt)
+    where = hosts.Where.locate(ssh_config)
+    hosts.add_target(where, tgt)
     assert tgt.forwards == forwards
     resolved = sshg.ssh_g(ssh_config, tgt.alias).values("localforward")
     assert resolved == [f"[127.0.0.1]:{f.local_port} [localhost]:{f.remote_port}" for f in forwards]
@@ -186,7 +187,7 @@ def test_sshconf_set_reverses_a_list_and_empties_the_callers_list(ssh_config: Pa
     assert host.options["localforward"] == [
         f"127.0.0.1:{f.local_port} localhost:{f.remote_port}" for f in forwards
     ]
-    assert api.get_target(where, "t").forwards == forwards
+    assert hosts.get_target(where, "t").forwards == forwards
 
 
 def test_sshconf_unset_matches_keys_case_sensitively_sshjup_edits_forwards_away(
@@ -199,9 +200,9 @@ def test_sshconf_unset_matches_keys_case_sensitively_sshjup_edits_forwards_away(
     parsed.unset("a", "localforward")
     assert parsed.config() == "Host a"
 
-    where = api.Where.locate(ssh_config)
-    api.add_target(where, target(forwards=(Forward(18801, 8801), Forward(18802, 8802))))
-    api.edit_target(where, "t", {"forwards": (Forward(18801, 8801),)})
+    where = hosts.Where.locate(ssh_config)
+    hosts.add_target(where, target(forwards=(Forward(18801, 8801), Forward(18802, 8802))))
+    hosts.edit_target(where, "t", {"forwards": (Forward(18801, 8801),)})
     assert sshg.ssh_g(ssh_config, "jup-t").values("localforward") == [
         "[127.0.0.1]:18801 [localhost]:8801"
     ]
@@ -222,7 +223,7 @@ def test_sshconf_add_appends_after_host_star_sshjup_goes_first(
     assert sshg.ssh_g(via_sshconf, "jup-t").value("user") == "bob"
 
     ssh_config.write_text(text)
-    api.add_target(api.Where.locate(ssh_config), target(user="alice"))
+    hosts.add_target(hosts.Where.locate(ssh_config), target(user="alice"))
     assert sshg.ssh_g(ssh_config, "jup-t").value("user") == "alice"
 
 
@@ -238,7 +239,7 @@ def test_sshconf_add_before_host_captures_global_options_sshjup_keeps_them_globa
     assert sshg.ssh_g(via_sshconf, "other").value("serveraliveinterval") == "0"  # lost
 
     ssh_config.write_text(text)
-    api.add_target(api.Where.locate(ssh_config), target())
+    hosts.add_target(hosts.Where.locate(ssh_config), target())
     assert sshg.ssh_g(ssh_config, "other").value("serveraliveinterval") == "60"
     assert f"\n{sshconfig.TERMINATOR}\n" in ssh_config.read_text()
 
@@ -297,7 +298,7 @@ def test_include_cycles_end_sshjups_alias_scan_and_fail_cleanly_in_ssh(
     doc = sshconfig.decode(ssh_config.read_bytes())
 
     def scan(alias: str) -> list[tuple[str, int]]:
-        return list(api._alias_definitions(doc, ssh_config, alias))
+        return list(hosts._alias_definitions(doc, ssh_config, alias))
 
     [found] = _finishes(lambda: scan("jup-in-two"))
     assert found == [(str(two.resolve()), 2)]
@@ -320,4 +321,6 @@ def test_sshconf_ignores_a_multi_path_include_sshjup_follows_each_path(
     assert sshg.ssh_g(ssh_config, "jup-three").ok
 
     doc = sshconfig.decode(ssh_config.read_bytes())
-    assert list(api._alias_definitions(doc, ssh_config, "jup-three")) == [(str(three.resolve()), 1)]
+    assert list(hosts._alias_definitions(doc, ssh_config, "jup-three")) == [
+        (str(three.resolve()), 1)
+    ]

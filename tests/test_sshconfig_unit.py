@@ -1,4 +1,4 @@
-"""The pure functions of sshjup.sshconfig, checked against OpenSSH's own rules.
+"""The pure functions of sshjup.ssh.sshconfig, checked against OpenSSH's own rules.
 
 Where a rule can be observed, ``ssh -G`` is the referee (tokenising, ``Key=Value``, Host
 pattern matching with negation); the rest are exact expectations (insertion point, the
@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sshjup import sshconfig
 from sshjup.cli import cli
 from sshjup.errors import ConfigParseError
 from sshjup.models import Forward, Target
-from sshjup.sshconfig import (
+from sshjup.ssh import sshconfig
+from sshjup.ssh.sshconfig import (
     BEGIN_MARK,
     END_MARK_PREFIX,
     TERMINATOR,

@@ -20,7 +20,7 @@ from keyring.backends import fail, null
 from keyring.errors import KeyringLocked, PasswordSetError
 
 from sshjup.errors import InvalidInput, SecretStoreError, SecretStoreUnavailable
-from sshjup.tokens import (
+from sshjup.store.tokens import (
     ALLOW_INSECURE_ENV,
     SERVICE,
     TokenStore,
@@ -318,7 +318,7 @@ def test_cli_and_environment_tokens_never_touch_a_broken_keyring(
 def test_keyring_is_not_imported_when_the_token_comes_from_the_command_line() -> None:
     code = (
         "import sys\n"
-        "from sshjup.tokens import TokenStore, resolve_token\n"
+        "from sshjup.store.tokens import TokenStore, resolve_token\n"
         "resolve_token('jup-gpu', cli_value='t', env_value=None, store=TokenStore())\n"
         "resolve_token('jup-gpu', cli_value=None, env_value='t', store=TokenStore())\n"
         "print('keyring' in sys.modules)\n"

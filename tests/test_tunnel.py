@@ -1,4 +1,4 @@
-"""sshjup.tunnel against a real sshd, with a hand-written Host block shaped like sshjup's."""
+"""sshjup.ssh.tunnel against a real sshd, with a hand-written Host block shaped like sshjup's."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sshjup import paths, tunnel
 from sshjup.errors import InvalidInput, PortTaken, TunnelError
+from sshjup.ssh import tunnel
+from sshjup.store import paths
 from tests.support.httpd import PageServer
 from tests.support.net import free_port, http_get, listening_socket
 from tests.support.sshd import SshServer, master_pid, stop_master

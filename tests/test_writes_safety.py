@@ -28,8 +28,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sshjup import fileio, inventory, openssh, paths, sshconfig
 from sshjup.cli import cli
+from sshjup.ssh import openssh, sshconfig
+from sshjup.store import fileio, inventory, paths
 from tests.support import writer_child
 
 ROOT = Path(__file__).resolve().parent.parent

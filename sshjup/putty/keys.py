@@ -27,7 +27,7 @@ from typing import Literal
 
 from sshjup import proc
 from sshjup.errors import InvalidInput, SshjupError, ToolMissing
-from sshjup.fileio import atomic_write, read_bytes
+from sshjup.store.fileio import atomic_write, read_bytes
 
 PPK_SUFFIX = ".ppk"
 SSHJUP_PPK_SUFFIX = ".sshjup.ppk"

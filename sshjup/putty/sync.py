@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Literal
 
 from sshjup.errors import Conflict, HandEdited, PuttyStoreError
-from sshjup.fileio import read_bytes
 from sshjup.models import Target
 from sshjup.putty.escape import validate_session_name
 from sshjup.putty.keys import KeyPlan, apply_key, plan_key, ppk_path_for
@@ -37,6 +36,7 @@ from sshjup.putty.settings import (
     session_settings,
 )
 from sshjup.putty.store import SessionStore, settings_digest
+from sshjup.store.fileio import read_bytes
 
 SessionState = Literal["missing", "foreign", "hand-edited", "managed"]
 _MAX_CHANGES_SHOWN = 12

@@ -5,7 +5,7 @@ is not trimmed; the value ends at the first ``\\r`` or ``\\n``; lines without ``
 ignored; when a key appears twice the **first** one wins; a UTF-8 BOM breaks the first line.
 PuTTY writes ``%s=%s\\n`` and ``%s=%d\\n`` with no escaping, so a value cannot hold a newline.
 
-Writes go through :func:`sshjup.fileio.atomic_write` (file 0600, directory 0700) without a
+Writes go through :func:`sshjup.store.fileio.atomic_write` (file 0600, directory 0700) without a
 ``.sshjup.bak`` backup: PuTTY lists every regular file in ``sessions/`` as a saved session,
 so a backup file there would show up in PuTTY's session list.
 """
@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from sshjup.errors import PuttyStoreError
-from sshjup.fileio import BACKUP_SUFFIX, atomic_write, delete_file, read_bytes
 from sshjup.putty.escape import name_from_unix_filename, unix_session_filename
 from sshjup.putty.settings import Settings, SettingValue
 from sshjup.putty.store import SessionStore, check_settings
+from sshjup.store.fileio import BACKUP_SUFFIX, atomic_write, delete_file, read_bytes
 
 _TEMP_SUFFIX = ".sshjup-tmp"
 

@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from click.testing import CliRunner, Result
 
-from sshjup import remote
 from sshjup.cli import cli
-from sshjup.jupyter import CONFIG_FILE, parse_server_list
+from sshjup.jupyter import remote
+from sshjup.jupyter.scripts import CONFIG_FILE, parse_server_list
 from sshjup.models import JupyterSpec
 from tests.support.net import free_port
 from tests.support.procs import pid_alive, stop_pid

@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sshjup import api, openssh  # noqa: E402 (after the sys.path set-up)
+from sshjup import hosts  # noqa: E402 (after the sys.path set-up)
 from sshjup.models import Forward, Target  # noqa: E402
+from sshjup.ssh import openssh  # noqa: E402
 
 NAMES = ("k0", "k1", "k2", "k3")
 
@@ -42,13 +43,13 @@ def target(name: str) -> Target:
 
 def write_forever(seed: int) -> None:
     rng = random.Random(seed)
-    where = api.Where.locate()
+    where = hosts.Where.locate()
     while True:
         name = rng.choice(NAMES)
-        if name in api.load_inventory(where).hosts:
-            api.remove_target(where, name)
+        if name in hosts.load_inventory(where).hosts:
+            hosts.remove_target(where, name)
         else:
-            api.add_target(where, target(name))
+            hosts.add_target(where, target(name))
 
 
 def serve() -> int:

@@ -1,7 +1,7 @@
 """Jupyter on the remote: check, set up, start, stop and list it over ssh, through the alias.
 
 Every remote command is one ``ssh [-F CONFIG] -o ... ALIAS sh -s`` whose script (built by the
-pure sshjup/jupyter.py) arrives on ssh's standard input, through ``sshjup.proc.run`` with a
+pure sshjup/jupyter/scripts.py) arrives on ssh's standard input, through ``sshjup.proc.run`` with a
 timeout. The options make the managed alias run a command instead of being a tunnel
 (design.md, "The Host block"):
 
@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sshjup import openssh, proc
+from sshjup import proc
 from sshjup.errors import Conflict, InvalidInput, RemoteCommandFailed, SshjupError, ToolMissing
-from sshjup.jupyter import (
+from sshjup.jupyter.scripts import (
     ConfigMerge,
     RunningServer,
     ScriptOutput,
@@ -43,13 +43,14 @@ from sshjup.jupyter import (
     stop_script,
     write_config_script,
 )
+from sshjup.ssh import openssh
 
 if TYPE_CHECKING:
     import subprocess
     from pathlib import Path
 
     from sshjup.models import JupyterSpec
-    from sshjup.sshconfig import Capabilities
+    from sshjup.ssh.sshconfig import Capabilities
 
 SSH_TIMEOUT = 60.0
 ProgressFn = Callable[[str], None]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sshjup import fileio, paths
+from sshjup.store import fileio, paths
 
 STATE_VERSION = 1
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sshjup import fileio
 from sshjup.errors import InvalidInput, InventoryError
 from sshjup.models import (
     DEFAULT_LOCAL_PORT,
@@ -36,6 +35,7 @@ from sshjup.models import (
     validate_proxy_jump,
     validate_user,
 )
+from sshjup.store import fileio
 
 SCHEMA_VERSION = 1
 _HOST_KEYS = {

@@ -26,13 +26,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from sshjup import api, fileio, openssh, paths, proc, sshconfig
+from sshjup import hosts, proc
 from sshjup.errors import ConfigParseError, SshjupError, ToolMissing
 from sshjup.models import Target, name_from_alias
+from sshjup.ssh import openssh, sshconfig
+from sshjup.store import fileio, paths
 
 if TYPE_CHECKING:
-    from sshjup.inventory import Inventory
-    from sshjup.tunnel import TunnelStatus
+    from sshjup.ssh.tunnel import TunnelStatus
+    from sshjup.store.inventory import Inventory
 
 Status = Literal["pass", "warn", "fail"]
 STATUSES: tuple[Status, ...] = ("pass", "warn", "fail")
@@ -139,7 +141,7 @@ Progress = Callable[[str], None]
 
 
 def run_checks(
-    where: api.Where,
+    where: hosts.Where,
     name: str | None = None,
     *,
     remote: bool = False,
@@ -156,7 +158,7 @@ def run_checks(
     inv = _inventory(checks, where)
     targets: list[Target] = []
     if inv is not None:
-        targets = [api.get_target(where, name)] if name is not None else inv.targets()
+        targets = [hosts.get_target(where, name)] if name is not None else inv.targets()
     doc = _read_doc(checks, where)
     if caps is not None:
         checks.append(_config_parses(where, doc, targets))
@@ -184,7 +186,7 @@ def run_checks(
 
 
 def _host_checks(
-    where: api.Where,
+    where: hosts.Where,
     doc: sshconfig.ConfigDoc | None,
     inv: Inventory | None,
     target: Target,
@@ -272,10 +274,10 @@ def _debian_patched(version_text: str) -> bool:
 # --- inventory and the config file -------------------------------------------------------------
 
 
-def _inventory(checks: list[Check], where: api.Where) -> Inventory | None:
+def _inventory(checks: list[Check], where: hosts.Where) -> Inventory | None:
     details: dict[str, Any]
     try:
-        inv = api.load_inventory(where)
+        inv = hosts.load_inventory(where)
     except ConfigParseError:
         _adopt_failed(checks, where)
         return None
@@ -293,7 +295,7 @@ def _inventory(checks: list[Check], where: api.Where) -> Inventory | None:
     return inv
 
 
-def _adopt_failed(checks: list[Check], where: api.Where) -> None:
+def _adopt_failed(checks: list[Check], where: hosts.Where) -> None:
     # No inventory file, and the section it would be rebuilt from is damaged: the section
     # check (below) reports the damage; the inventory itself is simply missing.
     details: dict[str, Any] = {"path": str(where.inventory), "hosts": []}
@@ -301,7 +303,7 @@ def _adopt_failed(checks: list[Check], where: api.Where) -> None:
     checks.append(Check("inventory", "fail", summary, "see the `section` check", details))
 
 
-def _read_doc(checks: list[Check], where: api.Where) -> sshconfig.ConfigDoc | None:
+def _read_doc(checks: list[Check], where: hosts.Where) -> sshconfig.ConfigDoc | None:
     """The ssh config, or None (with a failing ``section`` check) when its section is damaged."""
     try:
         data = fileio.read_bytes(fileio.real_path(where.ssh_config))
@@ -327,7 +329,7 @@ def _marker_line(data: bytes) -> int | None:
 
 
 def _config_parses(
-    where: api.Where, doc: sshconfig.ConfigDoc | None, targets: list[Target]
+    where: hosts.Where, doc: sshconfig.ConfigDoc | None, targets: list[Target]
 ) -> Check:
     path = where.ssh_config
     details: dict[str, Any] = {"path": str(path), "exists": doc is not None and doc.exists}
@@ -539,7 +541,7 @@ def _key_permissions(target: Target) -> list[Check]:
 
 
 def _section(
-    where: api.Where,
+    where: hosts.Where,
     doc: sshconfig.ConfigDoc,
     inv: Inventory,
     caps: sshconfig.Capabilities,
@@ -594,7 +596,7 @@ def _section(
 
 
 def _resolves(
-    where: api.Where, doc: sshconfig.ConfigDoc, target: Target, resolved: openssh.Resolved
+    where: hosts.Where, doc: sshconfig.ConfigDoc, target: Target, resolved: openssh.Resolved
 ) -> Check:
     check_id = f"resolve:{target.name}"
     forwards = [
@@ -618,7 +620,7 @@ def _resolves(
         "port": resolved.get("port"),
         "localforward": list(resolved.local_forwards),
     }
-    problems = api.check_resolved(doc, target, resolved, where.ssh_config)
+    problems = hosts.check_resolved(doc, target, resolved, where.ssh_config)
     keywords = []
     if resolved.get("hostname") != target.hostname.lower():
         keywords.append("HostName")
@@ -672,7 +674,7 @@ def _resolves(
 
 def _control(
     checks: list[Check],
-    where: api.Where,
+    where: hosts.Where,
     doc: sshconfig.ConfigDoc,
     target: Target,
     resolved: openssh.Resolved,
@@ -700,7 +702,7 @@ def _control(
         fix = f"move {_SECTION_LINES} above the block that sets ControlMaster/ControlPath"
         checks.append(Check(check_id, "warn", summary, fix, details))
         return None
-    from sshjup import tunnel  # noqa: PLC0415 (only needed once the alias resolves)
+    from sshjup.ssh import tunnel  # noqa: PLC0415 (only needed once the alias resolves)
 
     socket_dir = Path(control_path).parent
     if not socket_dir.is_dir():
@@ -848,7 +850,7 @@ def port_owners(port: int) -> list[Listener]:
 
 
 def _local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | None) -> Check:
-    from sshjup import tunnel  # noqa: PLC0415
+    from sshjup.ssh import tunnel  # noqa: PLC0415
 
     check_id = f"port:{target.name}"
     ports: list[dict[str, Any]] = []
@@ -878,7 +880,7 @@ def _local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | None)
             or "another program (run `ss -ltnp` as root to see which)"
         )
         busy.append(f"{fwd.bind}:{fwd.local_port} is in use by {who}")
-        free = api.suggest_free_port(inv, fwd.local_port) if inv is not None else None
+        free = hosts.suggest_free_port(inv, fwd.local_port) if inv is not None else None
         stop = f"stop {who}" if pids else "stop the program that listens there"
         if fwd == target.forwards[0]:
             other = f"`sshjup edit {target.name} --local-port {free}`"
@@ -900,18 +902,18 @@ def _local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | None)
 # --- PuTTY ---------------------------------------------------------------------------------
 
 
-def _putty_rows(where: api.Where) -> dict[str, dict[str, Any]]:
-    """``api.putty_sessions`` by host name (the same states as ``sshjup putty list``)."""
-    return {row["name"]: row for row in api.putty_sessions(where)}
+def _putty_rows(where: hosts.Where) -> dict[str, dict[str, Any]]:
+    """``hosts.putty_sessions`` by host name (the same states as ``sshjup putty list``)."""
+    return {row["name"]: row for row in hosts.putty_sessions(where)}
 
 
 def _putty(
-    where: api.Where, target: Target, rows: dict[str, dict[str, Any]] | SshjupError
+    where: hosts.Where, target: Target, rows: dict[str, dict[str, Any]] | SshjupError
 ) -> list[Check]:
     """The PuTTY session ``jup-NAME`` against the inventory, and the ``.ppk`` it names."""
-    from sshjup import puttysync  # noqa: PLC0415 (only when PuTTY is in play)
+    from sshjup.putty import managed  # noqa: PLC0415 (only when PuTTY is in play)
 
-    if not puttysync.putty_enabled(target):
+    if not managed.putty_enabled(target):
         return []
     check_id = f"putty:{target.name}"
     details: dict[str, Any] = {"host": target.name, "session": target.alias}
@@ -963,17 +965,17 @@ def _putty(
     return checks
 
 
-def _putty_changes(where: api.Where, target: Target) -> list[str]:
+def _putty_changes(where: hosts.Where, target: Target) -> list[str]:
     """What differs from the session sshjup would write (host keys left aside, as in
     ``sshjup putty list``: they come from known_hosts)."""
-    from sshjup import puttysync, state  # noqa: PLC0415
-    from sshjup.putty import sync  # noqa: PLC0415
+    from sshjup.putty import managed, sync  # noqa: PLC0415
     from sshjup.putty.store import get_store  # noqa: PLC0415
+    from sshjup.store import state  # noqa: PLC0415
 
     store = get_store()
-    digest = state.load().digests.get(puttysync.digest_key(store, target.alias))
+    digest = state.load().digests.get(managed.digest_key(store, target.alias))
     try:
-        full, _ = puttysync.as_ssh_sees_it(where.ssh_config, target)  # as apply writes it
+        full, _ = managed.as_ssh_sees_it(where.ssh_config, target)  # as apply writes it
         planned = sync.plan_session(
             full, store, known_hosts_path=None, managed_digest=digest, check_key=False
         )
@@ -1029,7 +1031,7 @@ def _ppk(target: Target) -> list[Check]:
 
 
 def _keyring(targets: list[Target]) -> Check:
-    from sshjup import tokens  # noqa: PLC0415 (imports keyring lazily itself)
+    from sshjup.store import tokens  # noqa: PLC0415 (imports keyring lazily itself)
 
     store = tokens.TokenStore()
     details: dict[str, Any] = {"backend": None, "tokens": {}}
@@ -1057,8 +1059,8 @@ def _keyring(targets: list[Target]) -> Check:
 # --- the remote (--remote) -------------------------------------------------------------------
 
 
-def _remote(where: api.Where, target: Target, progress: Progress | None) -> list[Check]:
-    from sshjup import remote  # noqa: PLC0415 (only with --remote)
+def _remote(where: hosts.Where, target: Target, progress: Progress | None) -> list[Check]:
+    from sshjup.jupyter import remote  # noqa: PLC0415 (only with --remote)
 
     alias = target.alias
     base = {"host": target.name, "alias": alias}

@@ -1,7 +1,8 @@
 """The library façade for the Jupyter side: set up, start, stop and reach Jupyter, and tokens.
 
-Like ``api``: never prints, never exits. Remote commands go through ``sshjup.remote`` (a script
-on ssh's stdin, with the tunnel's forwards cleared); secrets through ``sshjup.tokens``.
+Like :mod:`sshjup.hosts`: never prints, never exits. Remote commands go through
+:mod:`sshjup.jupyter.remote` (a script on ssh's stdin, with the tunnel's forwards cleared);
+secrets through :mod:`sshjup.store.tokens`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sshjup import api, jupyter, remote
+from sshjup import hosts
 from sshjup.errors import NotFound
+from sshjup.jupyter import remote, scripts
 from sshjup.models import JupyterSpec, Target
-from sshjup.tokens import TOKEN_ENV, TokenStore, resolve_token
+from sshjup.store.tokens import TOKEN_ENV, TokenStore, resolve_token
 
 Progress = Callable[[str], None]
 
@@ -39,11 +41,11 @@ def _spec_with(
     return replace(spec, **changes) if changes else spec  # type: ignore[arg-type]
 
 
-def remember_spec(where: api.Where, target: Target, spec: JupyterSpec) -> Target:
+def remember_spec(where: hosts.Where, target: Target, spec: JupyterSpec) -> Target:
     """Keep ``--jupyter-cmd`` and friends in the inventory (a no-op when unchanged)."""
     if spec == target.jupyter:
         return target
-    api.edit_target(where, target.name, {"jupyter": spec})
+    hosts.edit_target(where, target.name, {"jupyter": spec})
     return target.with_changes(jupyter=spec)
 
 
@@ -54,7 +56,7 @@ class SetupResult:
 
 
 def setup(
-    where: api.Where,
+    where: hosts.Where,
     name: str,
     *,
     password: str | None = None,
@@ -64,12 +66,12 @@ def setup(
     kind: str | None = None,
 ) -> SetupResult:
     """Check Jupyter on the remote and merge sshjup's settings into its server config."""
-    target = api.get_target(where, name)
+    target = hosts.get_target(where, name)
     spec = _spec_with(target, kind=kind, command=command)
     store = TokenStore() if password is not None else None
     if store is not None:
         store.backend()  # fail before touching the remote when the password cannot be kept
-    password_hash = jupyter.hash_password(password) if password is not None else None
+    password_hash = scripts.hash_password(password) if password is not None else None
     plan = remote.setup(
         target.alias,
         where.ssh_config,
@@ -89,10 +91,10 @@ def setup(
 
 
 def remember(
-    where: api.Where, name: str, *, kind: str | None = None, command: str | None = None
+    where: hosts.Where, name: str, *, kind: str | None = None, command: str | None = None
 ) -> Target:
     """Keep a ``--jupyter-cmd`` or kind given to a command that had nothing else to do."""
-    target = api.get_target(where, name)
+    target = hosts.get_target(where, name)
     return remember_spec(where, target, _spec_with(target, kind=kind, command=command))
 
 
@@ -104,7 +106,7 @@ class StartResult:
 
 
 def start(
-    where: api.Where,
+    where: hosts.Where,
     name: str,
     *,
     kind: str | None = None,
@@ -116,7 +118,7 @@ def start(
     progress: Progress | None = None,
 ) -> StartResult:
     """Start Jupyter on the remote port (never another); keep its token in the keyring."""
-    target = api.get_target(where, name)
+    target = hosts.get_target(where, name)
     spec = _spec_with(target, kind=kind, command=command, args=args, root_dir=root_dir)
     given, source = resolve_token(
         target.alias, cli_value=token, env_value=os.environ.get(TOKEN_ENV), store=None
@@ -125,7 +127,7 @@ def start(
     if given is None:
         store = TokenStore()
         store.backend()  # fail early: a server whose token cannot be kept is no use
-        given, source = jupyter.new_token(), "keyring"
+        given, source = scripts.new_token(), "keyring"
     started = remote.start(
         target.alias,
         where.ssh_config,
@@ -141,13 +143,13 @@ def start(
     return StartResult(target, started, source)
 
 
-def stop(where: api.Where, name: str) -> remote.StopResult | None:
-    target = api.get_target(where, name)
+def stop(where: hosts.Where, name: str) -> remote.StopResult | None:
+    target = hosts.get_target(where, name)
     return remote.stop(target.alias, where.ssh_config, target.jupyter, target.remote_port)
 
 
-def status(where: api.Where, name: str) -> tuple[Target, remote.RemoteStatus]:
-    target = api.get_target(where, name)
+def status(where: hosts.Where, name: str) -> tuple[Target, remote.RemoteStatus]:
+    target = hosts.get_target(where, name)
     return target, remote.status(target.alias, where.ssh_config, target.jupyter, target.remote_port)
 
 
@@ -157,9 +159,9 @@ class UrlResult:
     token_source: str  # "cli", "env", "keyring", "none"
 
 
-def url(where: api.Where, name: str, *, token: str | None = None, ui: bool = False) -> UrlResult:
+def url(where: hosts.Where, name: str, *, token: str | None = None, ui: bool = False) -> UrlResult:
     """The local URL with the token; ``ui`` opens the host's front end (lab, tree)."""
-    target = api.get_target(where, name)
+    target = hosts.get_target(where, name)
     env_value = os.environ.get(TOKEN_ENV)
     needs_store = not (token and token.strip()) and not (env_value and env_value.strip())
     value, source = resolve_token(
@@ -169,11 +171,11 @@ def url(where: api.Where, name: str, *, token: str | None = None, ui: bool = Fal
         store=TokenStore() if needs_store else None,
     )
     kind = target.jupyter.kind if ui else "server"
-    return UrlResult(jupyter.local_url(target.local_port, value, kind=kind), source)
+    return UrlResult(scripts.local_url(target.local_port, value, kind=kind), source)
 
 
 def open_tunnel_and_url(
-    where: api.Where,
+    where: hosts.Where,
     name: str,
     *,
     token: str | None = None,
@@ -182,17 +184,17 @@ def open_tunnel_and_url(
 ) -> UrlResult:
     """Tunnel up if needed (``sshjup up``), then the URL of the front end with the token."""
     result = url(where, name, token=token, ui=True)
-    api.tunnel_up(where, name, timeout=timeout, progress=progress)
+    hosts.tunnel_up(where, name, timeout=timeout, progress=progress)
     return result
 
 
-def token_set(where: api.Where, name: str, secret: str) -> None:
-    target = api.get_target(where, name)
+def token_set(where: hosts.Where, name: str, secret: str) -> None:
+    target = hosts.get_target(where, name)
     TokenStore().set(target.alias, secret.strip(), "token")
 
 
-def token_get(where: api.Where, name: str) -> str:
-    target = api.get_target(where, name)
+def token_get(where: hosts.Where, name: str) -> str:
+    target = hosts.get_target(where, name)
     value = TokenStore().get(target.alias, "token")
     if value is None:
         msg = f"no token is stored for {target.alias}"
@@ -204,8 +206,8 @@ def token_get(where: api.Where, name: str) -> str:
     return value
 
 
-def token_delete(where: api.Where, name: str) -> bool:
-    target = api.get_target(where, name)
+def token_delete(where: hosts.Where, name: str) -> bool:
+    target = hosts.get_target(where, name)
     return TokenStore().delete(target.alias, "token")
 
 

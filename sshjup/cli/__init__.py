@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from sshjup import __version__
-from sshjup.commands import complete_names, json_option, ssh_config_option
+from sshjup.cli.options import complete_names, json_option, ssh_config_option
 
 if TYPE_CHECKING:
-    from sshjup.api import ChangeResult, Where
+    from sshjup.hosts import ChangeResult, Where
     from sshjup.models import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,7 +101,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _where(ssh_config: str | None) -> Where:
-    from sshjup.api import Where  # noqa: PLC0415
+    from sshjup.hosts import Where  # noqa: PLC0415
 
     return Where.locate(ssh_config)
 
@@ -230,11 +230,11 @@ def add(
       sshjup add alice@10.0.0.5:2222 --name lab --forward 6006:6006
       sshjup add mybox --dry-run
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
     from sshjup.models import derive_name, validate_name  # noqa: PLC0415
 
     where = _where(ssh_config)
-    defaults = api.alias_defaults(where, host)
+    defaults = hosts.alias_defaults(where, host)
     # Without --name, the name comes from HOST as typed: `sshjup add mybox` gives jup-mybox even
     # when mybox's HostName is 10.0.0.5 (a plain host name gives the same either way).
     plain = "@" not in host and ":" not in host
@@ -252,7 +252,7 @@ def add(
         forwards=forwards,
         putty=putty,
     )
-    _render_change(api.add_target(where, target, dry_run=dry_run, force=force), as_json=as_json)
+    _render_change(hosts.add_target(where, target, dry_run=dry_run, force=force), as_json=as_json)
 
 
 @cli.command()
@@ -289,11 +289,11 @@ def edit(
       sshjup edit gpu --local-port 8890
       sshjup edit gpu --forward 6006:6006 --forward 8265:8265
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
     from sshjup.models import Forward, validate_port  # noqa: PLC0415
 
     where = _where(ssh_config)
-    current = api.get_target(where, name)
+    current = hosts.get_target(where, name)
     changes: dict[str, Any] = {}
     if hostname is not None:
         changes["hostname"] = hostname
@@ -321,7 +321,7 @@ def edit(
     if putty is not None:
         changes["putty"] = putty
     current.with_changes(**changes)  # refuse a bad value before any lock or file is touched
-    result = api.edit_target(where, name, changes, dry_run=dry_run, force=force)
+    result = hosts.edit_target(where, name, changes, dry_run=dry_run, force=force)
     _render_change(result, as_json=as_json)
 
 
@@ -337,9 +337,9 @@ def remove(
     Example:
       sshjup remove gpu
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
-    result = api.remove_target(_where(ssh_config), name, dry_run=dry_run, force=force)
+    result = hosts.remove_target(_where(ssh_config), name, dry_run=dry_run, force=force)
     _render_change(result, as_json=as_json)
 
 
@@ -369,9 +369,9 @@ def list_(as_json: bool, ssh_config: str | None) -> None:
       sshjup list
       sshjup list --json
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
-    targets = api.list_targets(_where(ssh_config))
+    targets = hosts.list_targets(_where(ssh_config))
     if as_json:
         _echo_json([_target_json(t) for t in targets])
         return
@@ -407,9 +407,9 @@ def show(name: str, as_json: bool, ssh_config: str | None) -> None:
     Example:
       sshjup show gpu
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
-    shown = api.show_target(_where(ssh_config), name)
+    shown = hosts.show_target(_where(ssh_config), name)
     resolved = shown.resolved
     keys = (
         "hostname",
@@ -467,20 +467,20 @@ def apply(
     """
     from pathlib import Path  # noqa: PLC0415
 
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
     where = _where(ssh_config)
-    desired = api.load_inventory_file(Path(file))
+    desired = hosts.load_inventory_file(Path(file))
     if not dry_run and (yes or as_json or not sys.stdin.isatty()):
         # No question to ask: plan and apply in one pass (one read, one write of the config).
-        result = api.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+        result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
         if not result.changed:
             result.dry_run = True  # reported like the plan it was: "No change: ..."
         elif not as_json:
             _print_plan(result)
         _render_change(result, as_json=as_json)
         return
-    plan = api.apply_inventory(where, desired, prune=prune, dry_run=True, force=force)
+    plan = hosts.apply_inventory(where, desired, prune=prune, dry_run=True, force=force)
     if dry_run or not plan.changed:
         _render_change(plan, as_json=as_json)
         return
@@ -488,7 +488,7 @@ def apply(
         _print_plan(plan)
         if not yes and sys.stdin.isatty() and not click.confirm("Apply this plan?", default=True):
             raise click.Abort
-    result = api.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+    result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
     _render_change(result, as_json=as_json)
 
 
@@ -507,9 +507,9 @@ def export(ssh_config: str | None) -> None:
     Example:
       sshjup export > ~/dotfiles/sshjup.yaml
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
-    click.echo(api.export_inventory(_where(ssh_config)), nl=False)
+    click.echo(hosts.export_inventory(_where(ssh_config)), nl=False)
 
 
 def _progress(message: str) -> None:
@@ -558,10 +558,10 @@ def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None
     Example:
       sshjup up gpu && open http://127.0.0.1:8888
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
     try:
-        st = api.tunnel_up(_where(ssh_config), name, timeout=timeout, progress=_progress)
+        st = hosts.tunnel_up(_where(ssh_config), name, timeout=timeout, progress=_progress)
     finally:
         _end_progress()
     _render_tunnel(st, as_json=as_json)
@@ -578,9 +578,9 @@ def down(name: str, as_json: bool, ssh_config: str | None) -> None:
     Example:
       sshjup down gpu
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
-    _render_tunnel(api.tunnel_down(_where(ssh_config), name), as_json=as_json)
+    _render_tunnel(hosts.tunnel_down(_where(ssh_config), name), as_json=as_json)
 
 
 @cli.command()
@@ -597,9 +597,9 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
       sshjup status
       sshjup status gpu --json
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
-    statuses = api.tunnel_status(_where(ssh_config), name)
+    statuses = hosts.tunnel_status(_where(ssh_config), name)
     if as_json:
         _echo_json([_status_json(s) for s in statuses])
     else:
@@ -613,9 +613,9 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
         sys.exit(1)
 
 
-from sshjup.commands.doctor import completion, doctor  # noqa: E402
-from sshjup.commands.jupyter import jupyter, open_command, token, url_command  # noqa: E402
-from sshjup.commands.putty import putty  # noqa: E402
+from sshjup.cli.doctor import completion, doctor  # noqa: E402
+from sshjup.cli.jupyter import jupyter, open_command, token, url_command  # noqa: E402
+from sshjup.cli.putty import putty  # noqa: E402
 
 cli.add_command(doctor)
 cli.add_command(completion)

@@ -42,11 +42,11 @@ def complete_names(
     process, so a TAB press stays instant.
     """
     try:
-        from sshjup import api  # noqa: PLC0415 (only when the shell asks)
+        from sshjup import hosts  # noqa: PLC0415 (only when the shell asks)
         from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
 
         ssh_config = ctx.params.get("ssh_config") if ctx is not None else None
-        targets = api.list_targets(api.Where.locate(ssh_config))
+        targets = hosts.list_targets(hosts.Where.locate(ssh_config))
         if incomplete.startswith(ALIAS_PREFIX):
             words = [(t.alias, t.hostname) for t in targets]
         else:

@@ -1,6 +1,6 @@
 """Keep each managed host's PuTTY saved session in step with the inventory.
 
-Called by ``api._change``: :func:`plan` runs before anything is written (every error, such as a
+Called by ``hosts._change``: :func:`plan` runs before anything is written (every error, such as a
 foreign or hand-edited session, an encrypted key or a missing puttygen, is raised there, so the
 ssh config and the sessions are written together or not at all); :func:`apply` runs after the
 ssh config is in place. The digests of what sshjup wrote live in the machine-local state file.
@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sshjup import openssh, paths, state
 from sshjup.errors import InvalidInput
 from sshjup.models import Target
+from sshjup.ssh import openssh
+from sshjup.store import paths, state
 
 if TYPE_CHECKING:
-    from sshjup.inventory import Inventory
     from sshjup.putty.store import SessionStore
     from sshjup.putty.sync import SessionPlan
+    from sshjup.store.inventory import Inventory
 
 
 def putty_enabled(target: Target) -> bool:

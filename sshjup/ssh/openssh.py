@@ -13,9 +13,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sshjup import paths, proc
+from sshjup import proc
 from sshjup.errors import ToolMissing
-from sshjup.sshconfig import Capabilities
+from sshjup.ssh.sshconfig import Capabilities
+from sshjup.store import paths
 
 _VERSION_RE = re.compile(r"OpenSSH_for_Windows_(\d+)\.(\d+)|OpenSSH_(\d+)\.(\d+)")
 SSH_G_TIMEOUT = 20.0

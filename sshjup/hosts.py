@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sshjup import fileio, inventory, openssh, paths, puttysync, sshconfig, state
 from sshjup.errors import (
     HandEdited,
     HostExists,
@@ -24,7 +23,6 @@ from sshjup.errors import (
     PortTaken,
     VerificationFailed,
 )
-from sshjup.inventory import Inventory
 from sshjup.models import (
     ALIAS_PREFIX,
     Forward,
@@ -37,6 +35,10 @@ from sshjup.models import (
     validate_proxy_jump,
     validate_user,
 )
+from sshjup.putty import managed
+from sshjup.ssh import openssh, sshconfig
+from sshjup.store import fileio, inventory, paths, state
+from sshjup.store.inventory import Inventory
 
 # How many changed aliases one write checks with `ssh -G` (each run reads the whole file).
 # The rest are covered by the static check of the lines above the section.
@@ -470,7 +472,7 @@ def _change(
         result.config_changed = config_changed
         inv_changed = new_inv_bytes != old_inv_bytes
         result._texts = (doc.text, new_text)
-        putty_plan = puttysync.plan(where.ssh_config, before, inv, force=force)
+        putty_plan = managed.plan(where.ssh_config, before, inv, force=force)
         result.putty = putty_plan.messages
         result.warnings.extend(putty_plan.warnings)
         result.changed = config_changed or inv_changed or putty_plan.changed
@@ -491,7 +493,7 @@ def _change(
             _write_config(real_config, doc, new_text, verify_then_save)
         elif inv_changed:
             fileio.atomic_write(where.inventory, new_inv_bytes)
-        puttysync.apply(putty_plan, force=force)
+        managed.apply(putty_plan, force=force)
         for target in to_verify:
             if not local_port_free(target.local_port):
                 result.warnings.append(
@@ -759,9 +761,9 @@ def putty_sessions(where: Where) -> list[dict[str, Any]]:
     st = state.load()
     rows: list[dict[str, Any]] = []
     for target in targets:
-        digest = st.digests.get(puttysync.digest_key(store, target.alias))
+        digest = st.digests.get(managed.digest_key(store, target.alias))
         location = store.location(target.alias)
-        if not puttysync.putty_enabled(target):
+        if not managed.putty_enabled(target):
             rows.append(
                 {"name": target.name, "session": target.alias, "state": "off", "location": None}
             )
@@ -769,7 +771,7 @@ def putty_sessions(where: Where) -> list[dict[str, Any]]:
         now: str = sync.session_state(target.alias, store, digest)
         if now == "managed":
             # Compare with what apply writes: the user and key ssh -G adds (PuTTY has no Host *).
-            full, _ = puttysync.as_ssh_sees_it(where.ssh_config, target)
+            full, _ = managed.as_ssh_sees_it(where.ssh_config, target)
             planned = sync.plan_session(
                 full, store, known_hosts_path=None, managed_digest=digest, check_key=False
             )
@@ -809,7 +811,7 @@ def tunnel_up(
     where: Where, name: str, *, timeout: float = 30.0, progress: Callable[[str], None] | None = None
 ) -> Any:
     """Open NAME's tunnel in the background (plain ``ssh jup-NAME``) and wait for the port."""
-    from sshjup import tunnel  # noqa: PLC0415 (only the tunnel commands need it)
+    from sshjup.ssh import tunnel  # noqa: PLC0415 (only the tunnel commands need it)
 
     target = get_target(where, name)
     caps = openssh.capabilities()
@@ -828,7 +830,7 @@ def tunnel_up(
 
 def tunnel_down(where: Where, name: str) -> Any:
     """Close NAME's tunnel through its control socket (``ssh -O exit``)."""
-    from sshjup import tunnel  # noqa: PLC0415
+    from sshjup.ssh import tunnel  # noqa: PLC0415
 
     target = get_target(where, name)
     return tunnel.down(target.alias, where.ssh_config, target.local_port)
@@ -836,7 +838,7 @@ def tunnel_down(where: Where, name: str) -> Any:
 
 def tunnel_status(where: Where, name: str | None = None) -> list[Any]:
     """``ssh -O check`` and the local port, for NAME or for every managed host."""
-    from sshjup import tunnel  # noqa: PLC0415
+    from sshjup.ssh import tunnel  # noqa: PLC0415
 
     targets = [get_target(where, name)] if name else list_targets(where)
     return [tunnel.status(t.alias, where.ssh_config, t.local_port) for t in targets]

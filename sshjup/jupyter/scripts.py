@@ -1,6 +1,6 @@
 """Remote Jupyter, the pure part: scripts, argv, parsing, URLs, the config merge, password hashes.
 
-No I/O here (sshjup/remote.py runs the scripts over ssh). The rules (design.md, "Remote Jupyter
+No I/O here (sshjup/jupyter/remote.py runs them over ssh). The rules (design.md, "Remote Jupyter
 and secrets"):
 
 * Jupyter listens on ``127.0.0.1`` of the remote only, on the host's remote port, with port
@@ -683,7 +683,7 @@ def desired_server_settings(
     if password_hash is not None:
         if not password_hash or "\n" in password_hash or '"' in password_hash:
             msg = "the password hash is not in Jupyter's form"
-            raise InvalidInput(msg, hint="hash it with sshjup.jupyter.hash_password")
+            raise InvalidInput(msg, hint="hash it with sshjup.jupyter.scripts.hash_password")
         settings["IdentityProvider"] = {"hashed_password": password_hash}
     return settings
 

@@ -1,6 +1,6 @@
 """``sshjup jupyter ...``, ``sshjup token ...``, ``sshjup open`` and ``sshjup url``.
 
-A thin click layer over sshjup.notebook; only click is imported at module level.
+A thin click layer over sshjup.jupyter.service; only click is imported at module level.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from sshjup.commands import complete_names, ssh_config_option
+from sshjup.cli.options import complete_names, ssh_config_option
 
 
 def _where(ssh_config: str | None) -> Any:
-    from sshjup.api import Where  # noqa: PLC0415
+    from sshjup.hosts import Where  # noqa: PLC0415
 
     return Where.locate(ssh_config)
 
@@ -79,18 +79,18 @@ def setup(
       sshjup jupyter setup gpu --dry-run
       sshjup jupyter setup gpu --password
     """
-    from sshjup import notebook  # noqa: PLC0415
     from sshjup.errors import Conflict  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
     where = _where(ssh_config)
     password = None
     if set_password:
-        from sshjup.tokens import TokenStore  # noqa: PLC0415
+        from sshjup.store.tokens import TokenStore  # noqa: PLC0415
 
         TokenStore().backend()  # no keyring: say so before asking for a password it cannot keep
         password = click.prompt("Jupyter password", hide_input=True, confirmation_prompt=True)
     _progress(f"Checking Jupyter on jup-{_bare(name)} over ssh...")
-    preview = notebook.setup(
+    preview = service.setup(
         where, name, password=password, dry_run=True, command=jupyter_cmd, kind=kind
     )
     merge = preview.plan.merge
@@ -104,7 +104,7 @@ def setup(
         )
     if not merge.changed:
         if not dry_run:
-            notebook.remember(where, name, kind=kind, command=jupyter_cmd)
+            service.remember(where, name, kind=kind, command=jupyter_cmd)
         click.echo(f"Already set up: {preview.plan.path} has every setting sshjup needs.")
         return
     click.echo(merge.diff(), nl=False)
@@ -117,7 +117,7 @@ def setup(
             raise Conflict(msg, hint="check the difference above, then run again with --yes")
         click.confirm("Replace these values?", abort=True)
     _progress("Writing the config on the remote...")
-    done = notebook.setup(
+    done = service.setup(
         where, name, password=password, replace_values=True, command=jupyter_cmd, kind=kind
     )
     click.echo(f"Wrote {done.plan.path} on the remote.")
@@ -163,9 +163,9 @@ def start(
       sshjup jupyter start gpu
       sshjup jupyter start gpu --jupyter-cmd ~/venv/bin/jupyter --root-dir ~/work
     """
-    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
-    result = notebook.start(
+    result = service.start(
         _where(ssh_config),
         name,
         kind=kind,
@@ -211,10 +211,10 @@ def stop(name: str, ssh_config: str | None) -> None:
     Example:
       sshjup jupyter stop gpu
     """
-    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
     _progress(f"Stopping Jupyter on jup-{_bare(name)} (up to 10 s)...")
-    stopped = notebook.stop(_where(ssh_config), name)
+    stopped = service.stop(_where(ssh_config), name)
     if stopped is None:
         click.echo("No Jupyter server was running on the remote port.")
         return
@@ -235,10 +235,10 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
     Example:
       sshjup jupyter status gpu
     """
-    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
     _progress(f"Asking jup-{_bare(name)} for its Jupyter servers...")
-    target, st = notebook.status(_where(ssh_config), name)
+    target, st = service.status(_where(ssh_config), name)
     rows = [
         {"port": s.port, "pid": s.pid, "root_dir": s.root_dir, "ours": s is st.server}
         for s in st.servers
@@ -280,9 +280,9 @@ def url_command(name: str, token: str | None, ssh_config: str | None) -> None:
     Example:
       sshjup url gpu
     """
-    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
-    result = notebook.url(_where(ssh_config), name, token=token)
+    result = service.url(_where(ssh_config), name, token=token)
     if result.token_source == "none":  # noqa: S105 (a source label, not a secret)
         click.echo("Warning: no token known (fine if the server uses a password).", err=True)
     click.echo(result.url)
@@ -305,9 +305,9 @@ def open_command(
     """
     import webbrowser  # noqa: PLC0415
 
-    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
-    result = notebook.open_tunnel_and_url(
+    result = service.open_tunnel_and_url(
         _where(ssh_config), name, token=token, timeout=timeout, progress=_progress
     )
     if print_only or not webbrowser.open(result.url):
@@ -334,11 +334,11 @@ def token_set(name: str) -> None:
     Example:
       sshjup token set gpu
     """
-    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
     interactive = sys.stdin.isatty()
     secret = click.prompt("Token", hide_input=True) if interactive else sys.stdin.readline()
-    notebook.token_set(_where(None), name, secret)
+    service.token_set(_where(None), name, secret)
     click.echo("Stored in the keyring.")
 
 
@@ -351,9 +351,9 @@ def token_get(name: str) -> None:
     Example:
       sshjup token get gpu
     """
-    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
-    click.echo(notebook.token_get(_where(None), name))
+    click.echo(service.token_get(_where(None), name))
 
 
 @token.command(name="delete")
@@ -365,9 +365,9 @@ def token_delete(name: str) -> None:
     Example:
       sshjup token delete gpu
     """
-    from sshjup import notebook  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
 
-    deleted = notebook.token_delete(_where(None), name)
+    deleted = service.token_delete(_where(None), name)
     click.echo("Deleted." if deleted else "No token was stored.")
 
 

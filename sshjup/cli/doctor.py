@@ -1,6 +1,6 @@
 """``sshjup doctor`` and ``sshjup completion``: a thin click layer over sshjup.doctor.
 
-Only click is imported at module level (see sshjup/commands/__init__.py).
+Only click is imported at module level (see sshjup/cli/options.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sshjup.commands import complete_names, json_option, ssh_config_option
+from sshjup.cli.options import complete_names, json_option, ssh_config_option
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_SSHJUP_COMPLETE"
@@ -47,7 +47,7 @@ def doctor(name: str | None, remote: bool, as_json: bool, ssh_config: str | None
       sshjup doctor --json | jq '.checks[] | select(.status != "pass")'
     """
     from sshjup import doctor as lib  # noqa: PLC0415 (keeps --help fast)
-    from sshjup.api import Where  # noqa: PLC0415
+    from sshjup.hosts import Where  # noqa: PLC0415
 
     checks = lib.run_checks(
         Where.locate(ssh_config),

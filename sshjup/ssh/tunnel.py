@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from sshjup import paths, proc
+from sshjup import proc
 from sshjup.errors import InvalidInput, PortTaken, TunnelError
+from sshjup.store import paths
 
 LOOPBACK = "127.0.0.1"
 CHECK_TIMEOUT = 15.0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from sshjup.commands import complete_names, json_option, ssh_config_option
+from sshjup.cli.options import complete_names, json_option, ssh_config_option
 
 
 @click.group()
@@ -40,9 +40,9 @@ def list_sessions(as_json: bool, ssh_config: str | None) -> None:
     Example:
       sshjup putty list --json
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
 
-    rows = api.putty_sessions(api.Where.locate(ssh_config))
+    rows = hosts.putty_sessions(hosts.Where.locate(ssh_config))
     if as_json:
         import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
 
@@ -85,7 +85,7 @@ def export_reg(
     Example:
       sshjup putty export gpu lab --reg tunnels.reg --ppk gpu=C:/Users/alice/.ssh/gpu.ppk
     """
-    from sshjup import api  # noqa: PLC0415
+    from sshjup import hosts  # noqa: PLC0415
     from sshjup.errors import InvalidInput  # noqa: PLC0415
 
     ppk: dict[str, str] = {}
@@ -95,7 +95,7 @@ def export_reg(
             msg = f"--ppk: {item!r} is not NAME=WINDOWS_PATH"
             raise InvalidInput(msg, hint="for example --ppk gpu=C:/Users/alice/.ssh/gpu.ppk")
         ppk[name] = path
-    warnings = api.putty_export(api.Where.locate(ssh_config), list(names), Path(reg_file), ppk)
+    warnings = hosts.putty_export(hosts.Where.locate(ssh_config), list(names), Path(reg_file), ppk)
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
     click.echo(f"Wrote {reg_file} ({len(names)} session(s)); import it on Windows with regedit.")
