@@ -6,17 +6,10 @@ A thin click layer over sshjup.jupyter.service; only click is imported at module
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
-from sshjup.cli.options import complete_names, ssh_config_option
-
-
-def _where(ssh_config: str | None) -> Any:
-    from sshjup.hosts import Where  # noqa: PLC0415
-
-    return Where.locate(ssh_config)
+from sshjup.cli.options import complete_names, locate, ssh_config_option
 
 
 def _progress(message: str) -> None:
@@ -82,7 +75,7 @@ def setup(
     from sshjup.errors import Conflict  # noqa: PLC0415
     from sshjup.jupyter import service  # noqa: PLC0415
 
-    where = _where(ssh_config)
+    where = locate(ssh_config)
     password = None
     if set_password:
         from sshjup.store.tokens import TokenStore  # noqa: PLC0415
@@ -166,7 +159,7 @@ def start(
     from sshjup.jupyter import service  # noqa: PLC0415
 
     result = service.start(
-        _where(ssh_config),
+        locate(ssh_config),
         name,
         kind=kind,
         command=jupyter_cmd,
@@ -214,7 +207,7 @@ def stop(name: str, ssh_config: str | None) -> None:
     from sshjup.jupyter import service  # noqa: PLC0415
 
     _progress(f"Stopping Jupyter on jup-{_bare(name)} (up to 10 s)...")
-    stopped = service.stop(_where(ssh_config), name)
+    stopped = service.stop(locate(ssh_config), name)
     if stopped is None:
         click.echo("No Jupyter server was running on the remote port.")
         return
@@ -238,7 +231,7 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
     from sshjup.jupyter import service  # noqa: PLC0415
 
     _progress(f"Asking jup-{_bare(name)} for its Jupyter servers...")
-    target, st = service.status(_where(ssh_config), name)
+    target, st = service.status(locate(ssh_config), name)
     rows = [
         {"port": s.port, "pid": s.pid, "root_dir": s.root_dir, "ours": s is st.server}
         for s in st.servers
@@ -282,7 +275,7 @@ def url_command(name: str, token: str | None, ssh_config: str | None) -> None:
     """
     from sshjup.jupyter import service  # noqa: PLC0415
 
-    result = service.url(_where(ssh_config), name, token=token)
+    result = service.url(locate(ssh_config), name, token=token)
     if result.token_source == "none":  # noqa: S105 (a source label, not a secret)
         click.echo("Warning: no token known (fine if the server uses a password).", err=True)
     click.echo(result.url)
@@ -308,7 +301,7 @@ def open_command(
     from sshjup.jupyter import service  # noqa: PLC0415
 
     result = service.open_tunnel_and_url(
-        _where(ssh_config), name, token=token, timeout=timeout, progress=_progress
+        locate(ssh_config), name, token=token, timeout=timeout, progress=_progress
     )
     if print_only or not webbrowser.open(result.url):
         click.echo(result.url)
@@ -338,7 +331,7 @@ def token_set(name: str) -> None:
 
     interactive = sys.stdin.isatty()
     secret = click.prompt("Token", hide_input=True) if interactive else sys.stdin.readline()
-    service.token_set(_where(None), name, secret)
+    service.token_set(locate(None), name, secret)
     click.echo("Stored in the keyring.")
 
 
@@ -353,7 +346,7 @@ def token_get(name: str) -> None:
     """
     from sshjup.jupyter import service  # noqa: PLC0415
 
-    click.echo(service.token_get(_where(None), name))
+    click.echo(service.token_get(locate(None), name))
 
 
 @token.command(name="delete")
@@ -367,7 +360,7 @@ def token_delete(name: str) -> None:
     """
     from sshjup.jupyter import service  # noqa: PLC0415
 
-    deleted = service.token_delete(_where(None), name)
+    deleted = service.token_delete(locate(None), name)
     click.echo("Deleted." if deleted else "No token was stored.")
 
 

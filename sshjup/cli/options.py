@@ -1,4 +1,4 @@
-"""Click command groups beyond the core (doctor, putty, jupyter...) and shared option helpers.
+"""What every command module shares: the common options, NAME completion and the output helpers.
 
 Only click is imported here: the library is imported inside each function, so importing this
 package (which ``sshjup.cli`` does at start-up) keeps ``sshjup --help`` fast.
@@ -6,11 +6,15 @@ package (which ``sshjup.cli`` does at start-up) keeps ``sshjup --help`` fast.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from sshjup.hosts import Where
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,4 +60,43 @@ def complete_names(
         return []
 
 
-__all__ = ["complete_names", "json_option", "ssh_config_option"]
+def locate(ssh_config: str | None) -> Where:
+    from sshjup.hosts import Where  # noqa: PLC0415
+
+    return Where.locate(ssh_config)
+
+
+def echo_json(data: Any) -> None:
+    import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
+
+    click.echo(json.dumps(data, indent=2))
+
+
+def warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr for waits longer than a second (overwritten on a terminal)."""
+    if sys.stderr.isatty():
+        click.echo(f"\r{message}\033[K", err=True, nl=False)
+    else:
+        click.echo(message, err=True)
+
+
+def end_progress() -> None:
+    """Clear the progress line (on a terminal)."""
+    if sys.stderr.isatty():
+        click.echo("\r\033[K", err=True, nl=False)
+
+
+__all__ = [
+    "complete_names",
+    "echo_json",
+    "end_progress",
+    "json_option",
+    "locate",
+    "progress",
+    "ssh_config_option",
+    "warn",
+]

@@ -1,0 +1,459 @@
+"""``sshjup add``, ``edit``, ``remove``, ``list``, ``show``, ``apply`` and ``export``.
+
+A thin click layer over :mod:`sshjup.hosts`, the façade for config changes; only click is
+imported at module level (see sshjup/cli/options.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from sshjup.cli.options import (
+    complete_names,
+    echo_json,
+    json_option,
+    locate,
+    ssh_config_option,
+    warn,
+)
+
+if TYPE_CHECKING:
+    from sshjup.hosts import ChangeResult
+    from sshjup.models import Target
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _change_options(func: F) -> F:
+    func = click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")(func)
+    func = click.option("--force", is_flag=True, help="Overwrite a hand edit of sshjup's section.")(
+        func
+    )
+    func = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)
+    return json_option(ssh_config_option(func))
+
+
+def _target_options(func: F) -> F:
+    options = [
+        click.option("--user", help="Remote user name."),
+        click.option("--port", help="ssh port on the remote (default: ssh's own, 22)."),
+        click.option("--identity-file", help="Private key to log in with (IdentityFile)."),
+        click.option("--proxy-jump", help="Jump host(s): [user@]host[:port],... (ProxyJump)."),
+        click.option("--local-port", help="Local port of the Jupyter forward [default: 8888]."),
+        click.option("--remote-port", help="Remote port Jupyter listens on [default: 8889]."),
+        click.option(
+            "--putty/--no-putty",
+            default=None,
+            help="Also keep a PuTTY saved session jup-NAME [default: on Windows, or where "
+            "PuTTY's session store exists].",
+        ),
+        click.option(
+            "--forward",
+            "forwards",
+            multiple=True,
+            help="Extra forward LOCAL:REMOTE (repeatable), e.g. 6006:6006 for TensorBoard.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _render_change(result: ChangeResult, *, as_json: bool) -> None:
+    if as_json:
+        echo_json(result.to_json())
+        return
+    for warning in result.warnings:
+        warn(warning)
+    if result.dry_run:
+        for line in result.putty:
+            click.echo(line)
+        click.echo(
+            result.diff or f"No change: {result.ssh_config} is already up to date.", nl=False
+        )
+        if result.diff:
+            return
+        click.echo()
+        return
+    if not result.changed:
+        click.echo(f"Already up to date: {result.ssh_config} (nothing written).")
+        return
+    parts = []
+    for label, names in (
+        ("added", result.added),
+        ("updated", result.updated),
+        ("removed", result.removed),
+    ):
+        if names:
+            parts.append(f"{label} {', '.join('jup-' + n for n in names)}")
+    # No host changed: either the section was rewritten (a hand edit overwritten with --force,
+    # a new OpenSSH) or only the inventory or a PuTTY session was brought in step.
+    summary = "; ".join(parts) or (
+        "rewrote sshjup's section" if result.config_changed else "updated"
+    )
+    click.echo(f"{summary.capitalize()} in {result.ssh_config}.")
+    for line in result.putty:
+        if not line.startswith(" "):  # the per-value changes are for --dry-run
+            click.echo(line)
+    if result.verified:
+        click.echo(f"Checked with ssh -G: {', '.join(result.verified)}.")
+    if result.added and not result.removed:
+        click.echo(f"Open the tunnel with: ssh jup-{result.added[0]}")
+
+
+def _build_target(
+    name: str,
+    hostname: str,
+    *,
+    user: str | None,
+    port: str | int | None,
+    identity_file: str | None,
+    proxy_jump: str | None,
+    local_port: str | None,
+    remote_port: str | None,
+    forwards: tuple[str, ...],
+    putty: bool | None = None,
+) -> Target:
+    from sshjup.models import (  # noqa: PLC0415
+        DEFAULT_LOCAL_PORT,
+        DEFAULT_REMOTE_PORT,
+        Forward,
+        Target,
+        validate_port,
+    )
+
+    main_forward = Forward(
+        validate_port(local_port, "--local-port") if local_port is not None else DEFAULT_LOCAL_PORT,
+        validate_port(remote_port, "--remote-port")
+        if remote_port is not None
+        else DEFAULT_REMOTE_PORT,
+    )
+    return Target(
+        name=name,
+        hostname=hostname,
+        forwards=(main_forward, *(Forward.parse(f) for f in forwards)),
+        user=user,
+        port=validate_port(port, "--port") if port is not None else None,
+        identity_file=identity_file,
+        proxy_jump=proxy_jump,
+        putty=putty,
+    )
+
+
+@click.command()
+@click.argument("host")
+@click.option("--name", help="Name of the tunnel; the ssh alias is jup-NAME [default: from HOST].")
+@_target_options
+@_change_options
+def add(
+    host: str,
+    name: str | None,
+    user: str | None,
+    port: str | None,
+    identity_file: str | None,
+    proxy_jump: str | None,
+    local_port: str | None,
+    remote_port: str | None,
+    putty: bool | None,
+    forwards: tuple[str, ...],
+    dry_run: bool,
+    force: bool,
+    yes: bool,
+    as_json: bool,
+    ssh_config: str | None,
+) -> None:
+    """Add a Jupyter tunnel: a `Host jup-NAME` block in the ssh config.
+
+    HOST is [user@]hostname[:port], or an alias already in the ssh config (then its
+    HostName, User, Port, IdentityFile and ProxyJump are taken from `ssh -G HOST`).
+
+    \b
+    Example:
+      sshjup add gpu.example.org --user alice
+      sshjup add alice@10.0.0.5:2222 --name lab --forward 6006:6006
+      sshjup add mybox --dry-run
+    """
+    from sshjup import hosts  # noqa: PLC0415
+    from sshjup.models import derive_name, validate_name  # noqa: PLC0415
+
+    where = locate(ssh_config)
+    defaults = hosts.alias_defaults(where, host)
+    # Without --name, the name comes from HOST as typed: `sshjup add mybox` gives jup-mybox even
+    # when mybox's HostName is 10.0.0.5 (a plain host name gives the same either way).
+    plain = "@" not in host and ":" not in host
+    target = _build_target(
+        validate_name(name, "--name")
+        if name is not None
+        else derive_name(host if plain else defaults.host.hostname),
+        defaults.host.hostname,
+        user=user if user is not None else defaults.host.user,
+        port=port if port is not None else defaults.host.port,
+        identity_file=identity_file if identity_file is not None else defaults.identity_file,
+        proxy_jump=proxy_jump if proxy_jump is not None else defaults.proxy_jump,
+        local_port=local_port,
+        remote_port=remote_port,
+        forwards=forwards,
+        putty=putty,
+    )
+    _render_change(hosts.add_target(where, target, dry_run=dry_run, force=force), as_json=as_json)
+
+
+@click.command()
+@click.argument("name", shell_complete=complete_names)
+@click.option("--hostname", help="New remote host name or address.")
+@_target_options
+@click.option("--clear-forwards", is_flag=True, help="Remove the extra forwards.")
+@_change_options
+def edit(
+    name: str,
+    hostname: str | None,
+    user: str | None,
+    port: str | None,
+    identity_file: str | None,
+    proxy_jump: str | None,
+    local_port: str | None,
+    remote_port: str | None,
+    putty: bool | None,
+    forwards: tuple[str, ...],
+    clear_forwards: bool,
+    dry_run: bool,
+    force: bool,
+    yes: bool,
+    as_json: bool,
+    ssh_config: str | None,
+) -> None:
+    """Change a managed tunnel; only the options given change.
+
+    `--forward` replaces the extra forwards; an empty value ("") for --user,
+    --port, --identity-file or --proxy-jump removes that setting.
+
+    \b
+    Example:
+      sshjup edit gpu --local-port 8890
+      sshjup edit gpu --forward 6006:6006 --forward 8265:8265
+    """
+    from sshjup import hosts  # noqa: PLC0415
+    from sshjup.models import Forward, validate_port  # noqa: PLC0415
+
+    where = locate(ssh_config)
+    current = hosts.get_target(where, name)
+    changes: dict[str, Any] = {}
+    if hostname is not None:
+        changes["hostname"] = hostname
+    for key, value in (
+        ("user", user),
+        ("identity_file", identity_file),
+        ("proxy_jump", proxy_jump),
+    ):
+        if value is not None:
+            changes[key] = value or None
+    if port is not None:
+        changes["port"] = validate_port(port, "--port") if port else None
+    main = current.forwards[0]
+    if local_port is not None or remote_port is not None:
+        main = Forward(
+            validate_port(local_port, "--local-port") if local_port else main.local_port,
+            validate_port(remote_port, "--remote-port") if remote_port else main.remote_port,
+        )
+    extra = list(current.forwards[1:])
+    if clear_forwards:
+        extra = []
+    if forwards:
+        extra = [Forward.parse(f) for f in forwards]
+    changes["forwards"] = (main, *extra)
+    if putty is not None:
+        changes["putty"] = putty
+    current.with_changes(**changes)  # refuse a bad value before any lock or file is touched
+    result = hosts.edit_target(where, name, changes, dry_run=dry_run, force=force)
+    _render_change(result, as_json=as_json)
+
+
+@click.command()
+@click.argument("name", shell_complete=complete_names)
+@_change_options
+def remove(
+    name: str, dry_run: bool, force: bool, yes: bool, as_json: bool, ssh_config: str | None
+) -> None:
+    """Remove a managed tunnel; the last one takes sshjup's section with it.
+
+    \b
+    Example:
+      sshjup remove gpu
+    """
+    from sshjup import hosts  # noqa: PLC0415
+
+    result = hosts.remove_target(locate(ssh_config), name, dry_run=dry_run, force=force)
+    _render_change(result, as_json=as_json)
+
+
+def _target_json(target: Target) -> dict[str, Any]:
+    return {
+        "name": target.name,
+        "alias": target.alias,
+        "hostname": target.hostname,
+        "user": target.user,
+        "port": target.port,
+        "identity_file": target.identity_file,
+        "proxy_jump": target.proxy_jump,
+        "local_port": target.local_port,
+        "remote_port": target.remote_port,
+        "forwards": [f.spec() for f in target.forwards[1:]],
+    }
+
+
+@click.command(name="list")
+@json_option
+@ssh_config_option
+def list_(as_json: bool, ssh_config: str | None) -> None:
+    """List the managed tunnels.
+
+    \b
+    Example:
+      sshjup list
+      sshjup list --json
+    """
+    from sshjup import hosts  # noqa: PLC0415
+
+    targets = hosts.list_targets(locate(ssh_config))
+    if as_json:
+        echo_json([_target_json(t) for t in targets])
+        return
+    if not targets:
+        click.echo("No managed tunnels yet. Add one with: sshjup add HOST")
+        return
+    rows = [("NAME", "ALIAS", "HOST", "USER", "PORT", "JUPYTER", "MORE FORWARDS")]
+    rows += [
+        (
+            t.name,
+            t.alias,
+            t.hostname,
+            t.user or "-",
+            str(t.port or "-"),
+            f"{t.local_port}->{t.remote_port}",
+            ",".join(f.spec() for f in t.forwards[1:]) or "-",
+        )
+        for t in targets
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@click.command()
+@click.argument("name", shell_complete=complete_names)
+@json_option
+@ssh_config_option
+def show(name: str, as_json: bool, ssh_config: str | None) -> None:
+    """Show a tunnel's Host block and what `ssh -G` resolves for it.
+
+    \b
+    Example:
+      sshjup show gpu
+    """
+    from sshjup import hosts  # noqa: PLC0415
+
+    shown = hosts.show_target(locate(ssh_config), name)
+    resolved = shown.resolved
+    keys = (
+        "hostname",
+        "user",
+        "port",
+        "sessiontype",
+        "forkafterauthentication",
+        "exitonforwardfailure",
+        "controlpath",
+    )
+    if as_json:
+        data = _target_json(shown.target) | {
+            "block": shown.block,
+            "resolved": {k: resolved.get(k) for k in keys}
+            | {"localforward": list(resolved.local_forwards)},
+            "resolved_ok": resolved.ok,
+            "problems": shown.problems,
+        }
+        echo_json(data)
+        return
+    click.echo(shown.block, nl=False)
+    click.echo(f"\nWhat `ssh -G {shown.target.alias}` resolves:")
+    if resolved.ok:
+        for key in keys:
+            if resolved.get(key) is not None:
+                click.echo(f"  {key} {resolved.get(key)}")
+        for fwd in resolved.local_forwards:
+            click.echo(f"  localforward {fwd}")
+    for problem in shown.problems:
+        warn(problem)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--prune", is_flag=True, help="Also remove managed hosts the file does not list.")
+@_change_options
+def apply(
+    file: str,
+    prune: bool,
+    dry_run: bool,
+    force: bool,
+    yes: bool,
+    as_json: bool,
+    ssh_config: str | None,
+) -> None:
+    """Make the managed tunnels match an inventory file (YAML, see `sshjup export`).
+
+    Shows the plan first; `--dry-run` stops there.
+
+    \b
+    Example:
+      sshjup export > tunnels.yaml      # keep it in your dotfiles
+      sshjup apply tunnels.yaml --dry-run
+      sshjup apply tunnels.yaml --prune
+    """
+
+    from sshjup import hosts  # noqa: PLC0415
+
+    where = locate(ssh_config)
+    desired = hosts.load_inventory_file(Path(file))
+    if not dry_run and (yes or as_json or not sys.stdin.isatty()):
+        # No question to ask: plan and apply in one pass (one read, one write of the config).
+        result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+        if not result.changed:
+            result.dry_run = True  # reported like the plan it was: "No change: ..."
+        elif not as_json:
+            _print_plan(result)
+        _render_change(result, as_json=as_json)
+        return
+    plan = hosts.apply_inventory(where, desired, prune=prune, dry_run=True, force=force)
+    if dry_run or not plan.changed:
+        _render_change(plan, as_json=as_json)
+        return
+    if not as_json:
+        _print_plan(plan)
+        if not yes and sys.stdin.isatty() and not click.confirm("Apply this plan?", default=True):
+            raise click.Abort
+    result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+    _render_change(result, as_json=as_json)
+
+
+def _print_plan(plan: ChangeResult) -> None:
+    for label, names in (("add", plan.added), ("update", plan.updated), ("remove", plan.removed)):
+        for name in names:
+            click.echo(f"  {label:<6} jup-{name}")
+
+
+@click.command()
+@ssh_config_option
+def export(ssh_config: str | None) -> None:
+    """Print the inventory as YAML (for `sshjup apply` on another machine).
+
+    \b
+    Example:
+      sshjup export > ~/dotfiles/sshjup.yaml
+    """
+    from sshjup import hosts  # noqa: PLC0415
+
+    click.echo(hosts.export_inventory(locate(ssh_config)), nl=False)
