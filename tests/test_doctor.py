@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sshjup import doctor, hosts
+from sshjup import doctor, hosts, proc
 from sshjup.cli import cli
 from sshjup.cli.doctor import use_colour
 from sshjup.cli.options import complete_names
@@ -208,7 +208,7 @@ def test_the_port_owner_is_found_from_proc_when_ss_is_missing(
 ) -> None:
     if not Path("/proc/net/tcp").exists():
         pytest.skip("no /proc/net/tcp on this platform (Linux only)")
-    monkeypatch.setattr(doctor.proc, "which", lambda name: None)
+    monkeypatch.setattr(proc, "which", lambda name: None)
     with listening_socket() as sock:
         port = sock.getsockname()[1]
         owners = doctor.port_owners(port)
@@ -264,7 +264,7 @@ def test_a_world_writable_config_fails_when_it_is_the_file_ssh_reads_by_default(
     # would make any ssh run read the real one.
     monkeypatch.setattr(paths, "is_default_ssh_config", lambda path: True)
 
-    checks = by_id(doctor._config_permissions(ssh_config, "OpenSSH_9.2p1 Debian-2"))
+    checks = by_id(doctor.check_config_permissions(ssh_config, "OpenSSH_9.2p1 Debian-2"))
 
     check = checks["config.permissions"]
     assert check.status == "fail"
