@@ -27,6 +27,11 @@ _WINDOWS_SPECIAL = frozenset(" \\*?%")
 _HEX_UPPER = frozenset("0123456789ABCDEF")
 
 
+# Where PuTTY keeps its settings in the Windows registry (under HKEY_CURRENT_USER).
+PUTTY_KEY = r"Software\SimonTatham\PuTTY"
+SESSIONS_KEY = PUTTY_KEY + r"\Sessions"
+
+
 def validate_session_name(name: str) -> str:
     """Refuse names PuTTY cannot store faithfully on both platforms; return ``name``.
 
@@ -101,6 +106,8 @@ def name_from_unix_filename(filename: str) -> str:
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "PUTTY_KEY",
+    "SESSIONS_KEY",
     "name_from_registry_key",
     "name_from_unix_filename",
     "registry_key_name",

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sshjup.errors import InvalidInput
-from sshjup.putty.escape import registry_key_name
-from sshjup.putty.settings import SettingValue
-from sshjup.putty.store import check_settings
-from sshjup.putty.windows import SESSIONS_KEY
+from sshjup.putty.escape import SESSIONS_KEY, registry_key_name
+from sshjup.putty.settings import SettingValue, check_settings
 
 REG_HEADER = "Windows Registry Editor Version 5.00"
 ROOT = "HKEY_CURRENT_USER"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sshjup.errors import InvalidInput
 from sshjup.models import Forward, Target, validate_hostname, validate_port, validate_user
+from sshjup.putty.escape import validate_session_name
 
 SettingValue = str | int
 Settings = dict[str, SettingValue]
@@ -412,6 +413,24 @@ def _check_value(name: str, value: str) -> None:
         raise InvalidInput(msg, hint="PuTTY cannot store that; use a path without it")
 
 
+def check_settings(name: str, settings: Mapping[str, SettingValue]) -> None:
+    """Refuse names and values no PuTTY store can hold (before anything is written)."""
+    validate_session_name(name)
+    for key, value in settings.items():
+        if not key or any(ch in key for ch in "=\r\n\0") or not key.isprintable():
+            msg = f"PuTTY session {name!r}: {key!r} is not a valid setting name"
+            raise InvalidInput(msg, hint="setting names are printable and have no '='")
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            msg = f"PuTTY session {name!r}: {key} must be a string or an integer, not {value!r}"
+            raise InvalidInput(msg, hint="this is a bug in the caller")
+        if isinstance(value, int) and not -(2**31) <= value < 2**32:
+            msg = f"PuTTY session {name!r}: {key}={value} does not fit a 32-bit DWORD"
+            raise InvalidInput(msg, hint="use a smaller number")
+        if isinstance(value, str) and any(ch in value for ch in "\r\n\0"):
+            msg = f"PuTTY session {name!r}: {key} contains a line break or NUL ({value!r})"
+            raise InvalidInput(msg, hint="PuTTY cannot store that; remove it from the value")
+
+
 __all__ = [
     "DEFAULT_SSH_PORT",
     "KEEPALIVE_SECONDS",
@@ -423,6 +442,7 @@ __all__ = [
     "SessionSettings",
     "SettingValue",
     "Settings",
+    "check_settings",
     "escape_map_item",
     "fingerprint_sha256",
     "forward_entry",

@@ -21,8 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sshjup.errors import InvalidInput
-from sshjup.putty.escape import DEFAULT_SETTINGS, validate_session_name
+from sshjup.putty.escape import DEFAULT_SETTINGS
 
 if TYPE_CHECKING:  # (kept off the import of store_exists, which `sshjup add` makes)
     from sshjup.putty.settings import Settings, SettingValue
@@ -73,24 +72,6 @@ def settings_digest(settings: Mapping[str, SettingValue]) -> str:
     )
     data = json.dumps(items, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def check_settings(name: str, settings: Mapping[str, SettingValue]) -> None:
-    """Refuse names and values no PuTTY store can hold (before anything is written)."""
-    validate_session_name(name)
-    for key, value in settings.items():
-        if not key or any(ch in key for ch in "=\r\n\0") or not key.isprintable():
-            msg = f"PuTTY session {name!r}: {key!r} is not a valid setting name"
-            raise InvalidInput(msg, hint="setting names are printable and have no '='")
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            msg = f"PuTTY session {name!r}: {key} must be a string or an integer, not {value!r}"
-            raise InvalidInput(msg, hint="this is a bug in the caller")
-        if isinstance(value, int) and not -(2**31) <= value < 2**32:
-            msg = f"PuTTY session {name!r}: {key}={value} does not fit a 32-bit DWORD"
-            raise InvalidInput(msg, hint="use a smaller number")
-        if isinstance(value, str) and any(ch in value for ch in "\r\n\0"):
-            msg = f"PuTTY session {name!r}: {key} contains a line break or NUL ({value!r})"
-            raise InvalidInput(msg, hint="PuTTY cannot store that; remove it from the value")
 
 
 # --- the directory PuTTY uses on Unix ------------------------------------------------------
@@ -154,7 +135,6 @@ def store_exists() -> bool:
 
 __all__ = [
     "SessionStore",
-    "check_settings",
     "get_store",
     "putty_dir",
     "sessions_dir",

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sshjup.errors import PuttyStoreError
 from sshjup.putty.escape import name_from_unix_filename, unix_session_filename
-from sshjup.putty.settings import Settings, SettingValue
-from sshjup.putty.store import SessionStore, check_settings
+from sshjup.putty.settings import Settings, SettingValue, check_settings
+from sshjup.putty.store import SessionStore
 from sshjup.store.fileio import BACKUP_SUFFIX, atomic_write, delete_file, read_bytes
 
 _TEMP_SUFFIX = ".sshjup-tmp"

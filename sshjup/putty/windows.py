@@ -15,12 +15,15 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from sshjup.errors import PuttyStoreError
-from sshjup.putty.escape import name_from_registry_key, registry_key_name
-from sshjup.putty.settings import Settings, SettingValue
-from sshjup.putty.store import SessionStore, check_settings
+from sshjup.putty.escape import (
+    PUTTY_KEY,
+    SESSIONS_KEY,
+    name_from_registry_key,
+    registry_key_name,
+)
+from sshjup.putty.settings import Settings, SettingValue, check_settings
+from sshjup.putty.store import SessionStore
 
-PUTTY_KEY = r"Software\SimonTatham\PuTTY"
-SESSIONS_KEY = PUTTY_KEY + r"\Sessions"
 # winreg's constants, repeated here so this module imports on every platform.
 REG_SZ = 1
 REG_EXPAND_SZ = 2
