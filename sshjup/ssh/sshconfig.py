@@ -19,7 +19,7 @@ sshjup owns one marked section of the file and nothing else::
 
 Why not sshconf for the user's file: sshconf drops the final newline and CRLF on write, does not
 know ``Key=Value``, ``Host=`` or ``Match``, and ``set()`` reverses lists (see
-docs/internals.md and tests/test_sshconf_edges.py). It is used here only to read back the
+shared design notes and tests/test_ssh_sshconf_edges.py). It is used here only to read back the
 section sshjup itself wrote, where none of those forms occur.
 """
 
