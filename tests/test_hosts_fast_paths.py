@@ -7,6 +7,7 @@ whole file, the validators' and the inventory reader's shortcuts against their g
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import random
 import shutil
@@ -369,3 +370,93 @@ def test_the_inventory_is_written_as_yaml_dump_writes_it() -> None:
         )
         assert inventory.dumps(inv) == expected
         assert inventory.loads(inventory.dumps(inv), "x").hosts == inv.hosts
+    for _ in range(300):
+        inv = _simple_inventory(rng)
+        expected = inventory.HEADER + yaml.dump(
+            inventory.to_data(inv), Dumper=yaml.SafeDumper, sort_keys=False
+        )
+        assert inventory.dumps(inv) == expected
+        assert inventory.loads(inventory.dumps(inv), "x").hosts == inv.hosts
+
+
+def _shape(node: object) -> object:
+    """A node tree as (tag, value or children, line): yaml's nodes and the plain reader's."""
+    tag, value, line = node.tag, node.value, node.start_mark.line  # type: ignore[attr-defined]
+    if isinstance(value, list):
+        return (tag, [(_shape(k), _shape(v)) for k, v in value], line)
+    return (tag, value, line)
+
+
+def _plain_or_yaml_agree(text: str) -> bool:
+    """The plain reader gives up on ``text`` or composes what yaml composes; True if it read it."""
+    plain = inventory._plain_compose(text)
+    if plain is None:
+        return False
+    assert _shape(plain) == _shape(yaml.compose(text, Loader=yaml.SafeLoader)), text
+    return True
+
+
+def _simple_inventory(rng: random.Random) -> inventory.Inventory:
+    """Hosts as `sshjup add` makes them most often: words, addresses, ports, true/false."""
+    inv = inventory.Inventory()
+    for i in range(rng.randint(1, 4)):
+        name = rng.choice([f"h{i}", f"gpu{i}", f"n{i}.x", f"y{i}", f"{i}a"])
+        inv.hosts[name] = Target(
+            name=name,
+            hostname=rng.choice(["gpu.example.org", "10.0.0.5", "on.example", "e5", "1.2.3"]),
+            forwards=(Forward(rng.choice([8888, 9000 + i, 10000]), rng.choice([8889, 80])),),
+            user=rng.choice([None, "alice", "no", "y", "bob.b"]),
+            port=rng.choice([None, 22, 2222]),
+            identity_file=rng.choice([None, "~/.ssh/id_ed25519", "/keys/k", "key:1"]),
+            proxy_jump=rng.choice([None, "bastion", "u@j:2222,k"]),
+            putty=rng.choice([None, True, False]),
+        )
+    return inv
+
+
+def test_the_inventory_sshjup_writes_is_read_without_yaml_as_yaml_reads_it() -> None:
+    rng = random.Random(5)
+    plain_read = 0
+    for i in range(600):
+        make = _simple_inventory if i % 2 else _random_inventory
+        text = inventory.dumps(make(rng))
+        plain_read += _plain_or_yaml_agree(text)
+        # Damaged or hand-edited copies: read alike, or left to yaml.
+        lines = text.split("\n")
+        for _ in range(5):
+            edited = list(lines)
+            i = rng.randrange(len(edited))
+            edited[i] = rng.choice(
+                [
+                    "",
+                    "  " + edited[i],
+                    edited[i][1:],
+                    edited[i] + " # note",
+                    edited[i].replace(": ", ":"),
+                    edited[i] + ":",
+                    edited[i].replace(" ", "\t", 1),
+                ]
+            )
+            with contextlib.suppress(yaml.YAMLError):
+                _plain_or_yaml_agree("\n".join(edited))
+    assert plain_read > 10  # (the shortcut is taken: the odd words above send most to yaml)
+
+
+def test_the_bench_inventory_and_an_add_are_read_and_written_without_yaml() -> None:
+    text = "version: 1\nhosts:\n  node0:\n    hostname: node0.example.org\n    local_port: 1\n"
+    assert _plain_or_yaml_agree(text)
+    inv = inventory.Inventory()
+    inv.hosts["gpu"] = Target(name="gpu", hostname="10.0.0.5", user="alice", putty=False)
+    assert inventory._plain_dump(inventory.to_data(inv)) is not None
+    assert _plain_or_yaml_agree(inventory.dumps(inv))
+
+
+def test_words_written_without_quotes_are_words_yaml_writes_without_quotes() -> None:
+    odd = ["yes", "No", "y", "ON", "null", "~", "~/x", "/data", "1e3", "1.5", "1.5e+3", "E5"]
+    odd += ["0x1f", "0b1", "0o7", "123", "007", "1_0", "1.2.3", "2001-01-01", "1:30", "-x", "e"]
+    odd += ["gpu.example.org", "10.0.0.1", "user@x", "a+b", "node_1", "x:y", "9e9e", ".inf"]
+    for word in odd:
+        out = yaml.dump({"k": word}, Dumper=yaml.SafeDumper, default_flow_style=False)
+        if inventory._plain_text(word):
+            assert out == f"k: {word}\n", word
+            assert yaml.safe_load(out) == {"k": word}, word

@@ -16,6 +16,7 @@ module that imports yaml.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,16 +84,26 @@ def load(path: Path) -> Inventory | None:
 
 def loads(text: str, source: str) -> Inventory:
     """Parse and validate inventory text; errors say ``source:line: what, fix``."""
+    root = _plain_compose(text)
+    if root is None:
+        root = _yaml_compose(text, source)
+    return _from_root(root, source)
+
+
+def _yaml_compose(text: str, source: str) -> Any:
     yaml = _yaml()
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        root = yaml.compose(text, Loader=loader_cls)
+        return yaml.compose(text, Loader=loader_cls)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         msg = f"{where}: not valid YAML ({problem})"
         raise InventoryError(msg, hint="fix the YAML syntax at that line") from err
+
+
+def _from_root(root: Any, source: str) -> Inventory:
     if root is None:
         return Inventory()
     top = _mapping(root, source, "the inventory")
@@ -161,11 +172,15 @@ def _scalar(node: Any, source: str, what: str = "value") -> Any:
         return value  # what SafeConstructor builds for a string, without its bookkeeping
     if node.tag == _INT_TAG and value.isascii() and value.isdigit() and value[:1] != "0":
         return int(value)  # a plain decimal (YAML 1.1 reads a leading 0 as octal: not here)
+    if node.tag == _BOOL_TAG and value in ("true", "false"):
+        return value == "true"
     return _constructor().construct_object(node, deep=True)
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
 
 _CONSTRUCTOR: list[Any] = []
@@ -343,11 +358,15 @@ def _jupyter_data(spec: JupyterSpec) -> Mapping[str, Any]:
 
 
 def dumps(inventory: Inventory) -> str:
+    data = to_data(inventory)
+    plain = _plain_dump(data)
+    if plain is not None:
+        return HEADER + plain
     yaml = _yaml()
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     # The nodes yaml.dump(data, sort_keys=False, default_flow_style=False) would represent,
     # built directly: its generic representer costs as much as the emitter on 1,000 hosts.
-    body = yaml.serialize(_node(yaml.nodes, to_data(inventory)), Dumper=dumper)
+    body = yaml.serialize(_node(yaml.nodes, data), Dumper=dumper)
     return HEADER + str(body)
 
 
@@ -369,6 +388,129 @@ def _node(nodes: Any, value: Any) -> Any:
         return nodes.MappingNode(_TAG + "map", pairs, flow_style=False)
     msg = f"cannot write {value!r} to the inventory"  # pragma: no cover - to_data makes none
     raise TypeError(msg)  # pragma: no cover
+
+
+# --- the inventory sshjup writes, without yaml -------------------------------------------------
+#
+# Most inventories are maps of maps of plain words, numbers and true/false: the text sshjup
+# writes for them (and reads back) has one form, which these functions write and read without
+# importing yaml (about 10 ms a command). Anything else (a list, a value that YAML would quote
+# or read as another type, a comment or blank line inside) goes to yaml. tests/test_fast_paths.py
+# checks both against yaml.
+
+# Words YAML 1.1 writes without quotes and reads back as the same text: a letter, digit, / or ~/
+# first, then letters, digits and ``. _ / @ + -``; not a bool or null word, no number or date.
+_PLAIN_WORD = re.compile(r"(?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*")
+_DOTTED_NUMBERS = re.compile(r"[0-9]+(?:\.[0-9]+){2,}")  # an IPv4 address: not a float
+_NOT_PLAIN_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
+_PLAIN_KEY_LINE = re.compile(r"( *)([A-Za-z0-9][A-Za-z0-9._/@+-]*):(?: (.*))?")
+
+
+def _plain_text(value: str) -> bool:
+    """True when YAML writes ``value`` unquoted and reads it back as this text."""
+    if not _PLAIN_WORD.fullmatch(value) or value.lower() in _NOT_PLAIN_WORDS:
+        return False
+    letters = [c for c in value if c.isalpha()]
+    if not letters:
+        return _DOTTED_NUMBERS.fullmatch(value) is not None
+    if value[:2].lower() in ("0x", "0b", "0o"):
+        return False
+    return any(c not in "eE" for c in letters)  # (1.5e+3 is a float)
+
+
+def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
+    """``data`` as yaml.serialize writes it in block style, or None for yaml to write it."""
+    lines: list[str] = []
+    if not data:
+        return None  # (`{}`: yaml writes it)
+    for key, value in data.items():
+        if not _plain_text(key):
+            return None
+        if isinstance(value, bool):
+            lines.append(f"{indent}{key}: {'true' if value else 'false'}\n")
+        elif isinstance(value, int):
+            lines.append(f"{indent}{key}: {value}\n")
+        elif isinstance(value, str) and _plain_text(value):
+            lines.append(f"{indent}{key}: {value}\n")
+        elif isinstance(value, dict):
+            inner = _plain_dump(value, indent + "  ")
+            if inner is None:
+                return None
+            lines.append(f"{indent}{key}:\n{inner}")
+        else:
+            return None
+    return "".join(lines)
+
+
+@dataclass
+class _Mark:
+    line: int  # 0-based, as yaml's marks
+
+
+@dataclass
+class _Node:
+    """The part of a yaml node that the validation above reads."""
+
+    tag: str
+    value: Any
+    start_mark: _Mark
+
+
+def _plain_compose(text: str) -> _Node | None:
+    """What yaml.compose makes of ``text`` when it has the form _plain_dump writes (comment
+    lines at the top allowed), else None."""
+    root = _Node(_MAP_TAG, [], _Mark(0))
+    stack: list[tuple[int, _Node]] = [(-1, root)]
+    lines = text.split("\n")
+    if lines[-1] != "":
+        return None  # (sshjup's files end with a newline)
+    header = True
+    for number, line in enumerate(lines[:-1]):
+        if header and line.startswith("#"):
+            continue
+        header = False
+        match = _PLAIN_KEY_LINE.fullmatch(line)
+        if match is None:
+            return None
+        spaces, key, value = match.groups()
+        depth = len(spaces)
+        while stack[-1][0] >= depth:
+            stack.pop()
+        parent_depth, parent = stack[-1]
+        if depth != (parent_depth + 2 if parent_depth >= 0 else 0):
+            return None
+        if not _plain_text(key):
+            return None
+        mark = _Mark(number)
+        if not parent.value:
+            parent.start_mark = mark  # (yaml marks a block mapping where its first key is)
+        key_node = _Node(_STR_TAG, key, mark)
+        if value is None:
+            child = _Node(_MAP_TAG, [], mark)
+            parent.value.append((key_node, child))
+            stack.append((depth, child))
+        elif value.isascii() and value.isdigit() and value[0] != "0":
+            parent.value.append((key_node, _Node(_INT_TAG, value, mark)))
+        elif value in ("true", "false"):
+            parent.value.append((key_node, _Node(_BOOL_TAG, value, mark)))
+        elif _plain_text(value):
+            parent.value.append((key_node, _Node(_STR_TAG, value, mark)))
+        else:
+            return None
+    if not root.value or any(_empty_map(n) for n in _maps(root)):
+        return None  # (`key:` with nothing under it is null in YAML)
+    return root
+
+
+def _maps(node: _Node) -> Iterable[_Node]:
+    for _, value in node.value:
+        if value.tag == _MAP_TAG:
+            yield value
+            yield from _maps(value)
+
+
+def _empty_map(node: _Node) -> bool:
+    return not node.value
 
 
 def save(inventory: Inventory, path: Path) -> None:
