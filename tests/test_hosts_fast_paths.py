@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
 import random
 import shutil
 import unicodedata
@@ -425,16 +426,16 @@ def test_the_inventory_sshjup_writes_is_read_without_yaml_as_yaml_reads_it() -> 
         lines = text.split("\n")
         for _ in range(5):
             edited = list(lines)
-            i = rng.randrange(len(edited))
-            edited[i] = rng.choice(
+            j = rng.randrange(len(edited))
+            edited[j] = rng.choice(
                 [
                     "",
-                    "  " + edited[i],
-                    edited[i][1:],
-                    edited[i] + " # note",
-                    edited[i].replace(": ", ":"),
-                    edited[i] + ":",
-                    edited[i].replace(" ", "\t", 1),
+                    "  " + edited[j],
+                    edited[j][1:],
+                    edited[j] + " # note",
+                    edited[j].replace(": ", ":"),
+                    edited[j] + ":",
+                    edited[j].replace(" ", "\t", 1),
                 ]
             )
             with contextlib.suppress(yaml.YAMLError):
@@ -460,3 +461,45 @@ def test_words_written_without_quotes_are_words_yaml_writes_without_quotes() -> 
         if inventory._plain_text(word):
             assert out == f"k: {word}\n", word
             assert yaml.safe_load(out) == {"k": word}, word
+
+
+def test_ssh_version_is_asked_once_per_ssh_binary_and_again_when_it_changes(
+    isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sshjup.ssh import openssh
+    from sshjup.store import paths
+    from tests.support.remote_jupyter import record_proc_runs
+
+    real_ssh = shutil.which("ssh")
+    if real_ssh is None:
+        pytest.skip("needs the OpenSSH client (ssh)")
+    runs = record_proc_runs(monkeypatch)
+
+    def asked() -> tuple[sshconfig.Capabilities, int]:
+        openssh.capabilities.cache_clear()  # (a new sshjup process)
+        before = len(runs)
+        caps = openssh.capabilities()
+        return caps, sum(argv == ["ssh", "-V"] for argv, _ in runs[before:])
+
+    # No app dir yet: nothing is written (a dry run creates nothing), ssh -V every time.
+    first, count = asked()
+    assert count == 1
+    assert not paths.app_dir().exists()
+    assert asked() == (first, 1)
+    paths.app_dir().mkdir(parents=True)
+    assert asked() == (first, 1)  # asked, and kept
+    assert asked() == (first, 0)  # the cache answers
+    # Another ssh first on PATH (an upgrade): asked again.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shutil.copy2(real_ssh, bin_dir / "ssh")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert asked() == (first, 1)
+    assert asked() == (first, 0)
+    # The same path, a new binary: asked again.
+    (bin_dir / "ssh").write_bytes((bin_dir / "ssh").read_bytes() + b"\0")
+    assert asked() == (first, 1)
+    # A damaged cache file is asked past, and rewritten.
+    (paths.app_dir() / openssh.VERSION_CACHE).write_bytes(b"\xff garbage")
+    assert asked() == (first, 1)
+    assert asked() == (first, 0)

@@ -24,10 +24,67 @@ SSH_G_TIMEOUT = 20.0
 
 @functools.lru_cache(maxsize=1)
 def capabilities() -> Capabilities:
-    """What the local ssh supports; conservative when the version cannot be read."""
-    result = proc.run(["ssh", "-V"], timeout=10.0)
-    text = (result.stderr or "") + (result.stdout or "")
+    """What the local ssh supports; conservative when the version cannot be read.
+
+    ``ssh -V`` runs once per ssh binary: its answer is kept in the app dir
+    (``ssh-version.cache``), keyed by the binary's path, inode, size and modification time, so
+    an upgraded or replaced ssh is asked again. The cache is written only into an app dir that
+    exists already (a dry run creates nothing).
+    """
+    key = _binary_key()
+    text = _cached_version(key) if key else None
+    if text is None:
+        result = proc.run(["ssh", "-V"], timeout=10.0)
+        text = (result.stderr or "") + (result.stdout or "")
+        if key:
+            _save_version(key, text)
     return capabilities_from_version(text, windows=sys.platform == "win32")
+
+
+VERSION_CACHE = "ssh-version.cache"
+
+
+def _binary_key() -> str | None:
+    """``path inode size mtime_ns`` of the ``ssh`` that PATH finds (as execvp would), or None."""
+    if sys.platform == "win32":
+        return None  # (PATHEXT, App Execution Aliases: ask ssh -V every time)
+    import os  # noqa: PLC0415
+
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = Path(directory or ".", "ssh")
+        try:
+            st = candidate.stat()
+        except OSError:
+            continue
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return f"{candidate.absolute()}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}"
+    return None
+
+
+def _cached_version(key: str) -> str | None:
+    from sshjup.store import fileio  # noqa: PLC0415
+
+    data = fileio.read_bytes(paths.app_dir() / VERSION_CACHE)
+    if data is None:
+        return None
+    cached_key, sep, text = data.decode("utf-8", "replace").partition("\n")
+    return text if sep and cached_key == key else None
+
+
+def _save_version(key: str, text: str) -> None:
+    """Best effort: a cache that cannot be written only costs the next run an ``ssh -V``."""
+    from sshjup.errors import SshjupError  # noqa: PLC0415
+    from sshjup.store import fileio  # noqa: PLC0415
+
+    app = paths.app_dir()
+    if not app.is_dir():
+        return
+    import contextlib  # noqa: PLC0415
+
+    with contextlib.suppress(SshjupError):
+        fileio.atomic_write(
+            app / VERSION_CACHE, f"{key}\n{text}".encode("utf-8", "replace"), backup=False
+        )
 
 
 def capabilities_from_version(text: str, *, windows: bool) -> Capabilities:

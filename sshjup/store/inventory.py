@@ -428,9 +428,7 @@ def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
             return None
         if isinstance(value, bool):
             lines.append(f"{indent}{key}: {'true' if value else 'false'}\n")
-        elif isinstance(value, int):
-            lines.append(f"{indent}{key}: {value}\n")
-        elif isinstance(value, str) and _plain_text(value):
+        elif isinstance(value, int) or (isinstance(value, str) and _plain_text(value)):
             lines.append(f"{indent}{key}: {value}\n")
         elif isinstance(value, dict):
             inner = _plain_dump(value, indent + "  ")
