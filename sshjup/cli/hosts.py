@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -417,6 +416,8 @@ def apply(
     from sshjup import hosts  # noqa: PLC0415
 
     where = locate(ssh_config)
+    from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
+
     desired = hosts.load_inventory_file(Path(file))
     if not dry_run and (yes or as_json or not sys.stdin.isatty()):
         # No question to ask: plan and apply in one pass (one read, one write of the config).

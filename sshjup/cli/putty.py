@@ -5,8 +5,6 @@ Only click is imported at module level; the library is imported when a command r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from sshjup.cli.options import complete_names, json_option, ssh_config_option
@@ -95,6 +93,8 @@ def export_reg(
             msg = f"--ppk: {item!r} is not NAME=WINDOWS_PATH"
             raise InvalidInput(msg, hint="for example --ppk gpu=C:/Users/alice/.ssh/gpu.ppk")
         ppk[name] = path
+    from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
+
     warnings = hosts.putty_export(hosts.Where.locate(ssh_config), list(names), Path(reg_file), ppk)
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
