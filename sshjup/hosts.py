@@ -520,9 +520,9 @@ def _write_config(
         return
     fileio.atomic_write(
         real_config,
-        new_text.encode("utf-8", "surrogateescape"),
+        new_text,  # (encoded piece by piece as it is written: a large file is not held twice)
         before_replace=before_replace,
-        previous=doc.encode() if doc.exists else None,  # the backup, without a second read
+        previous=doc.text if doc.exists else None,  # the backup, without a second read
     )
     if not doc.exists:
         st.created_files.append(key)
@@ -633,7 +633,7 @@ def _verify(
 ) -> list[str]:
     """Check the candidate with ``ssh -G``; raise when sshjup's own change breaks the file."""
     warnings: list[str] = []
-    new_doc = sshconfig.decode(new_text.encode("utf-8", "surrogateescape"))
+    new_doc = sshconfig.from_text(new_text)
     sample = _sample(targets)
     for target, resolved in zip(sample, _resolve_side_by_side(candidate, sample), strict=True):
         if isinstance(resolved, Exception):

@@ -503,3 +503,51 @@ def test_ssh_version_is_asked_once_per_ssh_binary_and_again_when_it_changes(
     (paths.app_dir() / openssh.VERSION_CACHE).write_bytes(b"\xff garbage")
     assert asked() == (first, 1)
     assert asked() == (first, 0)
+
+
+def _plan_by_slicing(doc: sshconfig.ConfigDoc, body: list[str]) -> str:
+    """sshconfig.plan_text as it was: the text before and after the section, sliced."""
+    if doc.section is not None:
+        start, end = doc.section.start, doc.section.end
+    else:
+        start = end = sshconfig.insertion_offset(doc.text)
+    if not body:
+        return doc.text[:start] + doc.text[end:]
+    section = sshconfig.render_section(
+        body, terminator=sshconfig._needs_terminator(doc.text, end), eol=doc.eol
+    )
+    return doc.text[:start] + section + doc.text[end:]
+
+
+def test_the_new_text_is_made_as_slicing_makes_it_on_every_fixture() -> None:
+    bodies = [
+        [],
+        sshconfig.render_body(_targets(1), CAPS, "/c"),
+        sshconfig.render_body(_targets(2), CAPS, "/c"),
+    ]
+    for path in _config_files():
+        data = path.read_bytes()
+        try:
+            doc = sshconfig.decode(data)
+        except ConfigParseError:
+            continue
+        assert sshconfig.from_text(doc.text) == doc, path
+        for body in bodies:
+            once = sshconfig.plan_text(doc, body)
+            assert once == _plan_by_slicing(doc, body), path
+            again = sshconfig.from_text(once)
+            for other in bodies:  # (with a section now)
+                assert sshconfig.plan_text(again, other) == _plan_by_slicing(again, other), path
+
+
+def test_a_text_is_written_as_the_bytes_it_was_decoded_from(tmp_path: Path) -> None:
+    from sshjup.store import fileio
+
+    data = ("Host a\u00a0b\r\n".encode() + b"\xff\xfe raw\n") * 200_000  # over one piece
+    text = data.decode("utf-8", "surrogateescape")
+    target = tmp_path / "config"
+    target.write_bytes(b"old")
+    fileio.atomic_write(target, text, previous="old")
+    assert target.read_bytes() == data
+    fileio.atomic_write(target, b"new", previous=text)  # (not ASCII: the file is read again)
+    assert (tmp_path / ("config" + fileio.BACKUP_SUFFIX)).read_bytes() == data

@@ -157,7 +157,11 @@ def decode(data: bytes | None) -> ConfigDoc:
     """Parse file bytes (``None`` for a missing file) into a ConfigDoc; find the section."""
     if data is None:
         return ConfigDoc("", "\n", None, exists=False)
-    text = data.decode("utf-8", "surrogateescape")
+    return from_text(data.decode("utf-8", "surrogateescape"))
+
+
+def from_text(text: str) -> ConfigDoc:
+    """``decode(text.encode("utf-8", "surrogateescape"))``, without the two copies."""
     first_nl = text.find("\n")
     eol = "\r\n" if first_nl > 0 and text[first_nl - 1] == "\r" else "\n"
     return ConfigDoc(text, eol, _find_section(text))
@@ -264,10 +268,20 @@ def plan_text(doc: ConfigDoc, body: Sequence[str]) -> str:
         start, end = doc.section.start, doc.section.end
     else:
         start = end = insertion_offset(doc.text)
-    if not body:
-        return doc.text[:start] + doc.text[end:]
-    section = render_section(body, terminator=_needs_terminator(doc.text, end), eol=doc.eol)
-    return doc.text[:start] + section + doc.text[end:]
+    section = (
+        render_section(body, terminator=_needs_terminator(doc.text, end), eol=doc.eol)
+        if body
+        else ""
+    )
+    # One replace makes the new text without copying the rest of the file first (as slicing
+    # it would: a large file would be held three times). The section's text is the first
+    # occurrence of itself (its start marker occurs once), and so is the file's beginning.
+    if start == end:
+        if start == 0:
+            return section + doc.text
+        head = doc.text[:start]
+        return doc.text.replace(head, head + section, 1)
+    return doc.text.replace(doc.text[start:end], section, 1)
 
 
 def current_section_text(doc: ConfigDoc) -> str:
@@ -392,6 +406,20 @@ def _outside_section(doc: ConfigDoc) -> str:
     return doc.text[: doc.section.start] + doc.text[doc.section.end :]
 
 
+def _occurs_outside_section(doc: ConfigDoc, needle: str) -> bool:
+    """``needle in _outside_section(doc)`` without the copy, for a needle that is no more
+    than a line: the section is whole lines, so no line of the file crosses its edges."""
+    if doc.section is None:
+        return needle in doc.text
+    return (
+        doc.text.find(needle, 0, doc.section.start) >= 0
+        or doc.text.find(needle, doc.section.end) >= 0
+    )
+
+
+_INCLUDE_WORD = re.compile("include", re.IGNORECASE)
+
+
 def _common_prefix(words: Collection[str]) -> str:
     first, last = min(words), max(words)
     n = 0
@@ -405,12 +433,16 @@ def defined_aliases(doc: ConfigDoc, aliases: Collection[str]) -> dict[str, int]:
     if not aliases:
         return {}
     needles = list(aliases) if len(aliases) <= _FEW_ALIASES else [_common_prefix(aliases)]
-    if all(n and not any(q in n for q in _QUOTING) for n in needles):
-        plain = _outside_section(doc)
-        for q in _QUOTING:
-            if q in plain:  # (cheaper than a replace that finds nothing)
-                plain = plain.replace(q, "")
-        if not any(n in plain for n in needles):
+    if all(n and "\n" not in n and not any(q in n for q in _QUOTING) for n in needles):
+        if any(_occurs_outside_section(doc, q) for q in _QUOTING):
+            plain = _outside_section(doc)
+            for q in _QUOTING:
+                if q in plain:  # (cheaper than a replace that finds nothing)
+                    plain = plain.replace(q, "")
+            found_any = any(n in plain for n in needles)
+        else:  # (nothing to remove: look in the text itself, without copying it)
+            found_any = any(_occurs_outside_section(doc, n) for n in needles)
+        if not found_any:
             return {}
     found = concrete_aliases(scan_directives(doc))
     return {a: found[a] for a in aliases if a in found}
@@ -418,7 +450,9 @@ def defined_aliases(doc: ConfigDoc, aliases: Collection[str]) -> dict[str, int]:
 
 def file_include_args(doc: ConfigDoc) -> list[str]:
     """``include_args(scan_directives(doc))``; no scan when the text has no word ``include``."""
-    if "include" not in _outside_section(doc).lower():
+    text, section = doc.text, doc.section
+    spans = [(0, len(text))] if section is None else [(0, section.start), (section.end, len(text))]
+    if not any(_INCLUDE_WORD.search(text, a, b) for a, b in spans):
         return []
     return include_args(scan_directives(doc))
 
@@ -533,6 +567,7 @@ __all__ = [
     "digest",
     "earlier_settings",
     "file_include_args",
+    "from_text",
     "host_line_matches",
     "include_args",
     "insertion_offset",

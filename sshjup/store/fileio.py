@@ -19,6 +19,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from sshjup.errors import LockTimeout, SshjupError
 
@@ -83,13 +84,33 @@ def _create_temp(real: Path) -> tuple[int, Path]:
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(real.parent))
 
 
+_CHUNK = 1 << 20  # characters of a text encoded at a time
+
+
+def _write_data(fh: BinaryIO, data: bytes | str) -> None:
+    """Write bytes, or text as UTF-8 (surrogateescape: the bytes it was decoded from) one
+    piece at a time, so that a large text is never held a second time as bytes."""
+    if isinstance(data, bytes):
+        fh.write(data)
+        return
+    for i in range(0, len(data), _CHUNK):  # (a code point is never split: str has no pairs)
+        fh.write(data[i : i + _CHUNK].encode("utf-8", "surrogateescape"))
+
+
+def _byte_length(data: bytes | str) -> int | None:
+    """The encoded length, when it is known without encoding (bytes, or ASCII text)."""
+    if isinstance(data, bytes):
+        return len(data)
+    return len(data) if data.isascii() else None
+
+
 def _write_replace(
-    real: Path, data: bytes, mode: int, before_replace: Callable[[Path], None] | None
+    real: Path, data: bytes | str, mode: int, before_replace: Callable[[Path], None] | None
 ) -> None:
     fd, tmp = _create_temp(real)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            _write_data(fh, data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
@@ -103,17 +124,21 @@ def _write_replace(
 
 def atomic_write(
     path: Path,
-    data: bytes,
+    data: bytes | str,
     *,
     backup: bool = True,
     new_mode: int = NEW_FILE_MODE,
     before_replace: Callable[[Path], None] | None = None,
-    previous: bytes | None = None,
+    previous: bytes | str | None = None,
 ) -> Path:
     """Replace ``path``'s content with ``data`` atomically; returns the real path written.
 
-    ``previous``: the file's bytes as the caller read them under its lock; the backup is made
-    from them instead of reading the file again (unless its size shows it changed since).
+    ``data`` is bytes, or text written as UTF-8 with surrogateescape (the ssh config's text as
+    sshconfig decoded it), encoded piece by piece.
+
+    ``previous``: the file's content as the caller read it under its lock (bytes, or text as
+    above); the backup is made from it instead of reading the file again (unless its size
+    shows it changed since).
 
     ``before_replace`` is called with the finished temp file before it is renamed into place:
     the ssh config writer runs ``ssh -G -F <temp>`` there, so the file is verified by OpenSSH
@@ -124,13 +149,13 @@ def atomic_write(
     try:
         st = real.stat()
     except FileNotFoundError:
-        old: bytes | None = None
+        old: bytes | str | None = None
         mode = new_mode
     else:
         mode = stat.S_IMODE(st.st_mode)
         if not backup:
             old = None
-        elif previous is not None and len(previous) == st.st_size:
+        elif previous is not None and _byte_length(previous) == st.st_size:
             old = previous
         else:
             old = real.read_bytes()
