@@ -213,7 +213,16 @@ class AliasDefaults:
 def alias_defaults(where: Where, host: str) -> AliasDefaults:
     if "@" in host or ":" in host:
         return AliasDefaults(HostArg.parse(host))
-    doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
+    data = fileio.read_bytes(fileio.real_path(where.ssh_config))
+    if data is None or (
+        # (defined_aliases' own first test, on the bytes: no text is decoded for a host name
+        # that the file does not mention, and that no quote or backslash could spell)
+        host.encode("utf-8", "surrogateescape") not in data
+        and not any(q in data for q in (b"\\", b'"', b"'"))
+    ):
+        return AliasDefaults(HostArg.parse(host))
+    doc = sshconfig.decode(data)
+    del data
     if host not in sshconfig.defined_aliases(doc, [host]):
         return AliasDefaults(HostArg.parse(host))
     resolved = openssh.resolve(
