@@ -19,13 +19,9 @@ and secrets"):
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import hmac
 import importlib
 import json
 import re
-import secrets
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +71,8 @@ _RESERVED_OPTIONS = (
 
 def new_token() -> str:
     """A fresh Jupyter token, the way jupyter_server makes one (48 hex digits)."""
+    import secrets  # noqa: PLC0415 (keeps `sshjup url` light)
+
     return secrets.token_hex(TOKEN_BYTES)
 
 
@@ -100,6 +98,9 @@ def hash_password(password: str, *, algorithm: PasswordAlgorithm = "auto") -> st
 
     The password itself never leaves this machine; only the hash goes to the remote.
     """
+    import hashlib  # noqa: PLC0415 (keeps `sshjup url` light)
+    import secrets  # noqa: PLC0415 (keeps `sshjup url` light)
+
     if not password:
         msg = "the password is empty"
         raise InvalidInput(msg, hint="type a non-empty password")
@@ -120,6 +121,9 @@ def hash_password(password: str, *, algorithm: PasswordAlgorithm = "auto") -> st
 
 def check_password(hashed: str, password: str) -> bool:
     """Jupyter's ``passwd_check``, for tests and ``--debug`` checks (argon2 needs argon2-cffi)."""
+    import hashlib  # noqa: PLC0415 (keeps `sshjup url` light)
+    import hmac  # noqa: PLC0415 (keeps `sshjup url` light)
+
     if hashed.startswith("argon2:"):
         argon2 = importlib.import_module("argon2")
         try:
@@ -377,6 +381,8 @@ def stop_script(pid: int, *, grace_seconds: int = 10) -> str:
 
 
 def _heredoc_delimiter(*texts: str) -> str:
+    import secrets  # noqa: PLC0415 (keeps `sshjup url` light)
+
     while True:
         delim = "SSHJUP_EOF_" + secrets.token_hex(6)
         if not any(delim in text for text in texts):
@@ -648,6 +654,8 @@ class ConfigMerge:
 
     def diff(self) -> str:
         """A unified diff of the file, password hashes masked."""
+        import difflib  # noqa: PLC0415 (keeps `sshjup url` light)
+
         if not self.changed:
             return ""
         old_lines = _mask_secrets(self.old_text or "", "<hash hidden>").splitlines(keepends=True)
