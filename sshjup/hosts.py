@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from sshjup.errors import (
+    ConcurrentEdit,
     HandEdited,
     HostExists,
     InvalidInput,
     NotFound,
     PortTaken,
+    SshjupError,
     VerificationFailed,
 )
 from sshjup.models import (
@@ -441,8 +443,10 @@ Mutation = Callable[[Inventory, sshconfig.ConfigDoc], None]
 def _change(
     where: Where, action: str, mutate: Mutation, *, dry_run: bool, force: bool
 ) -> ChangeResult:
-    result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
     real_config = fileio.real_path(where.ssh_config)
+    # A device, FIFO or directory is refused before any lock or temp file is made beside it.
+    fileio.check_regular(real_config)
+    fileio.check_regular(where.inventory)
     with contextlib.ExitStack() as locks:
         if not dry_run:  # a dry run creates nothing: no lock file, no ~/.ssh, no app dir
             locks.enter_context(fileio.file_lock(where.inventory.parent / _LOCK_NAME))
@@ -451,82 +455,141 @@ def _change(
             )
             fileio.remove_stale_temps(real_config)
             fileio.remove_stale_temps(where.inventory)
-        old_inv_bytes = fileio.read_bytes(where.inventory)
-        doc = sshconfig.decode(fileio.read_bytes(real_config))
-        inv = load_inventory(where, doc)
-        before = dict(inv.hosts)
-        mutate(inv, doc)
-        _check_ports(inv)
-        result.added = [n for n in inv.hosts if n not in before]
-        result.removed = [n for n in before if n not in inv.hosts]
-        result.updated = [n for n in inv.hosts if n in before and before[n] != inv.hosts[n]]
-
-        caps = openssh.capabilities()
-        control_dir, control_real = paths.control_dir(where.ssh_config)
-        body = sshconfig.render_body(inv.targets(), caps, control_dir)
-        if doc.section is not None and doc.section.hand_edited and not force:
-            raise _hand_edited(doc, body, real_config)
-        new_text = sshconfig.plan_text(doc, body)
-        new_inv_bytes = inventory.dumps(inv).encode("utf-8")
-        config_changed = new_text != doc.text or (not doc.exists and bool(body))
-        result.config_changed = config_changed
-        inv_changed = new_inv_bytes != old_inv_bytes
-        result._texts = (doc.text, new_text)
-        putty_plan = managed.plan(where.ssh_config, before, inv, force=force)
-        result.putty = putty_plan.messages
-        result.warnings.extend(putty_plan.warnings)
-        result.changed = config_changed or inv_changed or putty_plan.changed
-        if not result.changed or dry_run:
-            return result
-
-        if body and caps.control_master:
-            fileio.ensure_dir(control_real)
-        to_verify = [inv.hosts[n] for n in result.added + result.updated]
-
-        def verify_then_save(candidate: Path) -> None:
-            result.warnings.extend(_verify(candidate, to_verify, doc, new_text, where.ssh_config))
-            result.verified = [t.alias for t in _sample(to_verify)]
-            if inv_changed:
-                fileio.atomic_write(where.inventory, new_inv_bytes)
-
-        if config_changed:
-            _write_config(real_config, doc, new_text, verify_then_save)
-        elif inv_changed:
-            fileio.atomic_write(where.inventory, new_inv_bytes)
-        managed.apply(putty_plan, force=force)
-        for target in to_verify:
-            if not local_port_free(target.local_port):
-                result.warnings.append(
-                    f"local port {target.local_port} is in use on this machine right now; "
-                    f"`ssh {target.alias}` will fail until it is free (see `sshjup doctor`)"
+        for attempt in range(_ATTEMPTS):
+            try:
+                return _change_locked(
+                    where, real_config, action, mutate, dry_run=dry_run, force=force
                 )
+            except ConcurrentEdit:
+                if attempt + 1 == _ATTEMPTS:
+                    raise
+    raise AssertionError  # pragma: no cover - the loop returns or raises
+
+
+# Another program's edit during a change (caught just before the rename): start again from
+# the file as it is now, once; a second edit in the same window is reported (exit 3).
+_ATTEMPTS = 2
+
+
+def _change_locked(
+    where: Where,
+    real_config: Path,
+    action: str,
+    mutate: Mutation,
+    *,
+    dry_run: bool,
+    force: bool,
+) -> ChangeResult:
+    result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
+    old_inv_bytes = fileio.read_bytes(where.inventory)
+    snapshot = fileio.read_snapshot(real_config, fileio.MAX_CONFIG_BYTES)
+    doc = sshconfig.decode(None if snapshot is None else snapshot.data)
+    inv = load_inventory(where, doc)
+    before = dict(inv.hosts)
+    mutate(inv, doc)
+    _check_ports(inv)
+    result.added = [n for n in inv.hosts if n not in before]
+    result.removed = [n for n in before if n not in inv.hosts]
+    result.updated = [n for n in inv.hosts if n in before and before[n] != inv.hosts[n]]
+
+    caps = openssh.capabilities()
+    control_dir, control_real = paths.control_dir(where.ssh_config)
+    body = sshconfig.render_body(inv.targets(), caps, control_dir)
+    if doc.section is not None and doc.section.hand_edited and not force:
+        raise _hand_edited(doc, body, real_config)
+    new_text = sshconfig.plan_text(doc, body)
+    new_inv_bytes = inventory.dumps(inv).encode("utf-8", "surrogateescape")
+    config_changed = new_text != doc.text or (not doc.exists and bool(body))
+    result.config_changed = config_changed
+    inv_changed = new_inv_bytes != old_inv_bytes
+    result._texts = (doc.text, new_text)
+    putty_plan = managed.plan(where.ssh_config, before, inv, force=force)
+    result.putty = putty_plan.messages
+    result.warnings.extend(putty_plan.warnings)
+    result.changed = config_changed or inv_changed or putty_plan.changed
+    if not result.changed or dry_run:
+        return result
+
+    if body and caps.control_master:
+        fileio.ensure_dir(control_real)
+    to_verify = [inv.hosts[n] for n in result.added + result.updated]
+    inv_saved: list[bool] = []
+
+    def verify_then_save(candidate: Path) -> None:
+        result.warnings.extend(_verify(candidate, to_verify, doc, new_text, where.ssh_config))
+        result.verified = [t.alias for t in _sample(to_verify)]
+        if inv_changed:
+            # The inventory (the intent) goes first: a run killed before the rename below
+            # finds it and writes the config from it; a rename that fails rolls it back.
+            fileio.atomic_write(where.inventory, new_inv_bytes)
+            inv_saved.append(True)
+
+    if config_changed:
+        try:
+            _write_config(real_config, doc, snapshot, new_text, verify_then_save, result)
+        except BaseException:
+            if inv_saved:
+                _restore_inventory(where.inventory, old_inv_bytes)
+            raise
+    elif inv_changed:
+        fileio.atomic_write(where.inventory, new_inv_bytes)
+    managed.apply(putty_plan, force=force)
+    for target in to_verify:
+        if not local_port_free(target.local_port):
+            result.warnings.append(
+                f"local port {target.local_port} is in use on this machine right now; "
+                f"`ssh {target.alias}` will fail until it is free (see `sshjup doctor`)"
+            )
     return result
+
+
+def _restore_inventory(path: Path, old: bytes | None) -> None:
+    """Put the inventory back as it was before a change whose config write failed."""
+    with contextlib.suppress(SshjupError):
+        if old is None:
+            fileio.delete_file(path, backup=False)
+        else:
+            fileio.atomic_write(path, old, backup=False)
 
 
 def _write_config(
     real_config: Path,
     doc: sshconfig.ConfigDoc,
+    snapshot: fileio.Snapshot | None,
     new_text: str,
     before_replace: Callable[[Path], None],
+    result: ChangeResult,
 ) -> None:
     """Write the config; a file sshjup created goes away again with its last host."""
     st = state.load()
     key = str(real_config)
     if not new_text and key in st.created_files:
         before_replace(real_config)
+        fileio.check_unchanged(real_config, snapshot)
         fileio.delete_file(real_config)
         st.created_files.remove(key)
-        state.save(st)
+        _save_state(st, result)
         return
     fileio.atomic_write(
         real_config,
         new_text.encode("utf-8", "surrogateescape"),
         before_replace=before_replace,
-        previous=doc.encode() if doc.exists else None,  # the backup, without a second read
+        expect=fileio.ABSENT if snapshot is None else snapshot,  # and the backup's bytes
     )
     if not doc.exists:
         st.created_files.append(key)
+        _save_state(st, result)
+
+
+def _save_state(st: state.State, result: ChangeResult) -> None:
+    """Record what sshjup created; the config is already written, so a failure is a warning."""
+    try:
         state.save(st)
+    except SshjupError as err:
+        result.warnings.append(
+            f"{err.message}; sshjup could not record which ssh config it created, so removing "
+            "the last host will leave an empty file instead of deleting it"
+        )
 
 
 def _hand_edited(doc: sshconfig.ConfigDoc, body: list[str], path: Path) -> HandEdited:
