@@ -824,7 +824,7 @@ def putty_sessions(where: Where) -> list[dict[str, Any]]:
     st = state.load()
     rows: list[dict[str, Any]] = []
     for target in targets:
-        digest = st.digests.get(managed.digest_key(store, target.alias))
+        digest = managed.recorded_digest(st, store, target.alias)
         location = store.location(target.alias)
         if not managed.putty_enabled(target):
             rows.append(
