@@ -445,8 +445,8 @@ def _change(
 ) -> ChangeResult:
     real_config = fileio.real_path(where.ssh_config)
     # A device, FIFO or directory is refused before any lock or temp file is made beside it.
-    fileio.check_regular(real_config)
-    fileio.check_regular(where.inventory)
+    fileio.check_regular(real_config, fileio.MAX_CONFIG_BYTES)
+    fileio.check_regular(where.inventory, fileio.MAX_FILE_BYTES)
     with contextlib.ExitStack() as locks:
         if not dry_run:  # a dry run creates nothing: no lock file, no ~/.ssh, no app dir
             locks.enter_context(fileio.file_lock(where.inventory.parent / _LOCK_NAME))

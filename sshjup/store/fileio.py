@@ -61,8 +61,9 @@ def _not_regular(path: Path, st_mode: int) -> NotARegularFile:
     return NotARegularFile(msg, hint="give the path of a regular file (or of one to be created)")
 
 
-def check_regular(path: Path) -> None:
-    """Refuse ``path`` (after following symlinks) unless it is a regular file or missing."""
+def check_regular(path: Path, limit: int | None = None) -> None:
+    """Refuse ``path`` (after following symlinks) unless it is a regular file or missing,
+    and no larger than ``limit`` when one is given."""
     try:
         st = Path(path).stat()
     except (FileNotFoundError, NotADirectoryError):
@@ -73,6 +74,8 @@ def check_regular(path: Path) -> None:
         raise _bad_path(path) from err
     if not stat.S_ISREG(st.st_mode):
         raise _not_regular(path, st.st_mode)
+    if limit is not None and st.st_size > limit:
+        raise _too_large(path, limit)
 
 
 def _bad_path(path: object) -> NotARegularFile:
@@ -127,6 +130,7 @@ def read_snapshot(path: Path, limit: int = MAX_FILE_BYTES) -> Snapshot | None:
     except IsADirectoryError as err:  # (Windows)
         raise _not_regular(path, stat.S_IFDIR) from err
     except OSError as err:
+        check_regular(path)  # a socket gives ENXIO: say what it is
         raise _read_error(path, err) from err
     except (ValueError, UnicodeEncodeError) as err:
         raise _bad_path(path) from err
