@@ -61,7 +61,7 @@ def run_process(*argv: str, timeout: float = 30) -> subprocess.CompletedProcess[
         timeout=timeout,
         env=env,
         check=False,
-        preexec_fn=_cap_memory if os.name == "posix" else None,  # noqa: PLW1509
+        preexec_fn=_cap_memory if os.name == "posix" else None,
     )
 
 
@@ -218,7 +218,7 @@ def test_an_edit_made_on_every_try_is_refused_with_exit_3(ssh_config: Path) -> N
     assert result.exit_code == 3, result.output
     assert "changed by another program" in result.output
     data = ssh_config.read_bytes()
-    assert data.count(b"# added by another program") >= 2  # both tries' edits are there  # noqa: PLR2004
+    assert data.count(b"# added by another program") >= 2  # both tries' edits are there
     assert b"jup-gpu" not in data
     assert not (paths.app_dir() / "inventory.yaml").exists()  # rolled back with the config
 
@@ -306,7 +306,7 @@ def test_an_apply_interrupted_in_the_putty_phase_is_finished_by_the_next_run(
 
     def write_then_fail(self: unix.FileStore, name: str, settings: dict[str, object]) -> None:
         calls.append(name)
-        if len(calls) == 2:  # noqa: PLR2004 (the second session: a full disk, a SIGKILL)
+        if len(calls) == 2:
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(self, name, settings)  # type: ignore[arg-type]
 
@@ -321,7 +321,7 @@ def test_an_apply_interrupted_in_the_putty_phase_is_finished_by_the_next_run(
     assert sorted(p.name for p in sessions.iterdir()) == ["jup-h0", "jup-h1", "jup-h2"]
     rows = run("putty", "list", "--json")
     assert rows.exit_code == 0, rows.output
-    assert rows.output.count('"in-sync"') == 3  # noqa: PLR2004
+    assert rows.output.count('"in-sync"') == 3
 
 
 def test_an_update_interrupted_in_the_putty_phase_is_not_called_hand_edited(
@@ -404,7 +404,7 @@ def test_a_dangling_session_symlink_is_not_followed_outside_the_sessions_dir(
     outside.parent.mkdir()
     (sessions / "jup-gpu").symlink_to(outside)
     result = run("add", "gpu.example.org", "--name", "gpu", "--putty")
-    assert result.exit_code == 6, result.output  # noqa: PLR2004 (PuttyStoreError)
+    assert result.exit_code == 6, result.output
     assert "outside" in result.output
     assert not outside.exists()
     assert not ssh_config.exists()
@@ -419,5 +419,5 @@ def test_remove_never_deletes_outside_the_sessions_dir(ssh_config: Path, tmp_pat
     session.unlink()
     session.symlink_to(outside)
     result = run("remove", "gpu", "--force")
-    assert result.exit_code == 6, result.output  # noqa: PLR2004
+    assert result.exit_code == 6, result.output
     assert outside.exists()
