@@ -17,6 +17,7 @@ from typing import Any
 
 from sshjup.errors import (
     ConcurrentEdit,
+    Conflict,
     HandEdited,
     HostExists,
     InvalidInput,
@@ -66,10 +67,16 @@ class Where:
 
     ssh_config: Path
     inventory: Path
+    # The one inventory older versions kept for every config: hosts of this config's section
+    # are taken from it while this config has no inventory of its own yet (see docs/inventory.md).
+    legacy_inventory: Path | None = None
 
     @classmethod
     def locate(cls, ssh_config: str | os.PathLike[str] | None = None) -> Where:
-        return cls(paths.ssh_config_path(ssh_config), paths.inventory_path())
+        config = paths.ssh_config_path(ssh_config)
+        inv = paths.inventory_path(config)
+        legacy = paths.app_dir() / paths.LEGACY_INVENTORY
+        return cls(config, inv, None if inv == legacy else legacy)
 
 
 @dataclass
@@ -124,8 +131,19 @@ def load_inventory(where: Where, doc: sshconfig.ConfigDoc | None = None) -> Inve
     if inv is not None:
         return inv
     if doc is None:
-        doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
-    return _adopt_section(doc)
+        doc = sshconfig.decode(
+            fileio.read_bytes(fileio.real_path(where.ssh_config), fileio.MAX_CONFIG_BYTES)
+        )
+    adopted = _adopt_section(doc)
+    legacy = inventory.load(where.legacy_inventory) if where.legacy_inventory else None
+    if legacy is None or doc.section is None:
+        return adopted
+    # Migration: this config's hosts, with everything the old shared inventory knew of them.
+    mine = set(sshconfig.managed_aliases(doc))
+    migrated = Inventory({n: t for n, t in legacy.hosts.items() if t.alias in mine})
+    for name, target in adopted.hosts.items():
+        migrated.hosts.setdefault(name, target)
+    return migrated
 
 
 def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
@@ -368,12 +386,20 @@ def _definitions(
 ) -> Iterable[tuple[str, str, int]]:
     """(alias, file, line) for each of ``aliases`` each file defines: the config, then its
     Include files, breadth first."""
+    for current, source in _config_tree(doc, config_path):
+        for alias, line in sshconfig.defined_aliases(current, aliases).items():
+            yield alias, source, line
+
+
+def _config_tree(
+    doc: sshconfig.ConfigDoc, config_path: Path
+) -> Iterable[tuple[sshconfig.ConfigDoc, str]]:
+    """The config and the files it includes (breadth first, each once), read lazily."""
     seen: set[Path] = set()
     queue: list[tuple[sshconfig.ConfigDoc, str, int]] = [(doc, str(config_path), 0)]
     while queue:
         current, source, depth = queue.pop(0)
-        for alias, line in sshconfig.defined_aliases(current, aliases).items():
-            yield alias, source, line
+        yield current, source
         if depth >= 16:  # noqa: PLR2004 (OpenSSH's READCONF_MAX_DEPTH)
             continue
         for pattern in sshconfig.file_include_args(current):
@@ -381,9 +407,29 @@ def _definitions(
                 if included in seen:
                     continue
                 seen.add(included)
-                data = fileio.read_bytes(included) if included.is_file() else None
+                try:
+                    data = fileio.read_bytes(included, fileio.MAX_CONFIG_BYTES)
+                except SshjupError:
+                    continue  # ssh -G reports what it cannot read; sshjup does not write it
                 if data is not None:
                     queue.append((sshconfig.decode(data), str(included), depth + 1))
+
+
+def _check_section_not_included(doc: sshconfig.ConfigDoc, config_path: Path) -> None:
+    """Refuse to start a second section when the user moved sshjup's into an Include file."""
+    if doc.section is not None or not sshconfig.file_include_args(doc):
+        return
+    for current, source in _config_tree(doc, config_path):
+        if current.section is not None and source != str(config_path):
+            msg = (
+                f"sshjup's section is in {source}, which {config_path} includes; sshjup manages "
+                f"one file at a time and would start a second section in {config_path}"
+            )
+            hint = (
+                f"manage that file directly (add --ssh-config {source} to the command), "
+                f"or move the section back into {config_path}"
+            )
+            raise Conflict(msg, hint=hint)
 
 
 def _include_files(pattern: str) -> list[Path]:
@@ -449,7 +495,7 @@ def _change(
     fileio.check_regular(where.inventory, fileio.MAX_FILE_BYTES)
     with contextlib.ExitStack() as locks:
         if not dry_run:  # a dry run creates nothing: no lock file, no ~/.ssh, no app dir
-            locks.enter_context(fileio.file_lock(where.inventory.parent / _LOCK_NAME))
+            locks.enter_context(fileio.file_lock(paths.app_dir() / _LOCK_NAME))
             locks.enter_context(
                 fileio.file_lock(real_config.with_name(f".{real_config.name}.sshjup.lock"))
             )
@@ -484,6 +530,7 @@ def _change_locked(
     old_inv_bytes = fileio.read_bytes(where.inventory)
     snapshot = fileio.read_snapshot(real_config, fileio.MAX_CONFIG_BYTES)
     doc = sshconfig.decode(None if snapshot is None else snapshot.data)
+    _check_section_not_included(doc, real_config)
     inv = load_inventory(where, doc)
     before = dict(inv.hosts)
     mutate(inv, doc)
@@ -533,6 +580,8 @@ def _change_locked(
             raise
     elif inv_changed:
         fileio.atomic_write(where.inventory, new_inv_bytes)
+    if old_inv_bytes is None and where.legacy_inventory is not None:
+        _finish_migration(where.legacy_inventory, before)
     managed.apply(putty_plan, force=force)
     for target in to_verify:
         if not local_port_free(target.local_port):
@@ -541,6 +590,25 @@ def _change_locked(
                 f"`ssh {target.alias}` will fail until it is free (see `sshjup doctor`)"
             )
     return result
+
+
+def _finish_migration(legacy_path: Path, moved: dict[str, Target]) -> None:
+    """Take the hosts this config now has in its own inventory out of the old shared one,
+    unless the user's ``~/.ssh/config`` has them too (then they are its hosts as well)."""
+    legacy = inventory.load(legacy_path) if moved else None
+    if legacy is None:
+        return
+    users = paths.user_ssh_config()
+    try:
+        data = fileio.read_bytes(fileio.real_path(users), fileio.MAX_CONFIG_BYTES)
+    except SshjupError:
+        return  # leave the shared inventory as it is
+    kept = set(sshconfig.managed_aliases(sshconfig.decode(data)))
+    gone = [n for n, t in moved.items() if n in legacy.hosts and t.alias not in kept]
+    if gone:
+        for name in gone:
+            del legacy.hosts[name]
+        inventory.save(legacy, legacy_path)
 
 
 def _restore_inventory(path: Path, old: bytes | None) -> None:

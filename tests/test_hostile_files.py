@@ -421,3 +421,103 @@ def test_remove_never_deletes_outside_the_sessions_dir(ssh_config: Path, tmp_pat
     result = run("remove", "gpu", "--force")
     assert result.exit_code == 6, result.output
     assert outside.exists()
+
+
+# --- 5. the section lives where the user put it; an inventory per ssh config ---------------
+
+
+def test_a_section_moved_into_an_included_file_is_not_duplicated(ssh_config: Path) -> None:
+    assert run("add", "gpu.example.org", "--name", "gpu").exit_code == 0
+    section = ssh_config.read_bytes()
+    included = ssh_config.parent / "jup.conf"
+    included.write_bytes(section)  # the user moves the section into its own file
+    ssh_config.write_bytes(
+        f"Include {included}\n\nHost build\n    HostName b.example.org\n".encode()
+    )
+    before = ssh_config.read_bytes()
+    result = run("add", "cpu.example.org", "--name", "cpu", "--local-port", "8890")
+    assert result.exit_code == 3, result.output
+    assert str(included) in result.output and "--ssh-config" in result.output
+    assert ssh_config.read_bytes() == before
+    assert included.read_bytes() == section
+    result = run("add", "cpu.example.org", "--name", "cpu", "--local-port", "8890",
+                 "--ssh-config", str(included))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sshconfig.managed_aliases(sshconfig.decode(included.read_bytes())) == [
+        "jup-gpu",
+        "jup-cpu",
+    ]
+    assert ssh_config.read_bytes() == before
+
+
+def test_two_ssh_configs_never_write_each_others_hosts(ssh_config: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other" / "config"
+    assert run("add", "a.example.org", "--name", "a").exit_code == 0
+    result = run("add", "b.example.org", "--name", "b", "--local-port", "8890",
+                 "--ssh-config", str(other))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert run("add", "c.example.org", "--name", "c", "--local-port", "8891").exit_code == 0
+    assert sshconfig.managed_aliases(sshconfig.decode(ssh_config.read_bytes())) == [
+        "jup-a",
+        "jup-c",
+    ]
+    assert sshconfig.managed_aliases(sshconfig.decode(other.read_bytes())) == ["jup-b"]
+    listed = run("list", "--json", "--ssh-config", str(other))
+    assert '"b"' in listed.output and '"a"' not in listed.output
+
+
+def test_a_config_written_with_the_shared_inventory_is_migrated_to_its_own(
+    ssh_config: Path, tmp_path: Path
+) -> None:
+    """What older versions left: one inventory.yaml with the hosts of two configs."""
+    other = tmp_path / "other" / "config"
+    assert run("add", "a.example.org", "--name", "a").exit_code == 0
+    assert run("add", "b.example.org", "--name", "b", "--local-port", "8890",
+               "--ssh-config", str(other)).exit_code == 0  # fmt: skip
+    shared = paths.app_dir() / "inventory.yaml"
+    own = paths.inventory_path(other)
+    text = shared.read_text()  # put b (with a jupyter setting) into the shared file
+    shared.write_text(text + own.read_text().split("hosts:\n", 1)[1])
+    own.unlink()
+    result = run("edit", "b", "--user", "bob", "--ssh-config", str(other))
+    assert result.exit_code == 0, result.output
+    assert "bob" in own.read_text()
+    assert "b.example.org" not in shared.read_text()  # moved out of the shared inventory
+    assert "a.example.org" in shared.read_text()
+
+
+# --- 12. no traceback ------------------------------------------------------------------------
+
+
+def test_a_lock_file_that_cannot_be_created_is_a_message(ssh_config: Path) -> None:
+    (ssh_config.parent / ".config.sshjup.lock").mkdir()  # (root ignores a read-only ~/.ssh)
+    result = run("add", "gpu.example.org", "--name", "gpu")
+    assert result.exit_code == 1, result.output
+    assert "cannot create the lock file" in result.output
+    assert not isinstance(result.exception, OSError)
+
+
+@pytest.mark.parametrize("bad", ["conf\ud800ig", "con\0fig"])
+def test_a_path_the_file_system_cannot_take_is_refused(tmp_path: Path, bad: str) -> None:
+    from sshjup import hosts
+    from sshjup.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="cannot be used"):
+        hosts.Where.locate(str(tmp_path / bad))
+    result = run("list", "--ssh-config", str(tmp_path / bad))
+    assert result.exit_code == 2, result.output
+    assert "cannot be used" in result.output
+
+
+def test_a_known_hosts_line_of_3000_stars_is_matched_quickly() -> None:
+    from sshjup.putty.settings import known_host_fingerprints
+
+    line = (
+        "*" * 3000
+        + " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+    )
+    started = time.monotonic()
+    assert len(known_host_fingerprints(line * 20, "gpu.example.org")) == 1
+    bad = ("*a" * 3000 + "b") + " ssh-ed25519 AAAA\n"
+    assert known_host_fingerprints(bad, "a" * 255) == []
+    assert time.monotonic() - started < 1
