@@ -231,25 +231,66 @@ class AliasDefaults:
 
 
 def alias_defaults(where: Where, host: str) -> AliasDefaults:
-    if "@" in host or ":" in host:
-        return AliasDefaults(HostArg.parse(host))
-    doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
-    if host not in sshconfig.defined_aliases(doc, [host]):
-        return AliasDefaults(HostArg.parse(host))
+    """What HOST contributes: ``[user@]ALIAS[:port]`` with ALIAS a Host of the ssh config is
+    resolved with ``ssh -G`` (the user and port given win); anything else is taken as it is."""
+    doc = sshconfig.decode(
+        fileio.read_bytes(fileio.real_path(where.ssh_config), fileio.MAX_CONFIG_BYTES)
+    )
+    try:
+        parsed = HostArg.parse(host)
+    except InvalidInput:
+        if host not in sshconfig.defined_aliases(doc, [host]):
+            raise
+        parsed = HostArg(host)  # an alias that is no host name (my_box): ssh -G says more
+    alias = parsed.hostname
+    if alias not in sshconfig.defined_aliases(doc, [alias]):
+        return AliasDefaults(parsed)
     resolved = openssh.resolve(
-        where.ssh_config, host, use_default=paths.is_default_ssh_config(where.ssh_config)
+        where.ssh_config, alias, use_default=paths.is_default_ssh_config(where.ssh_config)
     )
     if not resolved.ok:
-        msg = f"`ssh -G {host}` failed: {resolved.error}"
+        msg = f"`ssh -G {alias}` failed: {resolved.error}"
         raise InvalidInput(msg, hint="fix the ssh config, or give HOST as [user@]hostname[:port]")
-    source = f"what `ssh -G {host}` reports"
+    _check_carried(alias, resolved)
+    source = f"what `ssh -G {alias}` reports"
     identity = next((f for f in resolved.identity_files if f not in _DEFAULT_IDENTITIES), None)
     jump = resolved.get("proxyjump")
+    found = _host_from_resolved(alias, resolved)
     return AliasDefaults(
-        _host_from_resolved(host, resolved),
+        HostArg(found.hostname, parsed.user or found.user, parsed.port or found.port),
         validate_path(identity, f"IdentityFile ({source})") if identity else None,
         validate_proxy_jump(jump, f"ProxyJump ({source})") if jump and jump != "none" else None,
     )
+
+
+def _check_carried(alias: str, resolved: openssh.Resolved) -> None:
+    """Refuse an alias that works through settings sshjup's block cannot carry yet: without
+    them ``ssh jup-NAME`` would reach another host, or check another host key."""
+    home = str(paths.ssh_home())
+    defaults = {
+        "userknownhostsfile": f"{home}/.ssh/known_hosts {home}/.ssh/known_hosts2",
+        "globalknownhostsfile": "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2",
+    }
+    names = {
+        "proxycommand": "ProxyCommand",
+        "hostkeyalias": "HostKeyAlias",
+        "userknownhostsfile": "UserKnownHostsFile",
+        "globalknownhostsfile": "GlobalKnownHostsFile",
+    }
+    unset = {None, "", "none"}
+    for key, keyword in names.items():
+        value = resolved.get(key)
+        if value in unset or value == defaults.get(key):
+            continue
+        msg = (
+            f"`ssh -G {alias}` reports `{keyword} {value}`, which sshjup's block cannot carry "
+            f"yet; `ssh jup-NAME` would not reach {alias} the same way"
+        )
+        hint = (
+            "give the real host instead (HOST as [user@]hostname[:port], with --proxy-jump "
+            "for a jump host), or set the option in a `Host jup-*` block of your own"
+        )
+        raise InvalidInput(msg, hint=hint)
 
 
 def _host_from_resolved(alias: str, resolved: openssh.Resolved) -> HostArg:

@@ -521,3 +521,49 @@ def test_a_known_hosts_line_of_3000_stars_is_matched_quickly() -> None:
     bad = ("*a" * 3000 + "b") + " ssh-ed25519 AAAA\n"
     assert known_host_fingerprints(bad, "a" * 255) == []
     assert time.monotonic() - started < 1
+
+
+# --- 13. add ALIAS keeps what makes the alias work --------------------------------------------
+
+
+def _alias_config(ssh_config: Path, extra: str = "") -> None:
+    ssh_config.write_text(
+        f"Host box\n    HostName box.example.org\n    User carol\n    Port 2222\n{extra}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "user", "port"),
+    [("dave@box", "dave", 2222), ("box:2200", "carol", 2200), ("box", "carol", 2222)],
+)
+def test_user_at_alias_and_alias_port_resolve_the_alias_with_ssh_g(
+    ssh_config: Path, spec: str, user: str, port: int
+) -> None:
+    from sshjup.store import inventory
+
+    _alias_config(ssh_config)
+    result = run("add", spec, "--name", "gpu")
+    assert result.exit_code == 0, result.output
+    inv = inventory.load(paths.inventory_path())
+    assert inv is not None
+    target = inv.hosts["gpu"]
+    assert (target.hostname, target.user, target.port) == ("box.example.org", user, port)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "ProxyCommand nc -X connect -x proxy.example.org:8080 %h %p",
+        "HostKeyAlias box-key",
+        "UserKnownHostsFile ~/.ssh/known_hosts_box",
+    ],
+)
+def test_an_alias_that_needs_what_the_block_cannot_carry_is_refused(
+    ssh_config: Path, setting: str
+) -> None:
+    _alias_config(ssh_config, f"    {setting}\n")
+    before = ssh_config.read_bytes()
+    result = run("add", "box", "--name", "gpu")
+    assert result.exit_code == 2, result.output
+    assert setting.split()[0] in result.output and "cannot carry" in result.output
+    assert ssh_config.read_bytes() == before
