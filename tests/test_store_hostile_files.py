@@ -565,5 +565,5 @@ def test_an_alias_that_needs_what_the_block_cannot_carry_is_refused(
     before = ssh_config.read_bytes()
     result = run("add", "box", "--name", "gpu")
     assert result.exit_code == 2, result.output
-    assert setting.split()[0] in result.output and "cannot carry" in result.output
+    assert setting.split(maxsplit=1)[0] in result.output and "cannot carry" in result.output
     assert ssh_config.read_bytes() == before
