@@ -33,7 +33,7 @@ from sshjup.models import (
     Target,
     name_from_alias,
     validate_hostname,
-    validate_path,
+    validate_key_path,
     validate_port,
     validate_proxy_jump,
     validate_user,
@@ -169,12 +169,16 @@ def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
                 forwards=tuple(forwards),
                 user=opts.get("user", [None])[0],
                 port=int(opts["port"][0]) if "port" in opts else None,
-                identity_file=opts.get("identityfile", [None])[0],
+                identity_file=_unquoted(opts.get("identityfile", [None])[0]),
                 proxy_jump=opts.get("proxyjump", [None])[0],
             )
         except (InvalidInput, KeyError, ValueError):
             continue  # a damaged block is shown in the diff, not adopted
     return inv
+
+
+def _unquoted(value: str | None) -> str | None:
+    return None if value is None else sshconfig.unquote_arg(value)
 
 
 def get_target(where: Where, name: str) -> Target:
@@ -258,7 +262,7 @@ def alias_defaults(where: Where, host: str) -> AliasDefaults:
     found = _host_from_resolved(alias, resolved)
     return AliasDefaults(
         HostArg(found.hostname, parsed.user or found.user, parsed.port or found.port),
-        validate_path(identity, f"IdentityFile ({source})") if identity else None,
+        validate_key_path(identity, f"IdentityFile ({source})") if identity else None,
         validate_proxy_jump(jump, f"ProxyJump ({source})") if jump and jump != "none" else None,
     )
 

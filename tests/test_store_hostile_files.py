@@ -567,3 +567,34 @@ def test_an_alias_that_needs_what_the_block_cannot_carry_is_refused(
     assert result.exit_code == 2, result.output
     assert setting.split(maxsplit=1)[0] in result.output and "cannot carry" in result.output
     assert ssh_config.read_bytes() == before
+
+
+# --- 14. paths with spaces and Windows paths ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key", [r"C:\Users\John Smith\.ssh\id_ed25519", "/home/John Smith/.ssh/id_ed25519"]
+)
+def test_a_key_path_with_spaces_or_backslashes_is_written_as_ssh_reads_it(
+    ssh_config: Path, key: str
+) -> None:
+    from sshjup.ssh import openssh
+
+    result = run("add", "gpu.example.org", "--name", "gpu", "--identity-file", key)
+    assert result.exit_code == 0, result.output
+    resolved = openssh.resolve(ssh_config, "jup-gpu")  # the real ssh -G is the oracle
+    assert key in resolved.identity_files
+    # The section reads back (adopted) as the same path when the inventory is lost.
+    (paths.app_dir() / "inventory.yaml").unlink()
+    shown = run("list", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert key.replace("\\", "\\\\") in shown.output
+
+
+def test_a_bad_key_path_hint_talks_about_paths(ssh_config: Path) -> None:
+    result = run("add", "gpu.example.org", "--name", "gpu", "--identity-file", "/tmp/a\tb")
+    assert result.exit_code == 2, result.output
+    assert "path" in result.output.split("Hint:", 1)[1]
+    result = run("add", "gpu.example.org", "--name", "gpu", "--identity-file", '/tmp/"x"')
+    assert result.exit_code == 2, result.output
+    assert "path" in result.output.split("Hint:", 1)[1]
