@@ -33,6 +33,10 @@ class InventoryError(InvalidInput):
     """The inventory file is not valid YAML or does not match the schema."""
 
 
+class NotARegularFile(InvalidInput):
+    """A file sshjup reads or writes is a device, FIFO, socket or directory, or too large."""
+
+
 class Conflict(SshjupError):
     """The change would clash with something that exists (alias, port, hand edit)."""
 
@@ -49,6 +53,10 @@ class PortTaken(Conflict):
 
 class HandEdited(Conflict):
     """The managed section (or a PuTTY session) was changed by hand since sshjup wrote it."""
+
+
+class ConcurrentEdit(Conflict):
+    """Another program changed the file between sshjup reading it and renaming the new one."""
 
 
 class NotFound(SshjupError):
@@ -112,6 +120,7 @@ class LockTimeout(SshjupError):
 
 
 __all__ = [
+    "ConcurrentEdit",
     "ConfigParseError",
     "Conflict",
     "HandEdited",
@@ -119,6 +128,7 @@ __all__ = [
     "InvalidInput",
     "InventoryError",
     "LockTimeout",
+    "NotARegularFile",
     "NotFound",
     "PortTaken",
     "PuttyStoreError",

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from sshjup.errors import (
+    ConcurrentEdit,
+    Conflict,
     HandEdited,
     HostExists,
     InvalidInput,
     NotFound,
     PortTaken,
+    SshjupError,
     VerificationFailed,
 )
 from sshjup.models import (
@@ -30,7 +33,7 @@ from sshjup.models import (
     Target,
     name_from_alias,
     validate_hostname,
-    validate_path,
+    validate_key_path,
     validate_port,
     validate_proxy_jump,
     validate_user,
@@ -64,10 +67,16 @@ class Where:
 
     ssh_config: Path
     inventory: Path
+    # The one inventory older versions kept for every config: hosts of this config's section
+    # are taken from it while this config has no inventory of its own yet (see docs/inventory.md).
+    legacy_inventory: Path | None = None
 
     @classmethod
     def locate(cls, ssh_config: str | os.PathLike[str] | None = None) -> Where:
-        return cls(paths.ssh_config_path(ssh_config), paths.inventory_path())
+        config = paths.ssh_config_path(ssh_config)
+        inv = paths.inventory_path(config)
+        legacy = paths.app_dir() / paths.LEGACY_INVENTORY
+        return cls(config, inv, None if inv == legacy else legacy)
 
 
 @dataclass
@@ -122,8 +131,19 @@ def load_inventory(where: Where, doc: sshconfig.ConfigDoc | None = None) -> Inve
     if inv is not None:
         return inv
     if doc is None:
-        doc = sshconfig.decode(fileio.read_bytes(fileio.real_path(where.ssh_config)))
-    return _adopt_section(doc)
+        doc = sshconfig.decode(
+            fileio.read_bytes(fileio.real_path(where.ssh_config), fileio.MAX_CONFIG_BYTES)
+        )
+    adopted = _adopt_section(doc)
+    legacy = inventory.load(where.legacy_inventory) if where.legacy_inventory else None
+    if legacy is None or doc.section is None:
+        return adopted
+    # Migration: this config's hosts, with everything the old shared inventory knew of them.
+    mine = set(sshconfig.managed_aliases(doc))
+    migrated = Inventory({n: t for n, t in legacy.hosts.items() if t.alias in mine})
+    for name, target in adopted.hosts.items():
+        migrated.hosts.setdefault(name, target)
+    return migrated
 
 
 def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
@@ -149,12 +169,16 @@ def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
                 forwards=tuple(forwards),
                 user=opts.get("user", [None])[0],
                 port=int(opts["port"][0]) if "port" in opts else None,
-                identity_file=opts.get("identityfile", [None])[0],
+                identity_file=_unquoted(opts.get("identityfile", [None])[0]),
                 proxy_jump=opts.get("proxyjump", [None])[0],
             )
         except (InvalidInput, KeyError, ValueError):
             continue  # a damaged block is shown in the diff, not adopted
     return inv
+
+
+def _unquoted(value: str | None) -> str | None:
+    return None if value is None else sshconfig.unquote_arg(value)
 
 
 def get_target(where: Where, name: str) -> Target:
@@ -211,34 +235,66 @@ class AliasDefaults:
 
 
 def alias_defaults(where: Where, host: str) -> AliasDefaults:
-    if "@" in host or ":" in host:
-        return AliasDefaults(HostArg.parse(host))
-    data = fileio.read_bytes(fileio.real_path(where.ssh_config))
-    if data is None or (
-        # (defined_aliases' own first test, on the bytes: no text is decoded for a host name
-        # that the file does not mention, and that no quote or backslash could spell)
-        host.encode("utf-8", "surrogateescape") not in data
-        and not any(q in data for q in (b"\\", b'"', b"'"))
-    ):
-        return AliasDefaults(HostArg.parse(host))
-    doc = sshconfig.decode(data)
-    del data
-    if host not in sshconfig.defined_aliases(doc, [host]):
-        return AliasDefaults(HostArg.parse(host))
+    """What HOST contributes: ``[user@]ALIAS[:port]`` with ALIAS a Host of the ssh config is
+    resolved with ``ssh -G`` (the user and port given win); anything else is taken as it is."""
+    doc = sshconfig.decode(
+        fileio.read_bytes(fileio.real_path(where.ssh_config), fileio.MAX_CONFIG_BYTES)
+    )
+    try:
+        parsed = HostArg.parse(host)
+    except InvalidInput:
+        if host not in sshconfig.defined_aliases(doc, [host]):
+            raise
+        parsed = HostArg(host)  # an alias that is no host name (my_box): ssh -G says more
+    alias = parsed.hostname
+    if alias not in sshconfig.defined_aliases(doc, [alias]):
+        return AliasDefaults(parsed)
     resolved = openssh.resolve(
-        where.ssh_config, host, use_default=paths.is_default_ssh_config(where.ssh_config)
+        where.ssh_config, alias, use_default=paths.is_default_ssh_config(where.ssh_config)
     )
     if not resolved.ok:
-        msg = f"`ssh -G {host}` failed: {resolved.error}"
+        msg = f"`ssh -G {alias}` failed: {resolved.error}"
         raise InvalidInput(msg, hint="fix the ssh config, or give HOST as [user@]hostname[:port]")
-    source = f"what `ssh -G {host}` reports"
+    _check_carried(alias, resolved)
+    source = f"what `ssh -G {alias}` reports"
     identity = next((f for f in resolved.identity_files if f not in _DEFAULT_IDENTITIES), None)
     jump = resolved.get("proxyjump")
+    found = _host_from_resolved(alias, resolved)
     return AliasDefaults(
-        _host_from_resolved(host, resolved),
-        validate_path(identity, f"IdentityFile ({source})") if identity else None,
+        HostArg(found.hostname, parsed.user or found.user, parsed.port or found.port),
+        validate_key_path(identity, f"IdentityFile ({source})") if identity else None,
         validate_proxy_jump(jump, f"ProxyJump ({source})") if jump and jump != "none" else None,
     )
+
+
+def _check_carried(alias: str, resolved: openssh.Resolved) -> None:
+    """Refuse an alias that works through settings sshjup's block cannot carry yet: without
+    them ``ssh jup-NAME`` would reach another host, or check another host key."""
+    home = str(paths.ssh_home())
+    defaults = {
+        "userknownhostsfile": f"{home}/.ssh/known_hosts {home}/.ssh/known_hosts2",
+        "globalknownhostsfile": "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2",
+    }
+    names = {
+        "proxycommand": "ProxyCommand",
+        "hostkeyalias": "HostKeyAlias",
+        "userknownhostsfile": "UserKnownHostsFile",
+        "globalknownhostsfile": "GlobalKnownHostsFile",
+    }
+    unset = {None, "", "none"}
+    for key, keyword in names.items():
+        value = resolved.get(key)
+        if value in unset or value == defaults.get(key):
+            continue
+        msg = (
+            f"`ssh -G {alias}` reports `{keyword} {value}`, which sshjup's block cannot carry "
+            f"yet; `ssh jup-NAME` would not reach {alias} the same way"
+        )
+        hint = (
+            "give the real host instead (HOST as [user@]hostname[:port], with --proxy-jump "
+            "for a jump host), or set the option in a `Host jup-*` block of your own"
+        )
+        raise InvalidInput(msg, hint=hint)
 
 
 def _host_from_resolved(alias: str, resolved: openssh.Resolved) -> HostArg:
@@ -375,12 +431,20 @@ def _definitions(
 ) -> Iterable[tuple[str, str, int]]:
     """(alias, file, line) for each of ``aliases`` each file defines: the config, then its
     Include files, breadth first."""
+    for current, source in _config_tree(doc, config_path):
+        for alias, line in sshconfig.defined_aliases(current, aliases).items():
+            yield alias, source, line
+
+
+def _config_tree(
+    doc: sshconfig.ConfigDoc, config_path: Path
+) -> Iterable[tuple[sshconfig.ConfigDoc, str]]:
+    """The config and the files it includes (breadth first, each once), read lazily."""
     seen: set[Path] = set()
     queue: list[tuple[sshconfig.ConfigDoc, str, int]] = [(doc, str(config_path), 0)]
     while queue:
         current, source, depth = queue.pop(0)
-        for alias, line in sshconfig.defined_aliases(current, aliases).items():
-            yield alias, source, line
+        yield current, source
         if depth >= 16:  # noqa: PLR2004 (OpenSSH's READCONF_MAX_DEPTH)
             continue
         for pattern in sshconfig.file_include_args(current):
@@ -388,9 +452,29 @@ def _definitions(
                 if included in seen:
                     continue
                 seen.add(included)
-                data = fileio.read_bytes(included) if included.is_file() else None
+                try:
+                    data = fileio.read_bytes(included, fileio.MAX_CONFIG_BYTES)
+                except SshjupError:
+                    continue  # ssh -G reports what it cannot read; sshjup does not write it
                 if data is not None:
                     queue.append((sshconfig.decode(data), str(included), depth + 1))
+
+
+def _check_section_not_included(doc: sshconfig.ConfigDoc, config_path: Path) -> None:
+    """Refuse to start a second section when the user moved sshjup's into an Include file."""
+    if doc.section is not None or not sshconfig.file_include_args(doc):
+        return
+    for current, source in _config_tree(doc, config_path):
+        if current.section is not None and source != str(config_path):
+            msg = (
+                f"sshjup's section is in {source}, which {config_path} includes; sshjup manages "
+                f"one file at a time and would start a second section in {config_path}"
+            )
+            hint = (
+                f"manage that file directly (add --ssh-config {source} to the command), "
+                f"or move the section back into {config_path}"
+            )
+            raise Conflict(msg, hint=hint)
 
 
 def _include_files(pattern: str) -> list[Path]:
@@ -450,92 +534,175 @@ Mutation = Callable[[Inventory, sshconfig.ConfigDoc], None]
 def _change(
     where: Where, action: str, mutate: Mutation, *, dry_run: bool, force: bool
 ) -> ChangeResult:
-    result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
     real_config = fileio.real_path(where.ssh_config)
+    # A device, FIFO or directory is refused before any lock or temp file is made beside it.
+    fileio.check_regular(real_config, fileio.MAX_CONFIG_BYTES)
+    fileio.check_regular(where.inventory, fileio.MAX_FILE_BYTES)
     with contextlib.ExitStack() as locks:
         if not dry_run:  # a dry run creates nothing: no lock file, no ~/.ssh, no app dir
-            locks.enter_context(fileio.file_lock(where.inventory.parent / _LOCK_NAME))
+            locks.enter_context(fileio.file_lock(paths.app_dir() / _LOCK_NAME))
             locks.enter_context(
                 fileio.file_lock(real_config.with_name(f".{real_config.name}.sshjup.lock"))
             )
             fileio.remove_stale_temps(real_config)
             fileio.remove_stale_temps(where.inventory)
-        old_inv_bytes = fileio.read_bytes(where.inventory)
-        doc = sshconfig.decode(fileio.read_bytes(real_config))
-        inv = load_inventory(where, doc)
-        before = dict(inv.hosts)
-        mutate(inv, doc)
-        _check_ports(inv)
-        result.added = [n for n in inv.hosts if n not in before]
-        result.removed = [n for n in before if n not in inv.hosts]
-        result.updated = [n for n in inv.hosts if n in before and before[n] != inv.hosts[n]]
-
-        caps = openssh.capabilities()
-        control_dir, control_real = paths.control_dir(where.ssh_config)
-        body = sshconfig.render_body(inv.targets(), caps, control_dir)
-        if doc.section is not None and doc.section.hand_edited and not force:
-            raise _hand_edited(doc, body, real_config)
-        new_text = sshconfig.plan_text(doc, body)
-        new_inv_bytes = inventory.dumps(inv).encode("utf-8")
-        config_changed = new_text != doc.text or (not doc.exists and bool(body))
-        result.config_changed = config_changed
-        inv_changed = new_inv_bytes != old_inv_bytes
-        result._texts = (doc.text, new_text)
-        putty_plan = managed.plan(where.ssh_config, before, inv, force=force)
-        result.putty = putty_plan.messages
-        result.warnings.extend(putty_plan.warnings)
-        result.changed = config_changed or inv_changed or putty_plan.changed
-        if not result.changed or dry_run:
-            return result
-
-        if body and caps.control_master:
-            fileio.ensure_dir(control_real)
-        to_verify = [inv.hosts[n] for n in result.added + result.updated]
-
-        def verify_then_save(candidate: Path) -> None:
-            result.warnings.extend(_verify(candidate, to_verify, doc, new_text, where.ssh_config))
-            result.verified = [t.alias for t in _sample(to_verify)]
-            if inv_changed:
-                fileio.atomic_write(where.inventory, new_inv_bytes)
-
-        if config_changed:
-            _write_config(real_config, doc, new_text, verify_then_save)
-        elif inv_changed:
-            fileio.atomic_write(where.inventory, new_inv_bytes)
-        managed.apply(putty_plan, force=force)
-        for target in to_verify:
-            if not local_port_free(target.local_port):
-                result.warnings.append(
-                    f"local port {target.local_port} is in use on this machine right now; "
-                    f"`ssh {target.alias}` will fail until it is free (see `sshjup doctor`)"
+        for attempt in range(_ATTEMPTS):
+            try:
+                return _change_locked(
+                    where, real_config, action, mutate, dry_run=dry_run, force=force
                 )
+            except ConcurrentEdit:
+                if attempt + 1 == _ATTEMPTS:
+                    raise
+    raise AssertionError  # pragma: no cover - the loop returns or raises
+
+
+# Another program's edit during a change (caught just before the rename): start again from
+# the file as it is now, once; a second edit in the same window is reported (exit 3).
+_ATTEMPTS = 2
+
+
+def _change_locked(
+    where: Where,
+    real_config: Path,
+    action: str,
+    mutate: Mutation,
+    *,
+    dry_run: bool,
+    force: bool,
+) -> ChangeResult:
+    result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
+    old_inv_bytes = fileio.read_bytes(where.inventory)
+    snapshot = fileio.read_snapshot(real_config, fileio.MAX_CONFIG_BYTES)
+    doc = sshconfig.decode(None if snapshot is None else snapshot.data)
+    _check_section_not_included(doc, real_config)
+    inv = load_inventory(where, doc)
+    before = dict(inv.hosts)
+    mutate(inv, doc)
+    _check_ports(inv)
+    result.added = [n for n in inv.hosts if n not in before]
+    result.removed = [n for n in before if n not in inv.hosts]
+    result.updated = [n for n in inv.hosts if n in before and before[n] != inv.hosts[n]]
+
+    caps = openssh.capabilities()
+    control_dir, control_real = paths.control_dir(where.ssh_config)
+    body = sshconfig.render_body(inv.targets(), caps, control_dir)
+    if doc.section is not None and doc.section.hand_edited and not force:
+        raise _hand_edited(doc, body, real_config)
+    new_text = sshconfig.plan_text(doc, body)
+    new_inv_bytes = inventory.dumps(inv).encode("utf-8", "surrogateescape")
+    config_changed = new_text != doc.text or (not doc.exists and bool(body))
+    result.config_changed = config_changed
+    inv_changed = new_inv_bytes != old_inv_bytes
+    result._texts = (doc.text, new_text)
+    putty_plan = managed.plan(where.ssh_config, before, inv, force=force)
+    result.putty = putty_plan.messages
+    result.warnings.extend(putty_plan.warnings)
+    result.changed = config_changed or inv_changed or putty_plan.changed
+    if not result.changed or dry_run:
+        return result
+
+    if body and caps.control_master:
+        fileio.ensure_dir(control_real)
+    to_verify = [inv.hosts[n] for n in result.added + result.updated]
+    inv_saved: list[bool] = []
+
+    def verify_then_save(candidate: Path) -> None:
+        result.warnings.extend(_verify(candidate, to_verify, doc, new_text, where.ssh_config))
+        result.verified = [t.alias for t in _sample(to_verify)]
+        if inv_changed:
+            # The inventory (the intent) goes first: a run killed before the rename below
+            # finds it and writes the config from it; a rename that fails rolls it back.
+            fileio.atomic_write(where.inventory, new_inv_bytes)
+            inv_saved.append(True)
+
+    if config_changed:
+        try:
+            _write_config(real_config, doc, snapshot, new_text, verify_then_save, result)
+        except BaseException:
+            if inv_saved:
+                _restore_inventory(where.inventory, old_inv_bytes)
+            raise
+    elif inv_changed:
+        fileio.atomic_write(where.inventory, new_inv_bytes)
+    if old_inv_bytes is None and where.legacy_inventory is not None:
+        _finish_migration(where.legacy_inventory, before)
+    managed.apply(putty_plan, force=force)
+    for target in to_verify:
+        if not local_port_free(target.local_port):
+            result.warnings.append(
+                f"local port {target.local_port} is in use on this machine right now; "
+                f"`ssh {target.alias}` will fail until it is free (see `sshjup doctor`)"
+            )
     return result
+
+
+def _finish_migration(legacy_path: Path, moved: dict[str, Target]) -> None:
+    """Take the hosts this config now has in its own inventory out of the old shared one,
+    unless the user's ``~/.ssh/config`` has them too (then they are its hosts as well)."""
+    legacy = inventory.load(legacy_path) if moved else None
+    if legacy is None:
+        return
+    users = paths.user_ssh_config()
+    try:
+        data = fileio.read_bytes(fileio.real_path(users), fileio.MAX_CONFIG_BYTES)
+    except SshjupError:
+        return  # leave the shared inventory as it is
+    kept = set(sshconfig.managed_aliases(sshconfig.decode(data)))
+    gone = [n for n, t in moved.items() if n in legacy.hosts and t.alias not in kept]
+    if gone:
+        for name in gone:
+            del legacy.hosts[name]
+        inventory.save(legacy, legacy_path)
+
+
+def _restore_inventory(path: Path, old: bytes | None) -> None:
+    """Put the inventory back as it was before a change whose config write failed."""
+    with contextlib.suppress(SshjupError):
+        if old is None:
+            fileio.delete_file(path, backup=False)
+        else:
+            fileio.atomic_write(path, old, backup=False)
 
 
 def _write_config(
     real_config: Path,
     doc: sshconfig.ConfigDoc,
+    snapshot: fileio.Snapshot | None,
     new_text: str,
     before_replace: Callable[[Path], None],
+    result: ChangeResult,
 ) -> None:
     """Write the config; a file sshjup created goes away again with its last host."""
     st = state.load()
     key = str(real_config)
     if not new_text and key in st.created_files:
         before_replace(real_config)
+        fileio.check_unchanged(real_config, snapshot)
         fileio.delete_file(real_config)
         st.created_files.remove(key)
-        state.save(st)
+        _save_state(st, result)
         return
     fileio.atomic_write(
         real_config,
         new_text,  # (encoded piece by piece as it is written: a large file is not held twice)
         before_replace=before_replace,
-        previous=doc.text if doc.exists else None,  # the backup, without a second read
+        expect=fileio.ABSENT if snapshot is None else snapshot,  # and the backup's bytes
     )
     if not doc.exists:
         st.created_files.append(key)
+        _save_state(st, result)
+
+
+def _save_state(st: state.State, result: ChangeResult) -> None:
+    """Record what sshjup created; the config is already written, so a failure is a warning."""
+    try:
         state.save(st)
+    except SshjupError as err:
+        result.warnings.append(
+            f"{err.message}; sshjup could not record which ssh config it created, so removing "
+            "the last host will leave an empty file instead of deleting it"
+        )
 
 
 def _hand_edited(doc: sshconfig.ConfigDoc, body: list[str], path: Path) -> HandEdited:
@@ -770,7 +937,7 @@ def putty_sessions(where: Where) -> list[dict[str, Any]]:
     st = state.load()
     rows: list[dict[str, Any]] = []
     for target in targets:
-        digest = st.digests.get(managed.digest_key(store, target.alias))
+        digest = managed.recorded_digest(st, store, target.alias)
         location = store.location(target.alias)
         if not managed.putty_enabled(target):
             rows.append(

@@ -28,10 +28,15 @@ _USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}")
 _PATH_RE = re.compile(r"[A-Za-z0-9._/~+-][A-Za-z0-9._/~+:-]{0,1023}")
 # A jump host spec: [user@]host[:port], several separated by commas.
 _JUMP_PART_RE = re.compile(r"(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>[^:]+))?")
+# A key file: also spaces and backslashes (`C:\Users\John Smith\.ssh\id_ed25519`); written
+# double-quoted with `\\` for `\`, as OpenSSH's argv_split reads it; never a quote, % or $.
+_KEY_PATH_RE = re.compile(
+    r"[A-Za-z0-9._/~+:\\-](?:[A-Za-z0-9._/~+:\\ -]{0,1022}[A-Za-z0-9._/~+:\\-])?"
+)
 _ARG_RE = re.compile(r"[A-Za-z0-9._/~+:=,@-]{1,1024}")
 
 
-def _reject_control(field_name: str, value: str) -> None:
+def _reject_control(field_name: str, value: str, hint: str | None = None) -> None:
     """Refuse every character that could end a line or hide in one."""
     if value.isascii() and value.isprintable() and " " not in value:
         return  # printable ASCII but space: none of the characters below (fast path)
@@ -41,7 +46,7 @@ def _reject_control(field_name: str, value: str) -> None:
     for ch in value:
         if ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Zs"}:
             msg = f"{field_name}: the character {ch!r} is not allowed (got {value!r})"
-            raise InvalidInput(msg, hint="use only letters, digits and . _ - in this value")
+            raise InvalidInput(msg, hint=hint or "use only letters, digits and . _ - in this value")
 
 
 def validate_name(value: str, field_name: str = "name") -> str:
@@ -107,15 +112,32 @@ def validate_port(value: object, field_name: str = "port") -> int:
     return port
 
 
+_PATH_HINT = "give the path without that character (move or link the file if need be)"
+
+
 def validate_path(value: str, field_name: str = "identity_file") -> str:
     """A file path without quotes, spaces, ``%`` tokens or ``$`` expansions."""
-    _reject_control(field_name, value)
+    _reject_control(field_name, value, _PATH_HINT)
     if not _PATH_RE.fullmatch(value) or value.startswith("-"):
         msg = (
             f"{field_name}: {value!r} is not allowed: a path may use letters, digits and "
             "'. _ / ~ + - :' only (no spaces, quotes, '%' or '$')"
         )
         raise InvalidInput(msg, hint="move or link the file to a path without those characters")
+    return value
+
+
+def validate_key_path(value: str, field_name: str = "identity_file") -> str:
+    """A key file's path: like :func:`validate_path`, and also spaces and backslashes."""
+    _reject_control(field_name, value.replace(" ", ""), _PATH_HINT)
+    if not _KEY_PATH_RE.fullmatch(value) or value.startswith("-"):
+        msg = (
+            f"{field_name}: {value!r} is not a path sshjup can write: a path may use letters, "
+            "digits, spaces and '. _ / \\ ~ + - :' (no quotes, '#', '%' or '$', and no space "
+            "at either end)"
+        )
+        hint = "give the key's path without those characters, or link the key to such a path"
+        raise InvalidInput(msg, hint=hint)
     return value
 
 
@@ -238,7 +260,7 @@ class Target:
         if self.port is not None:
             validate_port(self.port)
         if self.identity_file is not None:
-            validate_path(self.identity_file)
+            validate_key_path(self.identity_file)
         if self.proxy_jump is not None:
             validate_proxy_jump(self.proxy_jump)
         if not self.forwards:
@@ -342,6 +364,7 @@ __all__ = [
     "validate_command_arg",
     "validate_hostname",
     "validate_name",
+    "validate_key_path",
     "validate_path",
     "validate_port",
     "validate_proxy_jump",

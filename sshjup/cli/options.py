@@ -18,8 +18,20 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class _ConfigPath(click.Path):
+    """click.Path, but a path the file system cannot take (a NUL byte, a lone surrogate) is a
+    usage error (exit 2), not a traceback from ``os.stat``."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except ValueError:  # (UnicodeEncodeError is one)
+            self.fail(f"the path {value!r} cannot be used on this system", param, ctx)
+
+
 # One instance for every command's --ssh-config: each click.Path asks gettext for its name.
-_CONFIG_FILE = click.Path(dir_okay=False)
+_CONFIG_FILE = _ConfigPath(dir_okay=False)
 
 
 def ssh_config_option(func: F) -> F:

@@ -87,7 +87,7 @@ def _putty_changes(where: hosts.Where, target: Target) -> list[str]:
     from sshjup.store import state  # noqa: PLC0415
 
     store = get_store()
-    digest = state.load().digests.get(managed.digest_key(store, target.alias))
+    digest = managed.recorded_digest(state.load(), store, target.alias)
     try:
         full, _ = managed.as_ssh_sees_it(where.ssh_config, target)  # as apply writes it
         planned = sync.plan_session(

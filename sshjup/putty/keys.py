@@ -148,7 +148,7 @@ def _read_key(path: Path) -> bytes:
             raise InvalidInput(msg, hint="give the private key file (e.g. ~/.ssh/id_ed25519)")
     except FileNotFoundError:
         pass
-    data = read_bytes(path)
+    data = read_bytes(path, _MAX_KEY_FILE)
     if data is None:
         msg = f"the identity file {path} does not exist"
         raise InvalidInput(msg, hint="check --identity-file (ssh-keygen -t ed25519 makes a key)")
@@ -194,7 +194,7 @@ def plan_key(identity_file: str | os.PathLike[str]) -> KeyPlan:
         msg = f"{key} is a public key; PuTTY needs the private key"
         raise InvalidInput(msg, hint=f"give the private key, e.g. {key.with_suffix('')}")
     plan = KeyPlan(key, ppk, "convert")
-    existing = read_bytes(ppk)
+    existing = read_bytes(ppk, _MAX_KEY_FILE)
     if existing is not None:
         current = inspect_key(existing)
         if current.kind == "ppk":
@@ -243,7 +243,7 @@ def apply_key(plan: KeyPlan) -> Path:
             str(no_passphrase),
         ]
         result = proc.run(argv, timeout=PUTTYGEN_TIMEOUT)
-        data = read_bytes(out) if result.returncode == 0 else None
+        data = read_bytes(out, _MAX_KEY_FILE) if result.returncode == 0 else None
         if data is None:
             raise _puttygen_error(plan, result.stderr or result.stdout)
         atomic_write(plan.ppk_path, data, backup=False)

@@ -40,6 +40,24 @@ def digest_key(store: SessionStore, name: str) -> str:
     return f"putty:{store.location(name)}"
 
 
+def recorded_digest(st: state.State, store: SessionStore, name: str) -> str | None:
+    """The digest sshjup recorded for the session ``name``.
+
+    After a run killed while writing sessions, a session not rewritten yet still has the
+    digest it had before (``st.pending``): that one is sshjup's too.
+    """
+    key = digest_key(store, name)
+    digest = st.digests.get(key)
+    old = st.pending.get(key)
+    if old is not None and old != digest:
+        from sshjup.putty.store import settings_digest  # noqa: PLC0415
+
+        current = store.read(name)
+        if current is not None and settings_digest(current) == old:
+            return old
+    return digest
+
+
 @dataclass
 class PuttyPlan:
     """The session writes and deletes one change needs."""
@@ -85,7 +103,7 @@ def plan(ssh_config: Path, before: dict[str, Target], inv: Inventory, *, force: 
     result.store = store
     st = state.load()
     for target in wanted:
-        digest = st.digests.get(digest_key(store, target.alias))
+        digest = recorded_digest(st, store, target.alias)
         unchanged = before.get(target.name) == target
         if (
             unchanged
@@ -106,7 +124,7 @@ def plan(ssh_config: Path, before: dict[str, Target], inv: Inventory, *, force: 
         if session.key is not None and session.key.action == "convert":
             result.messages.append(f"PuTTY: convert the key: {session.key.command_text}")
     for target in dropped:
-        digest = st.digests.get(digest_key(store, target.alias))
+        digest = recorded_digest(st, store, target.alias)
         state_now = sync.session_state(target.alias, store, digest)
         if state_now == "hand-edited" and not force:
             sync.remove_session(target.alias, store, digest)  # raises HandEdited
@@ -124,12 +142,27 @@ def apply(putty_plan: PuttyPlan, *, force: bool) -> None:
     from sshjup.putty import sync  # noqa: PLC0415
 
     st = state.load()
+    # First record what is about to be written (and what was there before), so a run killed
+    # or failing half-way (SIGKILL, a full disk) leaves sessions the next run still owns.
+    for session in putty_plan.writes:
+        key = digest_key(store, session.name)
+        if session.current is not None:
+            from sshjup.putty.store import settings_digest  # noqa: PLC0415
+
+            st.pending[key] = settings_digest(session.current)
+        st.digests[key] = session.digest
+    if any(p.action != "unchanged" for p in putty_plan.writes):
+        state.save(st)
     for session in putty_plan.writes:
         st.digests[digest_key(store, session.name)] = sync.apply_session(session)
     for name in putty_plan.deletes:
         key = digest_key(store, name)
-        sync.remove_session(name, store, st.digests.get(key), force=force)
+        digest = recorded_digest(st, store, name)
+        sync.remove_session(name, store, digest, force=force)
         st.digests.pop(key, None)
+        st.pending.pop(key, None)
+    for session in putty_plan.writes:
+        st.pending.pop(digest_key(store, session.name), None)
     state.save(st)
 
 
@@ -170,4 +203,12 @@ def _default_known_hosts() -> Path:
     return paths.ssh_home() / ".ssh" / "known_hosts"
 
 
-__all__ = ["PuttyPlan", "apply", "as_ssh_sees_it", "digest_key", "plan", "putty_enabled"]
+__all__ = [
+    "PuttyPlan",
+    "apply",
+    "as_ssh_sees_it",
+    "digest_key",
+    "plan",
+    "putty_enabled",
+    "recorded_digest",
+]

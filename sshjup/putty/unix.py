@@ -20,7 +20,13 @@ from sshjup.errors import PuttyStoreError
 from sshjup.putty.escape import name_from_unix_filename, unix_session_filename
 from sshjup.putty.settings import Settings, SettingValue, check_settings
 from sshjup.putty.store import SessionStore
-from sshjup.store.fileio import BACKUP_SUFFIX, atomic_write, delete_file, read_bytes
+from sshjup.store.fileio import (
+    BACKUP_SUFFIX,
+    MAX_SMALL_FILE_BYTES,
+    atomic_write,
+    delete_file,
+    read_bytes,
+)
 
 _TEMP_SUFFIX = ".sshjup-tmp"
 
@@ -54,6 +60,23 @@ class FileStore(SessionStore):
     def path(self, name: str) -> Path:
         return self.directory / unix_session_filename(name)
 
+    def _inside(self, name: str) -> Path:
+        """The session's file; a symlink leading out of the directory (dangling or not) is
+        refused, so sshjup never reads, writes or deletes a file elsewhere through it."""
+        path = self.path(name)
+        if not path.is_symlink():
+            return path
+        target = Path(os.path.realpath(path))
+        home = Path(os.path.realpath(self.directory))
+        if target.parent != home:
+            msg = (
+                f"the PuTTY session file {path} is a symlink to {target}, outside "
+                f"{self.directory}; sshjup does not follow it"
+            )
+            hint = "remove the symlink (or replace it with the session file itself)"
+            raise PuttyStoreError(msg, hint=hint)
+        return path
+
     def location(self, name: str) -> str:
         return str(self.path(name))
 
@@ -73,7 +96,7 @@ class FileStore(SessionStore):
         return sorted(names)
 
     def read(self, name: str) -> Settings | None:
-        data = read_bytes(self.path(name))
+        data = read_bytes(self._inside(name), MAX_SMALL_FILE_BYTES)
         return None if data is None else parse_session_file(data)
 
     def normalize(self, settings: Mapping[str, SettingValue]) -> Settings:
@@ -83,11 +106,11 @@ class FileStore(SessionStore):
     def write(self, name: str, settings: Mapping[str, SettingValue]) -> None:
         check_settings(name, settings)
         self._ensure_dirs()
-        atomic_write(self.path(name), render_session_file(settings), backup=False)
+        atomic_write(self._inside(name), render_session_file(settings), backup=False)
 
     def delete(self, name: str) -> bool:
-        path = self.path(name)
-        if read_bytes(path) is None:
+        path = self._inside(name)
+        if read_bytes(path, MAX_SMALL_FILE_BYTES) is None:
             return False
         delete_file(path, backup=False)
         return True

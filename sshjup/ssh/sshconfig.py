@@ -55,6 +55,21 @@ class Capabilities:
     version: str = ""
 
 
+def quote_arg(value: str) -> str:
+    """An argument as OpenSSH's ``argv_split`` reads it back: double-quoted, each backslash
+    doubled, when it holds a space or a backslash (validated values hold no quote)."""
+    if " " not in value and "\\" not in value:
+        return value
+    return '"' + value.replace("\\", "\\\\") + '"'
+
+
+def unquote_arg(value: str) -> str:
+    """The inverse of :func:`quote_arg` (for a section sshjup wrote)."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':  # noqa: PLR2004
+        return value[1:-1].replace("\\\\", "\\")
+    return value
+
+
 def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[str]:
     """The Host block for one target, as lines without line endings."""
     lines = [f"Host {target.alias}", f"{INDENT}HostName {target.hostname}"]
@@ -63,7 +78,7 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
     if target.port is not None:
         lines.append(f"{INDENT}Port {target.port}")
     if target.identity_file is not None:
-        lines.append(f"{INDENT}IdentityFile {target.identity_file}")
+        lines.append(f"{INDENT}IdentityFile {quote_arg(target.identity_file)}")
     if target.proxy_jump is not None:
         lines.append(f"{INDENT}ProxyJump {target.proxy_jump}")
     lines.extend(

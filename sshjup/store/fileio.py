@@ -7,7 +7,15 @@ Rules (design.md, "~/.ssh/config: the rules that make it safe"):
   then ``os.replace`` it over the real file: a crash, a SIGKILL or a full disk leaves either the
   complete old file or the complete new one, never a mix;
 * keep a backup of the previous bytes (``<name>.sshjup.bak``), written the same way;
-* fsync the directory so the rename survives a power cut.
+* fsync the directory so the rename survives a power cut;
+* only regular files: a device, FIFO, socket or directory (also behind a symlink) is refused
+  before any lock, backup or temp file is made beside it, and every read is bounded in size;
+* never lose another program's edit: :func:`read_snapshot` records size, mtime, inode and a
+  digest, and :func:`atomic_write` checks them just before the rename (``expect=``);
+* keep the owner, group and extended attributes (``user.*``, ACLs, SELinux labels) of the file
+  it replaces; a file root creates in a user's directory belongs to that user;
+* a file that cannot be renamed over (a bind mount: EBUSY) is rewritten in place, under the
+  lock, with fsync; an immutable file (EPERM) gets its own message.
 """
 
 from __future__ import annotations
@@ -19,13 +27,25 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
-from sshjup.errors import LockTimeout, SshjupError
+from sshjup.errors import ConcurrentEdit, LockTimeout, NotARegularFile, SshjupError
 
 BACKUP_SUFFIX = ".sshjup.bak"
 NEW_FILE_MODE = 0o600
 NEW_DIR_MODE = 0o700
+
+# Read limits: far above any real file of the kind, far below what exhausts memory.
+MAX_CONFIG_BYTES = 256 * 1024 * 1024  # an ssh config (50 MB ones are handled)
+MAX_FILE_BYTES = 64 * 1024 * 1024  # inventory, known_hosts, state
+MAX_SMALL_FILE_BYTES = 1024 * 1024  # a key, a .ppk, a PuTTY session (Default Settings)
+
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
 
 
 def real_path(path: Path) -> Path:
@@ -33,24 +53,173 @@ def real_path(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def read_bytes(path: Path) -> bytes | None:
-    """The file's bytes, or ``None`` when it does not exist."""
+def _not_regular(path: Path, st_mode: int) -> NotARegularFile:
+    kind = _KINDS.get(stat.S_IFMT(st_mode), "not a regular file")
+    real = real_path(path)
+    through = f" (through the symlink {path})" if real != Path(path).absolute() else ""
+    msg = f"{real}{through} is {kind}, not a regular file; sshjup reads and writes regular files"
+    return NotARegularFile(msg, hint="give the path of a regular file (or of one to be created)")
+
+
+def check_regular(path: Path, limit: int | None = None) -> None:
+    """Refuse ``path`` (after following symlinks) unless it is a regular file or missing,
+    and no larger than ``limit`` when one is given."""
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
+        st = Path(path).stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return
     except OSError as err:
-        msg = f"cannot read {path}: {err.strerror}"
-        raise SshjupError(msg, hint="check the file's permissions") from err
+        raise _read_error(path, err) from err
+    except ValueError as err:  # an embedded NUL
+        raise _bad_path(path) from err
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_regular(path, st.st_mode)
+    if limit is not None and st.st_size > limit:
+        raise _too_large(path, limit)
+
+
+def _bad_path(path: object) -> NotARegularFile:
+    return NotARegularFile(
+        f"the path {path!r} cannot be used on this system (NUL byte or an unencodable character)",
+        hint="give the path as the file system spells it",
+    )
+
+
+def _read_error(path: Path, err: OSError) -> SshjupError:
+    msg = f"cannot read {path}: {err.strerror or err}"
+    return SshjupError(msg, hint="check the file's permissions")
+
+
+class Snapshot:
+    """A file's bytes and what identifies that version: size, mtime_ns, inode, digest."""
+
+    __slots__ = ("data", "dev", "ino", "mtime_ns", "size")
+
+    def __init__(self, data: bytes, st: os.stat_result) -> None:
+        self.data = data
+        self.size = st.st_size
+        self.mtime_ns = st.st_mtime_ns
+        self.ino = st.st_ino
+        self.dev = st.st_dev
+
+    def same_stat(self, st: os.stat_result) -> bool:
+        return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev) == (
+            self.size,
+            self.mtime_ns,
+            self.ino,
+            self.dev,
+        )
+
+    @property
+    def digest(self) -> bytes:
+        import hashlib  # noqa: PLC0415
+
+        return hashlib.sha256(self.data).digest()
+
+
+def read_snapshot(path: Path, limit: int = MAX_FILE_BYTES) -> Snapshot | None:
+    """The file's bytes and identity, or ``None`` when it does not exist.
+
+    Opened non-blocking (a FIFO never hangs), checked to be a regular file after following
+    symlinks, and read up to ``limit`` bytes (more is refused, so /dev/zero cannot fill memory).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError as err:  # (Windows)
+        raise _not_regular(path, stat.S_IFDIR) from err
+    except OSError as err:
+        check_regular(path)  # a socket gives ENXIO: say what it is
+        raise _read_error(path, err) from err
+    except (ValueError, UnicodeEncodeError) as err:
+        raise _bad_path(path) from err
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
+        if st.st_size > limit:
+            raise _too_large(path, limit)
+        chunks = []
+        total = 0
+        while True:
+            chunk = os.read(fd, max(st.st_size - total, 0) + 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise _too_large(path, limit)
+        data = b"".join(chunks)
+    except OSError as err:
+        raise _read_error(path, err) from err
+    finally:
+        os.close(fd)
+    return Snapshot(data, st)
+
+
+def _too_large(path: Path, limit: int) -> NotARegularFile:
+    msg = f"{path} is larger than {limit // (1024 * 1024)} MiB, too large for this kind of file"
+    return NotARegularFile(msg, hint="check that the path names the right file")
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
+    """The file's bytes, or ``None`` when it does not exist (see :func:`read_snapshot`)."""
+    snap = read_snapshot(path, limit)
+    return None if snap is None else snap.data
 
 
 def ensure_dir(path: Path, mode: int = NEW_DIR_MODE) -> None:
-    """Create a directory (and parents) with ``mode``; an existing one is left as it is."""
+    """Create a directory (and parents) with ``mode``; an existing one is left as it is.
+
+    Run as root inside a user's directory (``sudo -E``), the new directories belong to the
+    owner of the nearest existing parent, so the user can still write there afterwards.
+    """
+    if path.is_dir():
+        return
+    missing = []
+    parent = path
+    while not parent.exists() and parent.parent != parent:
+        missing.append(parent)
+        parent = parent.parent
     try:
         path.mkdir(mode=mode, parents=True, exist_ok=True)
     except OSError as err:
         msg = f"cannot create the directory {path}: {err.strerror}"
         raise SshjupError(msg, hint="check the permissions of its parent directory") from err
+    if _is_root():
+        with contextlib.suppress(OSError):
+            owner = parent.stat()
+            for created in missing:
+                _chown_like(str(created), owner)
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _chown_like(target: int | str, like: os.stat_result) -> None:
+    """Give ``target`` (fd or path) the owner and group of ``like`` (root only; best effort)."""
+    if not hasattr(os, "chown"):  # pragma: no cover - Windows
+        return
+    with contextlib.suppress(OSError):
+        if isinstance(target, int):
+            os.fchown(target, like.st_uid, like.st_gid)
+        else:
+            os.chown(target, like.st_uid, like.st_gid)
+
+
+def _copy_xattrs(src: Path, dst_fd: int) -> None:
+    """Copy extended attributes (user.*, ACLs, SELinux labels) as far as allowed."""
+    if not hasattr(os, "listxattr"):  # pragma: no cover - not Linux
+        return
+    try:
+        names = os.listxattr(src)
+    except OSError:
+        return
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.setxattr(dst_fd, name, os.getxattr(src, name))
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -84,42 +253,76 @@ def _create_temp(real: Path) -> tuple[int, Path]:
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(real.parent))
 
 
-_CHUNK = 1 << 20  # characters of a text encoded at a time
-
-
-def _write_data(fh: BinaryIO, data: bytes | str) -> None:
-    """Write bytes, or text as UTF-8 (surrogateescape: the bytes it was decoded from) one
-    piece at a time, so that a large text is never held a second time as bytes."""
-    if isinstance(data, bytes):
-        fh.write(data)
-        return
-    for i in range(0, len(data), _CHUNK):  # (a code point is never split: str has no pairs)
-        fh.write(data[i : i + _CHUNK].encode("utf-8", "surrogateescape"))
-
-
-def _byte_length(data: bytes | str) -> int | None:
-    """The encoded length, when it is known without encoding (bytes, or ASCII text)."""
-    if isinstance(data, bytes):
-        return len(data)
-    return len(data) if data.isascii() else None
-
-
 def _write_replace(
-    real: Path, data: bytes | str, mode: int, before_replace: Callable[[Path], None] | None
+    real: Path,
+    data: bytes,
+    mode: int,
+    before_replace: Callable[[Path], None] | None,
+    like: tuple[Path, os.stat_result] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> None:
+    """Write ``data`` to a temp file beside ``real`` and rename it over ``real``.
+
+    ``like``: the file replaced and its stat (its owner, group and xattrs are kept); ``check``
+    runs last, just before the rename (the concurrent-edit check).
+    """
     fd, tmp = _create_temp(real)
     try:
         with os.fdopen(fd, "wb") as fh:
-            _write_data(fh, data)
+            fh.write(data)
             fh.flush()
+            if like is not None:
+                like_path, like_st = like
+                if (like_st.st_uid, like_st.st_gid) != (_euid(), _egid()):
+                    _chown_like(fh.fileno(), like_st)
+                _copy_xattrs(like_path, fh.fileno())
+            elif _is_root():
+                with contextlib.suppress(OSError):
+                    _chown_like(fh.fileno(), real.parent.stat())
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         if before_replace is not None:
             before_replace(tmp)
-        os.replace(tmp, real)
+        if check is not None:
+            check()
+        try:
+            os.replace(tmp, real)
+        except OSError as err:
+            if err.errno != errno.EBUSY:
+                raise
+            _write_in_place(real, data)  # a bind-mounted file cannot be renamed over
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _euid() -> int:
+    return os.geteuid() if hasattr(os, "geteuid") else -1
+
+
+def _egid() -> int:
+    return os.getegid() if hasattr(os, "getegid") else -1
+
+
+def _write_in_place(real: Path, data: bytes) -> None:
+    """Rewrite ``real`` through its own inode (the caller holds the lock): not atomic against
+    a crash, so the backup written before it is what to restore if the machine dies mid-way."""
+    fd = os.open(real, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Absent:
+    """``expect=ABSENT``: the caller found no file; one appearing meanwhile is an edit too."""
+
+
+ABSENT = _Absent()
 
 
 def atomic_write(
@@ -130,47 +333,101 @@ def atomic_write(
     new_mode: int = NEW_FILE_MODE,
     before_replace: Callable[[Path], None] | None = None,
     previous: bytes | str | None = None,
+    expect: Snapshot | _Absent | None = None,
 ) -> Path:
     """Replace ``path``'s content with ``data`` atomically; returns the real path written.
 
-    ``data`` is bytes, or text written as UTF-8 with surrogateescape (the ssh config's text as
-    sshconfig decoded it), encoded piece by piece.
+    ``data`` (and ``previous``) are bytes, or text written as UTF-8 with surrogateescape (the
+    ssh config's text as sshconfig decoded it).
 
-    ``previous``: the file's content as the caller read it under its lock (bytes, or text as
-    above); the backup is made from it instead of reading the file again (unless its size
-    shows it changed since).
+    ``previous``: the file's bytes as the caller read them under its lock; the backup is made
+    from them instead of reading the file again (unless its size shows it changed since).
+
+    ``expect``: the :class:`Snapshot` the caller read (:data:`ABSENT`: it did not exist). Just
+    before the rename (after ``before_replace``) the file is checked against it; when another
+    program changed it meanwhile, :class:`ConcurrentEdit` is raised and nothing is written. The
+    backup then holds exactly the bytes replaced.
 
     ``before_replace`` is called with the finished temp file before it is renamed into place:
     the ssh config writer runs ``ssh -G -F <temp>`` there, so the file is verified by OpenSSH
     before it exists under its real name. If it raises, nothing is changed.
     """
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    if isinstance(previous, str):
+        previous = previous.encode("utf-8", "surrogateescape")
     real = real_path(path)
+    check_regular(real)
     ensure_dir(real.parent)
+    try:
+        st: os.stat_result | None = real.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise _read_error(real, err) from err
+    if isinstance(expect, Snapshot):
+        previous = expect.data
+    mode = new_mode if st is None else stat.S_IMODE(st.st_mode)
+
+    def last_moment() -> None:
+        if expect is not None:
+            check_unchanged(real, expect if isinstance(expect, Snapshot) else None)
+        if backup and st is not None:
+            old = previous
+            if old is None or len(old) != st.st_size:
+                old = read_bytes(real, max(st.st_size, MAX_CONFIG_BYTES))
+            if old is not None:
+                _write_replace(
+                    real.with_name(real.name + BACKUP_SUFFIX), old, mode, None, (real, st)
+                )
+                if expect is not None:  # (the backup took a moment: look once more)
+                    check_unchanged(real, expect if isinstance(expect, Snapshot) else None)
+
+    try:
+        like = None if st is None else (real, st)
+        _write_replace(real, data, mode, before_replace, like, last_moment)
+        _fsync_dir(real.parent)
+    except OSError as err:
+        raise _write_error(real, err) from err
+    return real
+
+
+def check_unchanged(real: Path, expect: Snapshot | None) -> None:
+    """Raise :class:`ConcurrentEdit` when ``real`` is no longer the version ``expect`` read."""
     try:
         st = real.stat()
     except FileNotFoundError:
-        old: bytes | str | None = None
-        mode = new_mode
-    else:
-        mode = stat.S_IMODE(st.st_mode)
-        if not backup:
-            old = None
-        elif previous is not None and _byte_length(previous) == st.st_size:
-            old = previous
-        else:
-            old = real.read_bytes()
-    try:
-        if old is not None:
-            _write_replace(real.with_name(real.name + BACKUP_SUFFIX), old, mode, None)
-        _write_replace(real, data, mode, before_replace)
-        _fsync_dir(real.parent)
-    except OSError as err:
-        if err.errno == errno.ENOSPC:
-            msg = f"not enough disk space to write {real}; it was left as it was"
-            raise SshjupError(msg, hint="free some space and run the command again") from err
-        msg = f"cannot write {real}: {err.strerror}; it was left as it was"
-        raise SshjupError(msg, hint="check the permissions of the file and its directory") from err
-    return real
+        if expect is None:
+            return
+        msg = f"{real} was deleted by another program while sshjup was working; it was not written"
+        raise ConcurrentEdit(msg, hint="run the command again") from None
+    if expect is not None and expect.same_stat(st):
+        return
+    if expect is not None and st.st_size == expect.size:
+        now = read_snapshot(real, max(st.st_size, 1) + 1)
+        if now is not None and now.digest == expect.digest:
+            return  # touched (or rewritten with the same bytes): nothing would be lost
+    what = "created" if expect is None else "changed"
+    msg = (
+        f"{real} was {what} by another program (an editor, a sync tool, a `Match exec` command?) "
+        "while sshjup was working; sshjup did not overwrite it, so that edit is kept"
+    )
+    raise ConcurrentEdit(msg, hint="run the command again: it starts from the file as it is now")
+
+
+def _write_error(real: Path, err: OSError) -> SshjupError:
+    if err.errno == errno.ENOSPC:
+        msg = f"not enough disk space to write {real}; it was left as it was"
+        return SshjupError(msg, hint="free some space and run the command again")
+    if err.errno == errno.EPERM:
+        msg = f"{real} cannot be replaced: it (or its directory) is immutable or append-only"
+        hint = "check with `lsattr`; remove the flag with `chattr -i` (as root) if it is yours"
+        return SshjupError(msg, hint=hint)
+    if err.errno == errno.EBUSY:
+        msg = f"{real} is busy (a bind mount?) and could not be rewritten in place either"
+        return SshjupError(msg, hint="write to the file the mount comes from, or unmount it")
+    msg = f"cannot write {real}: {err.strerror}; it was left as it was"
+    return SshjupError(msg, hint="check the permissions of the file and its directory")
 
 
 def remove_stale_temps(path: Path) -> None:
@@ -189,13 +446,17 @@ def remove_stale_temps(path: Path) -> None:
 def delete_file(path: Path, *, backup: bool = True) -> None:
     """Remove a file sshjup owns, keeping a backup of its last content."""
     real = real_path(path)
-    old = read_bytes(real)
-    if old is None:
+    snap = read_snapshot(real, MAX_CONFIG_BYTES)
+    if snap is None:
         return
-    if backup:
-        mode = stat.S_IMODE(real.stat().st_mode)
-        _write_replace(real.with_name(real.name + BACKUP_SUFFIX), old, mode, None)
-    real.unlink()
+    try:
+        if backup:
+            st = real.stat()
+            backup_path = real.with_name(real.name + BACKUP_SUFFIX)
+            _write_replace(backup_path, snap.data, stat.S_IMODE(st.st_mode), None, (real, st))
+        real.unlink()
+    except OSError as err:
+        raise _write_error(real, err) from err
     _fsync_dir(real.parent)
 
 
@@ -206,7 +467,15 @@ def file_lock(lock_path: Path, *, timeout: float = 30.0) -> Iterator[None]:
     Two sshjup runs at once then take turns: the second one reads what the first wrote.
     """
     ensure_dir(lock_path.parent)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, NEW_FILE_MODE)
+    try:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(lock_path, flags, NEW_FILE_MODE)
+    except OSError as err:
+        msg = f"cannot create the lock file {lock_path}: {err.strerror}; nothing was changed"
+        hint = "make its directory writable for you (or run as the user who owns it)"
+        raise SshjupError(msg, hint=hint) from err
+    except (ValueError, UnicodeEncodeError) as err:
+        raise _bad_path(lock_path) from err
     try:
         deadline = time.monotonic() + timeout
         while not _try_lock(fd):
@@ -252,12 +521,20 @@ def _unlock(fd: int) -> None:
 
 
 __all__ = [
+    "ABSENT",
     "BACKUP_SUFFIX",
+    "MAX_CONFIG_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_SMALL_FILE_BYTES",
+    "Snapshot",
     "atomic_write",
+    "check_regular",
+    "check_unchanged",
     "delete_file",
     "ensure_dir",
     "file_lock",
     "read_bytes",
+    "read_snapshot",
     "real_path",
     "remove_stale_temps",
 ]

@@ -30,8 +30,8 @@ from sshjup.models import (
     JupyterSpec,
     Target,
     validate_hostname,
+    validate_key_path,
     validate_name,
-    validate_path,
     validate_port,
     validate_proxy_jump,
     validate_user,
@@ -256,7 +256,7 @@ def _target(name: str, node: Any, source: str) -> Target:
     validators = {
         "hostname": validate_hostname,
         "user": validate_user,
-        "identity_file": validate_path,
+        "identity_file": validate_key_path,
         "proxy_jump": validate_proxy_jump,
         "port": validate_port,
         "local_port": validate_port,

@@ -13,7 +13,21 @@ import os
 import sys
 from pathlib import Path
 
+from sshjup.errors import InvalidInput
+
 APP_NAME = "sshjup"
+
+
+def _usable(path: Path, what: str) -> Path:
+    """Refuse a path the file system cannot take (a NUL, a lone surrogate) with exit 2."""
+    try:
+        if "\0" in os.fspath(path):
+            raise ValueError
+        os.fsencode(path)
+    except (UnicodeEncodeError, ValueError):
+        msg = f"{what}: the path {str(path)!r} cannot be used on this system"
+        raise InvalidInput(msg, hint="give the path as the file system spells it") from None
+    return path
 
 
 def home() -> Path:
@@ -48,10 +62,10 @@ def user_ssh_config() -> Path:
 
 def ssh_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
-        return Path(explicit).expanduser()
+        return _usable(Path(explicit).expanduser(), "--ssh-config")
     env = os.environ.get("SSHJUP_SSH_CONFIG")
     if env:
-        return Path(env).expanduser()
+        return _usable(Path(env).expanduser(), "SSHJUP_SSH_CONFIG")
     return user_ssh_config()
 
 
@@ -67,7 +81,7 @@ def app_dir() -> Path:
     """The state directory; same rules as ``click.get_app_dir("sshjup")``."""
     env = os.environ.get("SSHJUP_HOME")
     if env:
-        return Path(env).expanduser()
+        return _usable(Path(env).expanduser(), "SSHJUP_HOME")
     if sys.platform == "win32":
         base = os.environ.get("APPDATA") or str(home())
         return Path(base) / APP_NAME
@@ -77,8 +91,35 @@ def app_dir() -> Path:
     return Path(xdg) / APP_NAME
 
 
-def inventory_path() -> Path:
-    return app_dir() / "inventory.yaml"
+LEGACY_INVENTORY = "inventory.yaml"
+
+
+def inventory_path(ssh_config: Path | None = None) -> Path:
+    """The inventory of one ssh config: each config has its own, so ``--ssh-config A`` and
+    ``--ssh-config B`` never write each other's hosts.
+
+    The user's own ``~/.ssh/config`` keeps ``inventory.yaml`` (the one file older versions
+    had); any other config has ``inventories/<file name>-<16 hex digits>.yaml``, keyed by a
+    digest of the config's real path (symlinks followed).
+    """
+    config = ssh_config_path() if ssh_config is None else ssh_config
+    if is_users_config(config):
+        return app_dir() / LEGACY_INVENTORY
+    import hashlib  # noqa: PLC0415
+
+    real = os.path.realpath(config.expanduser().absolute())
+    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in config.name)
+    return app_dir() / "inventories" / f"{stem[:40] or 'config'}-{digest}.yaml"
+
+
+def is_users_config(config: Path) -> bool:
+    """``~/.ssh/config`` (under ``$HOME`` or the password database's home)."""
+    try:
+        absolute = config.expanduser().absolute()
+    except OSError:  # pragma: no cover - no working directory
+        return False
+    return absolute in (user_ssh_config().absolute(), default_ssh_config().absolute())
 
 
 def control_dir(ssh_config: Path) -> tuple[str, Path]:
@@ -108,5 +149,6 @@ __all__ = [
     "user_ssh_config",
     "inventory_path",
     "is_default_ssh_config",
+    "is_users_config",
     "ssh_config_path",
 ]

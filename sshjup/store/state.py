@@ -3,6 +3,10 @@
 ``$SSHJUP_HOME/state.json``: which ssh config files sshjup created (so removing the last host
 removes the file again), and digests of what sshjup wrote elsewhere (PuTTY sessions), so a
 hand edit is detected. Written through the atomic writer like every other file.
+
+``pending``: while sshjup writes PuTTY sessions, the digest each one had before (the new one
+is already in ``digests``). A run killed in the middle leaves both, and the next run takes a
+session matching either as sshjup's own, so it finishes the job instead of calling it foreign.
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ STATE_VERSION = 1
 class State:
     created_files: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": STATE_VERSION,
             "created_files": sorted(set(self.created_files)),
             "digests": dict(sorted(self.digests.items())),
         }
+        if self.pending:
+            data["pending"] = dict(sorted(self.pending.items()))
+        return data
 
 
 def state_path() -> Path:
@@ -44,6 +52,7 @@ def load() -> State:
         return State(
             [str(p) for p in raw.get("created_files", [])],
             {str(k): str(v) for k, v in raw.get("digests", {}).items()},
+            {str(k): str(v) for k, v in raw.get("pending", {}).items()},
         )
     except (ValueError, AttributeError, TypeError):
         # A damaged state file only loses conveniences (file removal, hand-edit digests);
