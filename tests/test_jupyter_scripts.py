@@ -109,7 +109,7 @@ def test_start_argv_uses_the_given_jupyter_root_dir_and_extra_args_last() -> Non
     ],
 )
 def test_extra_args_cannot_override_the_bind_the_port_or_carry_a_secret(arg: str) -> None:
-    with pytest.raises(InvalidInput, match="set by sshjup|would put a secret"):
+    with pytest.raises(InvalidInput, match=r"set by sshjup|would put a secret"):
         start_argv(JupyterSpec(args=(arg,)), 8889)
 
 
