@@ -78,7 +78,7 @@ def test_every_forward_is_written_with_its_bind_address() -> None:
     assert port_forwardings(forwards) == (
         "4L127.0.0.1:8888=localhost:8889,"
         "4L127.0.0.1:6006=localhost:6006,"
-        "L[::1]:8890=[::1]:8891,"
+        "6L[::1]:8890=[::1]:8891,"
         "4L127.0.0.1:8892=web.internal:80"
     )
 

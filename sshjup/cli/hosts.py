@@ -50,8 +50,8 @@ def _target_options(func: F) -> F:
         click.option(
             "--putty/--no-putty",
             default=None,
-            help="Also keep a PuTTY saved session jup-NAME [default: on Windows, or where "
-            "PuTTY's session store exists].",
+            help="Also keep a PuTTY saved session jup-NAME [default: on Windows only; "
+            "remembered per host].",
         ),
         click.option(
             "--forward",

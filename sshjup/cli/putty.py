@@ -16,8 +16,8 @@ from sshjup.cli.options import complete_names, echo, json_option, ssh_config_opt
 def putty() -> None:
     """PuTTY saved sessions that open the same tunnel as `ssh jup-NAME`.
 
-    `sshjup add/edit/remove/apply` keep them in step (on Windows, where PuTTY's
-    session store exists, or with --putty).
+    `sshjup add/edit/remove/apply` keep them in step (on Windows, or for a host
+    added or edited with --putty).
 
     \b
     Example:
