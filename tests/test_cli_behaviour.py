@@ -630,3 +630,21 @@ def test_a_hand_edit_of_one_putty_session_does_not_block_changes_to_other_hosts(
     refused = run("edit", "gpu", "--user", "dave", code=3)
     assert "--force" in refused.output
     assert gpu.read_bytes() == edited
+
+
+# --- the terminal: no control sequence from a file or the remote reaches it ---------------------
+
+
+def test_printable_escapes_every_control_sequence_but_keeps_newlines_and_tabs() -> None:
+    from sshjup.cli.options import printable
+
+    text = "a\x1b]0;pwned\x07b\x1b[2J\x9b31m\u202etxt\tend\nnext\r"
+    out = printable(text)
+    assert out == "a\\x1b]0;pwned\\x07b\\x1b[2J\\x9b31m\\u202etxt\tend\nnext\\x0d"
+
+
+def test_a_dry_run_diff_shows_a_comment_with_escape_sequences_escaped(ssh_config: Path) -> None:
+    ssh_config.write_bytes(b"# hello \x1b]52;c;cHduZWQ=\x07 world\nHost other\n    User x\n")
+    result = run("add", "alice@gpu.example.org", "--dry-run")
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "\\x1b]52;c;cHduZWQ=\\x07" in result.output
