@@ -597,3 +597,54 @@ def test_ssh_config_option_beats_the_environment(ssh_config: Path, tmp_path: Pat
     assert "Host jup-gpu" in other.read_text()
     assert not ssh_config.exists()
     assert fileio.read_bytes(ssh_config) is None
+
+
+# --- PuTTY: on only when asked; one hand edit blocks nobody else ------------------------------
+
+
+def test_a_putty_store_that_appears_does_not_turn_putty_on_for_every_host(
+    ssh_config: Path,
+) -> None:
+    sessions = Path(os.environ["PUTTYDIR"]) / "sessions"
+    sessions.mkdir(parents=True)  # any PuTTY run makes its store
+    run("add", "alice@gpu.example.org", "--local-port", "18888", "--remote-port", "18889")
+    assert list(sessions.iterdir()) == []
+    run("add", "bob@cpu.example.org", "--putty", "--local-port", "18890", "--remote-port", "18891")
+    assert [p.name for p in sessions.iterdir()] == ["jup-cpu"]
+
+
+def test_a_hand_edit_of_one_putty_session_does_not_block_changes_to_other_hosts(
+    ssh_config: Path,
+) -> None:
+    sessions = Path(os.environ["PUTTYDIR"]) / "sessions"
+    run("add", "alice@gpu.example.org", "--putty", "--local-port", "18888", "--remote-port", "1")
+    run("add", "bob@cpu.example.org", "--putty", "--local-port", "18890", "--remote-port", "2")
+    gpu = sessions / "jup-gpu"
+    gpu.write_text(gpu.read_text() + "Font=Hack\n")
+    edited = gpu.read_bytes()
+    result = run("edit", "cpu", "--user", "carol")
+    assert "jup-cpu" in result.stdout
+    assert "jup-gpu" in result.stderr  # the warning names the session left alone
+    assert gpu.read_bytes() == edited
+    assert "UserName=carol" in (sessions / "jup-cpu").read_text()
+    refused = run("edit", "gpu", "--user", "dave", code=3)
+    assert "--force" in refused.output
+    assert gpu.read_bytes() == edited
+
+
+# --- the terminal: no control sequence from a file or the remote reaches it ---------------------
+
+
+def test_printable_escapes_every_control_sequence_but_keeps_newlines_and_tabs() -> None:
+    from sshjup.cli.options import printable
+
+    text = "a\x1b]0;pwned\x07b\x1b[2J\x9b31m\u202etxt\tend\nnext\r"
+    out = printable(text)
+    assert out == "a\\x1b]0;pwned\\x07b\\x1b[2J\\x9b31m\\u202etxt\tend\nnext\\x0d"
+
+
+def test_a_dry_run_diff_shows_a_comment_with_escape_sequences_escaped(ssh_config: Path) -> None:
+    ssh_config.write_bytes(b"# hello \x1b]52;c;cHduZWQ=\x07 world\nHost other\n    User x\n")
+    result = run("add", "alice@gpu.example.org", "--dry-run")
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "\\x1b]52;c;cHduZWQ=\\x07" in result.output

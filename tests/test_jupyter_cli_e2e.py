@@ -351,8 +351,9 @@ def test_no_secret_in_any_argv_file_or_output_of_the_cli(
     tmp_path: Path,
 ) -> None:
     putty_dir = Path(os.environ["PUTTYDIR"])
-    putty_dir.mkdir()  # PuTTY's store exists: add writes a jup-jr session too
+    putty_dir.mkdir()
     h = remote_account.add("jr")
+    invoke("edit", h.name, "--putty")  # a jup-jr PuTTY session too
     password = "Tr0ub4dor&3 is my jupyter password"
 
     runs = remote_jupyter.record_proc_runs(monkeypatch)

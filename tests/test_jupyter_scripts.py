@@ -20,6 +20,7 @@ from sshjup.errors import ConfigParseError, InvalidInput
 from sshjup.jupyter.scripts import (
     CONFIG_FILE,
     ConfigMerge,
+    check_extra_args,
     check_password,
     find_server,
     hash_password,
@@ -29,6 +30,8 @@ from sshjup.jupyter.scripts import (
     parse_markers,
     parse_server_list,
     port_in_use,
+    scrub,
+    server_secrets,
     shell_word,
     start_argv,
     start_script,
@@ -106,8 +109,61 @@ def test_start_argv_uses_the_given_jupyter_root_dir_and_extra_args_last() -> Non
     ],
 )
 def test_extra_args_cannot_override_the_bind_the_port_or_carry_a_secret(arg: str) -> None:
-    with pytest.raises(InvalidInput, match="set by sshjup"):
+    with pytest.raises(InvalidInput, match=r"set by sshjup|would put a secret"):
         start_argv(JupyterSpec(args=(arg,)), 8889)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-ServerApp.token=s3cret",),
+        ("--ServerApp.token", "s3cret"),
+        ("-IdentityProvider.token", "s3cret"),
+        ("--PasswordIdentityProvider.hashed_password=argon2:s3cret",),
+        ("--PasswordIdentityProvider.password=s3cret",),
+        ("--IdentityProvider.hashed-password=sha1:s3cret",),
+        ("--NotebookApp.token=s3cret",),
+        ("--notebookapp.TOKEN=s3cret",),
+        ("--ServerApp.password", "s3cret"),
+        ("---token=s3cret",),
+        ("--password=s3cret",),
+        ("-ServerApp.port=9",),
+        ("-ip=0.0.0.0",),
+        ("--port-retries=5",),
+    ],
+)
+def test_every_spelling_jupyter_accepts_of_a_secret_or_reserved_option_is_refused(
+    args: tuple[str, ...],
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_extra_args(args)
+    assert "s3cret" not in str(caught.value) + (caught.value.hint or "")
+
+
+def test_an_ordinary_extra_arg_or_a_value_that_looks_like_an_option_name_passes() -> None:
+    ok = ("--ServerApp.base_url=/jh/", "--LabApp.collaborative=True", "--debug", "notes/token")
+    assert check_extra_args(ok) == ok
+
+
+def test_scrub_masks_a_known_secret_and_anything_token_shaped() -> None:
+    token = "f" * 48
+    text = (
+        f"http://127.0.0.1:8888/lab?token={token}\n"
+        '{"port": 8888, "token": "hand-made-token", "password": false}\n'
+        "IdentityProvider.token = my-own-long-secret\n"
+        "custom pass phrase: open-sesame-123\n"
+        "an ordinary line, pid 1234\n"
+    )
+    out = scrub(text, ("open-sesame-123",))
+    for secret in (token, "hand-made-token", "my-own-long-secret", "open-sesame-123"):
+        assert secret not in out
+    assert "an ordinary line, pid 1234" in out
+    assert out.count("***") == 4
+
+
+def test_server_secrets_are_the_tokens_of_the_server_list() -> None:
+    listed = '{"port": 1, "pid": 2, "token": "abc"}\n{"port": 3, "pid": 4, "token": ""}\n'
+    assert server_secrets(listed) == ("abc",)
 
 
 def test_a_home_relative_path_is_expanded_by_the_remote_shell() -> None:

@@ -63,7 +63,7 @@ def test_add_with_putty_writes_a_session_plink_opens_without_prompts(
     text = session.read_text()
     assert "Protocol=ssh\n" in text
     assert f"PortNumber={sshd.port}\n" in text
-    assert f"PortForwardings=L127.0.0.1:{local}=localhost:{remote_http.port}\n" in text
+    assert f"PortForwardings=4L127.0.0.1:{local}=localhost:{remote_http.port}\n" in text
     assert "SSHManualHostKeys=SHA256:" in text
     ppk = key.with_name("id_ed25519.sshjup.ppk")
     assert ppk.read_text().startswith("PuTTY-User-Key-File-")

@@ -23,7 +23,7 @@ from sshjup.putty.store import get_store
 from sshjup.putty.sync import apply_session, plan_session
 from sshjup.putty.unix import FileStore
 from tests.support.httpd import PageServer
-from tests.support.net import free_port, http_get, wait_for_port
+from tests.support.net import free_port, http_get, port_accepts, wait_for_port
 from tests.support.procs import stop_process
 from tests.support.sshd import SshServer
 
@@ -161,3 +161,27 @@ def test_a_single_proxy_jump_goes_through_putty_s_ssh_proxy(
     # plink -v logs the proxy hop as "proxy: ..."; sshd saw two logins (hop, then target).
     assert "proxy: Opened main channel" in log, log
     assert sshd.log_text().count("Accepted publickey") - accepted_before >= 2, log
+
+
+def test_plink_listens_on_the_ipv4_bind_address_only_not_on_ipv6_loopback(
+    isolated: Path, sshd: SshServer, remote_http: PageServer, tmp_path: Path
+) -> None:
+    known_hosts = sshd.write_known_hosts(tmp_path / "known_hosts")
+    store = get_store()
+    local = free_port()
+    plan = plan_session(
+        _target(sshd, local, remote_http.port),
+        store,
+        known_hosts_path=known_hosts,
+        managed_digest=None,
+    )
+    apply_session(plan)
+    # Without the "4" (L127.0.0.1:PORT=...), plink 0.78 listens on [::1]:PORT as well.
+    with plink("jup-e2e", tmp_path) as proc:
+        assert wait_for_port("127.0.0.1", local, timeout=20), _why(proc, tmp_path, sshd)
+        listeners = subprocess.run(
+            ["ss", "-Hltn", f"sport = :{local}"], capture_output=True, text=True, check=True
+        ).stdout
+        assert "127.0.0.1:" in listeners
+        assert "[::1]" not in listeners and "[::]" not in listeners, listeners
+        assert not port_accepts("::1", local)

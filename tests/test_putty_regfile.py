@@ -219,8 +219,8 @@ def test_our_export_reads_back_into_the_same_settings() -> None:
     forwards = sessions_in(read_reg(render_reg(sessions)))["jup-gpu"]["PortForwardings"]
     assert isinstance(forwards, str)
     assert unescape_map(forwards) == [
-        ("L127.0.0.1:8888", "localhost:8889"),
-        ("L127.0.0.1:6006", "localhost:6006"),
+        ("4L127.0.0.1:8888", "localhost:8889"),
+        ("4L127.0.0.1:6006", "localhost:6006"),
     ]
 
 

@@ -114,7 +114,7 @@ def test_values_get_putty_s_names_and_types(reg: FakeRegistry, store: RegistrySt
     assert stored["Protocol"] == (REG_SZ, "ssh")
     assert stored["UserName"] == (REG_SZ, "alice")
     assert stored["PublicKeyFile"] == (REG_SZ, "C:/Users/alice/.ssh/id_ed25519.sshjup.ppk")
-    assert stored["PortForwardings"] == (REG_SZ, "L127.0.0.1:8888=localhost:8889")
+    assert stored["PortForwardings"] == (REG_SZ, "4L127.0.0.1:8888=localhost:8889")
     assert stored["LocalPortAcceptAll"] == (REG_DWORD, 0)
     assert stored["SshNoShell"] == (REG_DWORD, 1)
     assert stored["SSHManualHostKeys"] == (REG_SZ, "SHA256:abc")

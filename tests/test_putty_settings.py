@@ -36,7 +36,7 @@ def test_golden_session_for_a_typical_host() -> None:
         ("Protocol", "ssh"),
         ("UserName", "alice"),
         ("PublicKeyFile", PPK),
-        ("PortForwardings", "L127.0.0.1:8888=localhost:8889"),
+        ("PortForwardings", "4L127.0.0.1:8888=localhost:8889"),
         ("LocalPortAcceptAll", 0),
         ("SshNoShell", 1),
         ("PingInterval", 0),
@@ -76,10 +76,10 @@ def test_every_forward_is_written_with_its_bind_address() -> None:
         Forward(8892, 80, remote_host="web.internal"),
     )
     assert port_forwardings(forwards) == (
-        "L127.0.0.1:8888=localhost:8889,"
-        "L127.0.0.1:6006=localhost:6006,"
-        "L[::1]:8890=[::1]:8891,"
-        "L127.0.0.1:8892=web.internal:80"
+        "4L127.0.0.1:8888=localhost:8889,"
+        "4L127.0.0.1:6006=localhost:6006,"
+        "6L[::1]:8890=[::1]:8891,"
+        "4L127.0.0.1:8892=web.internal:80"
     )
 
 
@@ -89,8 +89,8 @@ def test_map_items_escape_equals_comma_and_backslash_like_wmap() -> None:
 
 
 def test_unescape_map_reads_like_gppmap() -> None:
-    stored = "L8888=localhost:8889,L127.0.0.1:6006=x:1,"
-    assert unescape_map(stored) == [("L8888", "localhost:8889"), ("L127.0.0.1:6006", "x:1")]
+    stored = "L8888=localhost:8889,4L127.0.0.1:6006=x:1,"
+    assert unescape_map(stored) == [("L8888", "localhost:8889"), ("4L127.0.0.1:6006", "x:1")]
     escaped = escape_map_item("k=,\\") + "=" + escape_map_item("v=1,2")
     assert unescape_map(escaped + ",other=x") == [("k=,\\", "v=1,2"), ("other", "x")]
     # PuTTY: the value is what follows the LAST unescaped '='; no trimming of spaces.
@@ -144,7 +144,7 @@ def test_default_settings_come_first_and_ours_win() -> None:
     assert values["PortNumber"] == 22
     assert values["Protocol"] == "ssh"
     assert values["HostName"] == "gpu.example.org"
-    assert values["PortForwardings"] == "L127.0.0.1:8888=localhost:8889"
+    assert values["PortForwardings"] == "4L127.0.0.1:8888=localhost:8889"
     assert values["SSHManualHostKeys"] == EC.fingerprint
     assert values["LocalPortAcceptAll"] == 0
     assert "DetachedCertificate" not in values
@@ -176,7 +176,7 @@ def test_defaults_pins_are_dropped_even_without_our_own() -> None:
         Target("a", "a.example.org"), ppk_path=None, host_keys=[], defaults=defaults
     ).values
     assert "SSHManualHostKeys" not in values
-    assert values["PortForwardings"] == "L127.0.0.1:8888=localhost:8889"
+    assert values["PortForwardings"] == "4L127.0.0.1:8888=localhost:8889"
 
 
 def test_single_hop_proxy_jump_becomes_putty_ssh_proxy() -> None:

@@ -42,7 +42,9 @@ class _ExitWith(click.ClickException):
         self.exit_code = err.exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=True)
+        from sshjup.cli.options import echo  # noqa: PLC0415
+
+        echo(f"Error: {self.format_message()}", err=True)
 
 
 @click.group(cls=SshjupGroup, context_settings={"help_option_names": ["-h", "--help"]})

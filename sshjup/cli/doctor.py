@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sshjup.cli.options import complete_names, json_option, ssh_config_option
+from sshjup.cli.options import complete_names, echo, json_option, printable, ssh_config_option
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_SSHJUP_COMPLETE"
@@ -25,7 +25,7 @@ def use_colour() -> bool:
 
 
 def _progress(message: str) -> None:
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 @click.command()
@@ -71,9 +71,9 @@ def _print_checks(checks: list[Any]) -> None:
         label = _LABELS[check.status]
         if colour:
             label = click.style(label, fg=_COLOURS[check.status], bold=True)
-        click.echo(f"{label}  {check.summary}", color=colour)
+        click.echo(f"{label}  {printable(check.summary)}", color=colour)
         if check.status != "pass" and check.fix:
-            click.echo(f"      fix: {check.fix}", color=colour)
+            click.echo(f"      fix: {printable(check.fix)}", color=colour)
     counts = {s: sum(1 for c in checks if c.status == s) for s in _LABELS}
     click.echo(
         f"\n{counts['pass']} passed, {counts['warn']} warning(s), {counts['fail']} failed",

@@ -14,6 +14,7 @@ import click
 
 from sshjup.cli.options import (
     complete_names,
+    echo,
     echo_json,
     json_option,
     locate,
@@ -48,8 +49,8 @@ def _target_options(func: F) -> F:
         click.option(
             "--putty/--no-putty",
             default=None,
-            help="Also keep a PuTTY saved session jup-NAME [default: on Windows, or where "
-            "PuTTY's session store exists].",
+            help="Also keep a PuTTY saved session jup-NAME [default: on Windows only; "
+            "remembered per host].",
         ),
         click.option(
             "--forward",
@@ -71,16 +72,14 @@ def _render_change(result: ChangeResult, *, as_json: bool) -> None:
         warn(warning)
     if result.dry_run:
         for line in result.putty:
-            click.echo(line)
-        click.echo(
-            result.diff or f"No change: {result.ssh_config} is already up to date.", nl=False
-        )
+            echo(line)
+        echo(result.diff or f"No change: {result.ssh_config} is already up to date.", nl=False)
         if result.diff:
             return
-        click.echo()
+        echo()
         return
     if not result.changed:
-        click.echo(f"Already up to date: {result.ssh_config} (nothing written).")
+        echo(f"Already up to date: {result.ssh_config} (nothing written).")
         return
     parts = []
     for label, names in (
@@ -95,14 +94,14 @@ def _render_change(result: ChangeResult, *, as_json: bool) -> None:
     summary = "; ".join(parts) or (
         "rewrote sshjup's section" if result.config_changed else "updated"
     )
-    click.echo(f"{summary.capitalize()} in {result.ssh_config}.")
+    echo(f"{summary.capitalize()} in {result.ssh_config}.")
     for line in result.putty:
         if not line.startswith(" "):  # the per-value changes are for --dry-run
-            click.echo(line)
+            echo(line)
     if result.verified:
-        click.echo(f"Checked with ssh -G: {', '.join(result.verified)}.")
+        echo(f"Checked with ssh -G: {', '.join(result.verified)}.")
     if result.added and not result.removed:
-        click.echo(f"Open the tunnel with: ssh jup-{result.added[0]}")
+        echo(f"Open the tunnel with: ssh jup-{result.added[0]}")
 
 
 def _build_target(
@@ -323,7 +322,7 @@ def list_(as_json: bool, ssh_config: str | None) -> None:
         echo_json([_target_json(t) for t in targets])
         return
     if not targets:
-        click.echo("No managed tunnels yet. Add one with: sshjup add HOST")
+        echo("No managed tunnels yet. Add one with: sshjup add HOST")
         return
     rows = [("NAME", "ALIAS", "HOST", "USER", "PORT", "JUPYTER", "MORE FORWARDS")]
     rows += [
@@ -340,7 +339,7 @@ def list_(as_json: bool, ssh_config: str | None) -> None:
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 @click.command()
@@ -377,14 +376,14 @@ def show(name: str, as_json: bool, ssh_config: str | None) -> None:
         }
         echo_json(data)
         return
-    click.echo(shown.block, nl=False)
-    click.echo(f"\nWhat `ssh -G {shown.target.alias}` resolves:")
+    echo(shown.block, nl=False)
+    echo(f"\nWhat `ssh -G {shown.target.alias}` resolves:")
     if resolved.ok:
         for key in keys:
             if resolved.get(key) is not None:
-                click.echo(f"  {key} {resolved.get(key)}")
+                echo(f"  {key} {resolved.get(key)}")
         for fwd in resolved.local_forwards:
-            click.echo(f"  localforward {fwd}")
+            echo(f"  localforward {fwd}")
     for problem in shown.problems:
         warn(problem)
 
@@ -443,7 +442,7 @@ def apply(
 def _print_plan(plan: ChangeResult) -> None:
     for label, names in (("add", plan.added), ("update", plan.updated), ("remove", plan.removed)):
         for name in names:
-            click.echo(f"  {label:<6} jup-{name}")
+            echo(f"  {label:<6} jup-{name}")
 
 
 @click.command()
@@ -457,4 +456,4 @@ def export(ssh_config: str | None) -> None:
     """
     from sshjup import hosts  # noqa: PLC0415
 
-    click.echo(hosts.export_inventory(locate(ssh_config)), nl=False)
+    echo(hosts.export_inventory(locate(ssh_config)), nl=False)

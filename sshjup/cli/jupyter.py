@@ -9,11 +9,11 @@ import sys
 
 import click
 
-from sshjup.cli.options import complete_names, locate, ssh_config_option
+from sshjup.cli.options import complete_names, echo, locate, ssh_config_option
 
 
 def _progress(message: str) -> None:
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 def _bare(name: str) -> str:
@@ -88,9 +88,9 @@ def setup(
     )
     merge = preview.plan.merge
     for note in merge.notes:
-        click.echo(f"Note: {note}", err=True)
+        echo(f"Note: {note}", err=True)
     if preview.plan.has_py_config:
-        click.echo(
+        echo(
             "Note: the remote also has jupyter_server_config.py; values set there win over "
             "the JSON file sshjup edits.",
             err=True,
@@ -98,9 +98,9 @@ def setup(
     if not merge.changed:
         if not dry_run:
             service.remember(where, name, kind=kind, command=jupyter_cmd)
-        click.echo(f"Already set up: {preview.plan.path} has every setting sshjup needs.")
+        echo(f"Already set up: {preview.plan.path} has every setting sshjup needs.")
         return
-    click.echo(merge.diff(), nl=False)
+    echo(merge.diff(), nl=False)
     if dry_run:
         return
     if merge.replaces and not yes:
@@ -113,9 +113,9 @@ def setup(
     done = service.setup(
         where, name, password=password, replace_values=True, command=jupyter_cmd, kind=kind
     )
-    click.echo(f"Wrote {done.plan.path} on the remote.")
+    echo(f"Wrote {done.plan.path} on the remote.")
     if done.password_stored:
-        click.echo("The password is kept in the keyring (service sshjup).")
+        echo("The password is kept in the keyring (service sshjup).")
 
 
 @jupyter.command()
@@ -173,7 +173,7 @@ def start(
     if as_json:
         import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
 
-        click.echo(
+        echo(
             json.dumps(
                 {
                     "alias": result.target.alias,
@@ -187,11 +187,11 @@ def start(
             )
         )
         return
-    click.echo(
+    echo(
         f"Jupyter runs on {result.target.alias}, 127.0.0.1:{server.port} (pid {server.pid}); "
         f"log: {result.started.log_path}."
     )
-    click.echo(f"Open it with: sshjup open {result.target.name}")
+    echo(f"Open it with: sshjup open {result.target.name}")
 
 
 @jupyter.command()
@@ -209,10 +209,10 @@ def stop(name: str, ssh_config: str | None) -> None:
     _progress(f"Stopping Jupyter on jup-{_bare(name)} (up to 10 s)...")
     stopped = service.stop(locate(ssh_config), name)
     if stopped is None:
-        click.echo("No Jupyter server was running on the remote port.")
+        echo("No Jupyter server was running on the remote port.")
         return
     how = " (it had to be killed)" if stopped.forced else ""
-    click.echo(f"Stopped Jupyter (pid {stopped.server.pid}){how}.")
+    echo(f"Stopped Jupyter (pid {stopped.server.pid}){how}.")
 
 
 @jupyter.command()
@@ -239,7 +239,7 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
     if as_json:
         import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
 
-        click.echo(
+        echo(
             json.dumps(
                 {
                     "alias": target.alias,
@@ -252,12 +252,12 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
         )
     else:
         if not rows:
-            click.echo(f"No Jupyter server runs for the remote user on {target.alias}.")
+            echo(f"No Jupyter server runs for the remote user on {target.alias}.")
         for row in rows:
             mark = "*" if row["ours"] else " "
-            click.echo(f"{mark} port {row['port']:<6} pid {row['pid']:<8} {row['root_dir']}")
+            echo(f"{mark} port {row['port']:<6} pid {row['pid']:<8} {row['root_dir']}")
         if st.server is None:
-            click.echo(f"Nothing on the host's remote port {target.remote_port}.")
+            echo(f"Nothing on the host's remote port {target.remote_port}.")
     if st.server is None:
         sys.exit(1)
 
@@ -277,8 +277,8 @@ def url_command(name: str, token: str | None, ssh_config: str | None) -> None:
 
     result = service.url(locate(ssh_config), name, token=token)
     if result.token_source == "none":  # noqa: S105 (a source label, not a secret)
-        click.echo("Warning: no token known (fine if the server uses a password).", err=True)
-    click.echo(result.url)
+        echo("Warning: no token known (fine if the server uses a password).", err=True)
+    echo(result.url)
 
 
 @click.command(name="open")
@@ -303,8 +303,13 @@ def open_command(
     result = service.open_tunnel_and_url(
         locate(ssh_config), name, token=token, timeout=timeout, progress=_progress
     )
-    if print_only or not webbrowser.open(result.url):
-        click.echo(result.url)
+    if print_only:
+        echo(result.url)
+        return
+    # The browser gets a 0600 page that redirects: never the token on its command line.
+    page = service.open_file(result.url)
+    if not webbrowser.open(page.as_uri()):
+        echo(result.url)
 
 
 @click.group()
@@ -332,7 +337,7 @@ def token_set(name: str) -> None:
     interactive = sys.stdin.isatty()
     secret = click.prompt("Token", hide_input=True) if interactive else sys.stdin.readline()
     service.token_set(locate(None), name, secret)
-    click.echo("Stored in the keyring.")
+    echo("Stored in the keyring.")
 
 
 @token.command(name="get")
@@ -346,7 +351,7 @@ def token_get(name: str) -> None:
     """
     from sshjup.jupyter import service  # noqa: PLC0415
 
-    click.echo(service.token_get(locate(None), name))
+    echo(service.token_get(locate(None), name))
 
 
 @token.command(name="delete")
@@ -361,7 +366,7 @@ def token_delete(name: str) -> None:
     from sshjup.jupyter import service  # noqa: PLC0415
 
     deleted = service.token_delete(locate(None), name)
-    click.echo("Deleted." if deleted else "No token was stored.")
+    echo("Deleted." if deleted else "No token was stored.")
 
 
 __all__ = ["jupyter", "open_command", "token", "url_command"]

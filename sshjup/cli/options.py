@@ -6,6 +6,7 @@ package (which ``sshjup.cli`` does at start-up) keeps ``sshjup --help`` fast.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -78,6 +79,28 @@ def locate(ssh_config: str | None) -> Where:
     return Where.locate(ssh_config)
 
 
+# C0 controls but tab and newline, DEL, C1 controls (CSI is also U+009B), and the Unicode
+# format controls that reorder or hide text (bidi overrides, zero-width, line separators).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: object) -> str:
+    """``text`` with every control character escaped (``\\x1b``, ``\\u202e``): the one helper
+    that stands between remote or file text (root_dir, hostnames, versions, log lines, diffs,
+    comments) and the terminal, so no OSC or CSI sequence reaches it, TTY or not."""
+
+    def escape(m: re.Match[str]) -> str:
+        code = ord(m.group(0))
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"  # noqa: PLR2004
+
+    return _UNSAFE.sub(escape, str(text))
+
+
+def echo(text: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` through :func:`printable`: what every command prints goes through it."""
+    click.echo(printable(text), err=err, nl=nl)
+
+
 def echo_json(data: Any) -> None:
     import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
 
@@ -85,15 +108,15 @@ def echo_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    echo(f"Warning: {message}", err=True)
 
 
 def progress(message: str) -> None:
     """A progress line on stderr for waits longer than a second (overwritten on a terminal)."""
     if sys.stderr.isatty():
-        click.echo(f"\r{message}\033[K", err=True, nl=False)
+        click.echo(f"\r{printable(message)}\033[K", err=True, nl=False)
     else:
-        click.echo(message, err=True)
+        echo(message, err=True)
 
 
 def end_progress() -> None:
@@ -104,10 +127,12 @@ def end_progress() -> None:
 
 __all__ = [
     "complete_names",
+    "echo",
     "echo_json",
     "end_progress",
     "json_option",
     "locate",
+    "printable",
     "progress",
     "ssh_config_option",
     "warn",

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import click
 
-from sshjup.cli.options import complete_names, json_option, ssh_config_option
+from sshjup.cli.options import complete_names, echo, json_option, ssh_config_option
 
 
 @click.group()
 def putty() -> None:
     """PuTTY saved sessions that open the same tunnel as `ssh jup-NAME`.
 
-    `sshjup add/edit/remove/apply` keep them in step (on Windows, where PuTTY's
-    session store exists, or with --putty).
+    `sshjup add/edit/remove/apply` keep them in step (on Windows, or for a host
+    added or edited with --putty).
 
     \b
     Example:
@@ -44,14 +44,14 @@ def list_sessions(as_json: bool, ssh_config: str | None) -> None:
     if as_json:
         import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
 
-        click.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("No managed tunnels yet. Add one with: sshjup add HOST")
+        echo("No managed tunnels yet. Add one with: sshjup add HOST")
         return
     width = max(len(r["session"]) for r in rows)
     for row in rows:
-        click.echo(f"{row['session']:<{width}}  {row['state']:<12}  {row['location'] or '-'}")
+        echo(f"{row['session']:<{width}}  {row['state']:<12}  {row['location'] or '-'}")
 
 
 @putty.command(name="export")
@@ -97,8 +97,8 @@ def export_reg(
 
     warnings = hosts.putty_export(hosts.Where.locate(ssh_config), list(names), Path(reg_file), ppk)
     for warning in warnings:
-        click.echo(f"Warning: {warning}", err=True)
-    click.echo(f"Wrote {reg_file} ({len(names)} session(s)); import it on Windows with regedit.")
+        echo(f"Warning: {warning}", err=True)
+    echo(f"Wrote {reg_file} ({len(names)} session(s)); import it on Windows with regedit.")
 
 
 __all__ = ["putty"]

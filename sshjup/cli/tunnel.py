@@ -13,6 +13,7 @@ import click
 
 from sshjup.cli.options import (
     complete_names,
+    echo,
     echo_json,
     end_progress,
     json_option,
@@ -27,7 +28,7 @@ def _render_tunnel(st: Any, *, as_json: bool) -> None:
     if as_json:
         echo_json(_status_json(st))
         return
-    click.echo(f"{st.alias}: {st.detail}")
+    echo(f"{st.alias}: {st.detail}")
 
 
 def _status_json(st: Any) -> dict[str, Any]:
@@ -101,10 +102,8 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
         echo_json([_status_json(s) for s in statuses])
     else:
         if not statuses:
-            click.echo("No managed tunnels yet. Add one with: sshjup add HOST")
+            echo("No managed tunnels yet. Add one with: sshjup add HOST")
         for st in statuses:
-            click.echo(
-                f"{st.alias:<20} {'up' if st.running and st.port_open else 'down':<5} {st.detail}"
-            )
+            echo(f"{st.alias:<20} {'up' if st.running and st.port_open else 'down':<5} {st.detail}")
     if any(not (s.running and s.port_open) for s in statuses):
         sys.exit(1)

@@ -39,6 +39,8 @@ from sshjup.jupyter.scripts import (
     poll_script,
     port_in_use,
     probe_script,
+    scrub,
+    server_secrets,
     start_script,
     stop_script,
     write_config_script,
@@ -92,12 +94,13 @@ def ssh_argv(alias: str, ssh_config: Path, *, caps: Capabilities | None = None) 
     return [*argv, "--", alias, "sh", "-s"]
 
 
-def _tail(text: str, lines: int = 6, secret: str | None = None) -> str:
-    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
-    out = "\n".join(kept)
-    if secret:
-        out = out.replace(secret, "***")
-    return out
+def _tail(text: str, lines: int = 6, secret: str | None = None, stdout: str = "") -> str:
+    """The last ``lines`` non-blank lines of remote text, scrubbed of ``secret``, of every
+    token the server list in ``stdout`` holds, and of anything token-shaped (never quote
+    remote output into an error without this)."""
+    known = (secret, *server_secrets(stdout))
+    kept = [line for line in scrub(text, known).strip().splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
 
 
 def run_script(
@@ -121,7 +124,7 @@ def run_script(
         msg = f"ssh to {alias} did not finish within {timeout:.0f} s"
         raise RemoteCommandFailed(msg, hint="check the network and the remote host") from err
     if cp.returncode == 255:  # noqa: PLR2004 (ssh's own failure; our scripts never exit 255)
-        detail = _tail(cp.stderr, 3, secret) or "no message"
+        detail = _tail(cp.stderr, 3, secret, cp.stdout) or "no message"
         msg = f"ssh could not run a command on {alias}: {detail}"
         hint = (
             "sshjup logs in without prompting (BatchMode): load your key into ssh-agent or "
@@ -133,7 +136,7 @@ def run_script(
 
 
 def _fail(alias: str, what: str, cp: subprocess.CompletedProcess[str], secret: str | None) -> None:
-    detail = _tail(cp.stderr, 6, secret)
+    detail = _tail(cp.stderr, 6, secret, cp.stdout)
     msg = f"{what} on {alias} failed (exit {cp.returncode})" + (f":\n{detail}" if detail else "")
     raise RemoteCommandFailed(msg, hint=f"run `ssh {alias}` and look at the remote host")
 
@@ -174,7 +177,7 @@ def _raise_for_remote_errors(
     for app in ("server", spec.kind):
         if f"error-{app}" in out.blocks:
             label = {"server": "jupyter_server", "lab": "JupyterLab", "notebook": "Notebook"}[app]
-            detail = _tail(out.blocks[f"error-{app}"], 3)
+            detail = _tail(out.blocks[f"error-{app}"], 3, None, cp.stdout)
             msg = f"{label} does not run on {alias}: `jupyter {app}` said: {detail}"
             hint = (
                 f"install it on the remote ({_INSTALL_HINTS[app]}), or point --jupyter-cmd at "
@@ -430,7 +433,7 @@ def start(
             works = server.token if server.token else (None if server.password_mode else token)
             return StartResult(server, log_path, time.monotonic() - began, works)
         if polled.values.get("alive") == "0":
-            log_tail = _tail(polled.blocks.get("log", ""), 8, token)
+            log_tail = _tail(polled.blocks.get("log", ""), 8, token, cp.stdout)
             if port_in_use(log_tail, port):
                 msg = (
                     f"remote port {port} on {alias} is already in use by another program "

@@ -43,27 +43,28 @@ SALT_HEX_CHARS = 32
 
 PasswordAlgorithm = Literal["auto", "argon2", "sha512"]
 
-# Options sshjup sets itself, or that would put a secret on a command line: never as extra args.
-_RESERVED_OPTIONS = (
-    "--ip",
-    "--port",
-    "--port-retries",
-    "--no-browser",
-    "--browser",
-    "--ServerApp.ip",
-    "--ServerApp.port",
-    "--ServerApp.port_retries",
-    "--ServerApp.open_browser",
-    "--ServerApp.token",
-    "--ServerApp.password",
-    "--IdentityProvider.token",
-    "--PasswordIdentityProvider.hashed_password",
-    "--IdentityProvider.hashed_password",
-    "--NotebookApp.token",
-    "--NotebookApp.password",
-    "--token",
-    "--password",
+# Options sshjup sets itself: never as extra args. Compared after normalising the spelling
+# (leading dashes, ``-`` in names, case), so ``-ServerApp.port=1`` is refused like ``--port``.
+_RESERVED_OPTIONS = frozenset(
+    {
+        "ip",
+        "port",
+        "port_retries",
+        "no_browser",
+        "browser",
+        "serverapp.ip",
+        "serverapp.port",
+        "serverapp.port_retries",
+        "serverapp.open_browser",
+        "notebookapp.ip",
+        "notebookapp.port",
+        "notebookapp.port_retries",
+        "notebookapp.open_browser",
+    }
 )
+# Traits (of any class: ServerApp, NotebookApp, IdentityProvider, PasswordIdentityProvider...)
+# and aliases that carry a secret: a command line is readable by every account (``ps``).
+_SECRET_TRAITS = frozenset({"token", "password", "hashed_password"})
 
 
 # -- tokens and passwords ---------------------------------------------------------------------
@@ -149,16 +150,41 @@ def jupyter_program(spec: JupyterSpec) -> str:
     return spec.command or "jupyter"
 
 
+def _option_name(arg: str) -> str | None:
+    """The option an argument names, the way traitlets reads it (``None``: not an option).
+
+    ``--X.y=v``, ``-X.y=v``, ``--X.y v`` and ``--x-y`` all name ``x.y`` / ``x_y``.
+    """
+    if not arg.startswith("-") or arg in ("-", "--"):
+        return None
+    name = arg.lstrip("-").split("=", 1)[0].strip()
+    return name.replace("-", "_").lower()
+
+
 def check_extra_args(args: Sequence[str]) -> tuple[str, ...]:
-    """Refuse extra arguments that would override what sshjup sets, or carry a secret."""
+    """Refuse extra arguments that would override what sshjup sets, or carry a secret.
+
+    A refused argument is named without its value (which may be the secret itself).
+    """
     for arg in args:
-        name = arg.split("=", 1)[0]
+        name = _option_name(arg)
+        if name is None:
+            continue
+        shown = arg.split("=", 1)[0]
+        trait = name.rsplit(".", 1)[-1]
+        if trait in _SECRET_TRAITS:
+            msg = f"jupyter argument {shown!r} would put a secret on a command line"
+            hint = (
+                "every account on the remote can read a command line (ps); tokens go through "
+                "`sshjup token set NAME` (or are made by `sshjup jupyter start`), passwords "
+                "through `sshjup jupyter setup NAME --password`"
+            )
+            raise InvalidInput(msg, hint=hint)
         if name in _RESERVED_OPTIONS:
-            msg = f"jupyter argument {name!r} is set by sshjup and cannot be given"
+            msg = f"jupyter argument {shown!r} is set by sshjup and cannot be given"
             hint = (
                 "sshjup always binds 127.0.0.1 on the host's remote port with port retries off; "
-                "change the port with `sshjup edit NAME --remote-port N`; tokens and passwords "
-                "go through `sshjup token set` and `sshjup jupyter setup --password`"
+                "change the port with `sshjup edit NAME --remote-port N`"
             )
             raise InvalidInput(msg, hint=hint)
     return tuple(args)
@@ -572,6 +598,38 @@ def port_in_use(log_text: str, port: int) -> bool:
         f"port {port} is not available" in log_text
         or f"The port {port} is already in use" in log_text
     )
+
+
+# -- remote text quoted in an error ----------------------------------------------------------
+
+MASK = "***"
+# What a token looks like in Jupyter's output: a query or JSON field, or a long hex run
+# (jupyter_server's tokens are 48 hex digits; 32 or more catches shorter hand-made ones).
+_TOKEN_SHAPES = (
+    re.compile(r"(?i)([?&;]token=)[^&\s\"'<>]+"),
+    re.compile(r"(?i)(\"(?:token|password|hashed_password)\"\s*:\s*\")[^\"]*"),
+    re.compile(r"(?i)(\b(?:token|password|hashed_password)\s*[=:]\s*)[^\s,;&\"']{8,}"),
+    re.compile(r"()\b[0-9a-fA-F]{32,}\b"),
+)
+
+
+def scrub(text: str, known: Sequence[str | None] = ()) -> str:
+    """``text`` with each known secret, and anything shaped like a token, replaced by ``***``.
+
+    For remote output (stderr, log lines, ``jupyter server list``) before it goes into an
+    error message. Known secrets go first (longest first), so a secret inside a longer one
+    cannot leave a piece behind.
+    """
+    for value in sorted({v for v in known if v}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    for shape in _TOKEN_SHAPES:
+        text = shape.sub(lambda m: m.group(1) + MASK, text)
+    return text
+
+
+def server_secrets(text: str) -> tuple[str, ...]:
+    """The tokens ``jupyter server list --json`` output holds (to mask them anywhere)."""
+    return tuple(s.token for s in parse_server_list(text) if s.token)
 
 
 # -- the URL ----------------------------------------------------------------------------------

@@ -7,14 +7,18 @@ secrets through :mod:`sshjup.store.tokens`.
 
 from __future__ import annotations
 
+import html
 import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from sshjup import hosts
 from sshjup.errors import NotFound
 from sshjup.jupyter import remote, scripts
 from sshjup.models import JupyterSpec, Target
+from sshjup.store import fileio, paths, state
 from sshjup.store.tokens import TOKEN_ENV, TokenStore, resolve_token
 
 Progress = Callable[[str], None]
@@ -139,13 +143,54 @@ def start(
     )
     if store is not None:
         store.set(target.alias, started.token or given, "token")
+    _record_server(target.alias, target.remote_port, started.server.pid)
     target = remember_spec(where, target, spec)
     return StartResult(target, started, source)
 
 
+def _record_server(alias: str, port: int, pid: int) -> None:
+    st = state.load()
+    st.servers[alias] = {"port": port, "pid": pid}
+    state.save(st)
+
+
+def check_our_server(where: hosts.Where, target: Target) -> None:
+    """Before a token leaves this machine: is the server on the port the one sshjup started?
+
+    Only for a host whose Jupyter ``sshjup jupyter start`` started (recorded in state.json). The
+    remote user's ``jupyter server list`` must show a server on the remote port with the pid
+    that ``start`` recorded; after ``jupyter stop``, or when another account (whose servers that
+    list never shows) or another process took the port, ``NotFound`` and no token.
+    """
+    recorded = state.load().servers.get(target.alias)
+    if recorded is None:
+        return
+    fix = f"start it again with `sshjup jupyter start {target.name}`"
+    if recorded.get("pid", 0) <= 0:
+        msg = (
+            f"the Jupyter server sshjup started on {target.alias} was stopped; its token is "
+            "not handed to whatever listens on the remote port now"
+        )
+        raise NotFound(msg, hint=fix)
+    st = remote.status(target.alias, where.ssh_config, target.jupyter, target.remote_port)
+    server = st.server
+    if server is None or server.pid != recorded["pid"] or recorded["port"] != target.remote_port:
+        now = f"{server.describe()} runs there now" if server else "nothing of the remote user"
+        msg = (
+            f"the Jupyter server sshjup started on {target.alias} (pid {recorded['pid']}, "
+            f"port {recorded['port']}) is gone ({now}); the token is not handed out"
+        )
+        raise NotFound(msg, hint=fix + ", or check what listens on the remote port")
+
+
 def stop(where: hosts.Where, name: str) -> remote.StopResult | None:
     target = hosts.get_target(where, name)
-    return remote.stop(target.alias, where.ssh_config, target.jupyter, target.remote_port)
+    stopped = remote.stop(target.alias, where.ssh_config, target.jupyter, target.remote_port)
+    st = state.load()
+    if target.alias in st.servers:
+        st.servers[target.alias] = {"port": target.remote_port, "pid": 0}
+        state.save(st)
+    return stopped
 
 
 def status(where: hosts.Where, name: str) -> tuple[Target, remote.RemoteStatus]:
@@ -160,8 +205,13 @@ class UrlResult:
 
 
 def url(where: hosts.Where, name: str, *, token: str | None = None, ui: bool = False) -> UrlResult:
-    """The local URL with the token; ``ui`` opens the host's front end (lab, tree)."""
+    """The local URL with the token; ``ui`` opens the host's front end (lab, tree).
+
+    For a server sshjup started, first checks that it still is the one on the remote port
+    (:func:`check_our_server`).
+    """
     target = hosts.get_target(where, name)
+    check_our_server(where, target)
     env_value = os.environ.get(TOKEN_ENV)
     needs_store = not (token and token.strip()) and not (env_value and env_value.strip())
     value, source = resolve_token(
@@ -186,6 +236,35 @@ def open_tunnel_and_url(
     result = url(where, name, token=token, ui=True)
     hosts.tunnel_up(where, name, timeout=timeout, progress=progress)
     return result
+
+
+OPEN_DIR = "open"
+_OPEN_PREFIX = "jup-open-"
+
+
+def open_file(url_with_token: str) -> Path:
+    """A 0600 HTML page (in a 0700 dir of the app dir) that sends the browser to the URL.
+
+    What Jupyter does with its ``jpserver-*-open.html``: the browser gets a ``file://`` path
+    on its command line, never the token (every account can read a command line). The pages
+    of earlier runs are removed first, so one lives until the next ``sshjup open``.
+    """
+    directory = paths.app_dir() / OPEN_DIR
+    fileio.ensure_dir(directory)
+    for old in directory.glob(_OPEN_PREFIX + "*.html"):
+        fileio.delete_file(old, backup=False)
+    target = html.escape(url_with_token, quote=True)
+    page = (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'
+        f'<meta http-equiv="refresh" content="0;url={target}">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        "<title>Jupyter (sshjup)</title></head><body>\n"
+        f'<p>Opening Jupyter... If nothing happens, <a href="{target}">click here</a>.</p>\n'
+        "</body></html>\n"
+    )
+    path = directory / f"{_OPEN_PREFIX}{secrets.token_hex(8)}.html"
+    fileio.atomic_write(path, page.encode("utf-8"), backup=False, new_mode=0o600)
+    return path
 
 
 def token_set(where: hosts.Where, name: str, secret: str) -> None:
@@ -215,6 +294,8 @@ __all__ = [
     "SetupResult",
     "StartResult",
     "UrlResult",
+    "check_our_server",
+    "open_file",
     "open_tunnel_and_url",
     "remember",
     "remember_spec",

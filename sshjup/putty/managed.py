@@ -26,14 +26,13 @@ if TYPE_CHECKING:
 
 
 def putty_enabled(target: Target) -> bool:
-    """``putty: true/false`` in the inventory, else on for Windows or where PuTTY's store exists."""
+    """``putty: true/false`` in the inventory (``--putty``), else on for Windows only.
+
+    A ``~/.putty`` that appears (any PuTTY run makes one) does not turn PuTTY on for every host.
+    """
     if target.putty is not None:
         return target.putty
-    if sys.platform == "win32":
-        return True
-    from sshjup.putty.store import store_exists  # noqa: PLC0415 (only when PuTTY is in play)
-
-    return store_exists()
+    return sys.platform == "win32"
 
 
 def digest_key(store: SessionStore, name: str) -> str:
@@ -112,6 +111,17 @@ def plan(ssh_config: Path, before: dict[str, Target], inv: Inventory, *, force: 
             and "SSHManualHostKeys" in (store.read(target.alias) or {})
         ):
             continue  # up to date, host key pinned: nothing to ask ssh or puttygen
+        if (
+            unchanged
+            and not force
+            and sync.session_state(target.alias, store, digest) == "hand-edited"
+        ):
+            # Nothing of this host changes: its hand edit must not block other hosts' changes.
+            result.warnings.append(
+                f"PuTTY {target.alias}: the session was edited by hand; left as it is "
+                f"(`sshjup edit {target.name} --force` writes sshjup's version)"
+            )
+            continue
         full, known_hosts = as_ssh_sees_it(ssh_config, target)
         session = sync.plan_session(
             full, store, known_hosts_path=known_hosts, managed_digest=digest, force=force

@@ -117,20 +117,23 @@ def _bracket(host: str) -> str:
 
 
 def forward_entry(fwd: Forward) -> tuple[str, str]:
-    """``("L127.0.0.1:8888", "localhost:8889")``: the key and value of one local forward.
+    """``("4L127.0.0.1:8888", "localhost:8889")``: the key and value of one local forward.
 
-    The source address is written out, like the ssh block's ``LocalForward 127.0.0.1:8888``:
-    PuTTY then listens on exactly that address (IPv4 only for 127.0.0.1). A bare ``L8888``
-    would listen on 127.0.0.1 *and* ::1, and ``4L8888`` only says "IPv4 loopback", which does
-    not carry a bind address other than 127.0.0.1.
+    The source address is written out, like the ssh block's ``LocalForward 127.0.0.1:8888``,
+    and so is its address family (``4`` for an IPv4 address, ``6`` for IPv6): with the auto
+    family plink 0.78 was seen listening on ``::1`` too even for ``L127.0.0.1:PORT`` (a second
+    listener the ssh block does not have, and one that another program can hold without
+    ``ExitOnForwardFailure``-like failure). ``4L127.0.0.1:8888`` is what the Tunnels panel
+    writes with "IPv4" ticked (config.c: portfwd_handler).
     """
-    key = f"L{_bracket(fwd.bind)}:{fwd.local_port}"
+    family = "6" if ":" in fwd.bind else "4" if fwd.bind[:1].isdigit() else ""
+    key = f"{family}L{_bracket(fwd.bind)}:{fwd.local_port}"
     value = f"{_bracket(fwd.remote_host)}:{fwd.remote_port}"
     return key, value
 
 
 def port_forwardings(forwards: Sequence[Forward]) -> str:
-    """The ``PortForwardings`` value: ``L127.0.0.1:8888=localhost:8889,...`` (escaped)."""
+    """The ``PortForwardings`` value: ``4L127.0.0.1:8888=localhost:8889,...`` (escaped)."""
     return ",".join(
         f"{escape_map_item(key)}={escape_map_item(value)}"
         for key, value in (forward_entry(f) for f in forwards)

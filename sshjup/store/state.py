@@ -25,12 +25,16 @@ class State:
     created_files: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
+    # alias -> {"port": remote port, "pid": pid} of the Jupyter server `jupyter start` started
+    # (pid 0 once `jupyter stop` stopped it): `url`/`open` hand its token to that server only.
+    servers: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "version": STATE_VERSION,
             "created_files": sorted(set(self.created_files)),
             "digests": dict(sorted(self.digests.items())),
+            "servers": dict(sorted(self.servers.items())),
         }
         if self.pending:
             data["pending"] = dict(sorted(self.pending.items()))
@@ -53,8 +57,12 @@ def load() -> State:
             [str(p) for p in raw.get("created_files", [])],
             {str(k): str(v) for k, v in raw.get("digests", {}).items()},
             {str(k): str(v) for k, v in raw.get("pending", {}).items()},
+            {
+                str(k): {"port": int(v["port"]), "pid": int(v["pid"])}
+                for k, v in raw.get("servers", {}).items()
+            },
         )
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, KeyError):
         # A damaged state file only loses conveniences (file removal, hand-edit digests);
         # it is rewritten on the next change.
         return State()

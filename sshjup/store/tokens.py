@@ -60,7 +60,8 @@ _FIX_HINT = (
     "install and select a keyring backend (on a desktop: gnome-keyring or KWallet with "
     "SecretStorage; headless: set PYTHON_KEYRING_BACKEND or `default-keyring` in keyringrc.cfg, "
     "see `keyring diagnose`), or pass the token for this run in the SSHJUP_TOKEN environment "
-    "variable or with --token"
+    "variable (not --token: a command line is readable by every account, and shell history "
+    "keeps it)"
 )
 
 
