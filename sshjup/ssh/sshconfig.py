@@ -38,10 +38,15 @@ END_MARK_PREFIX = "# <<< sshjup end of managed section"
 _END_RE = re.compile(r"# <<< sshjup end of managed section \(sha256:([0-9a-f]{16})\) <<<")
 TERMINATOR = "Match all"
 INDENT = "    "
-SERVER_ALIVE_INTERVAL = 30
-CONTROL_SOCKET_NAME = "sshjup-%C"
-# sun_path is 104-108 bytes; ssh adds ".XXXXXXXXXXXXXXXX" while it sets the socket up, and %C
-# expands to 40 hex digits.
+# A silent network drop is noticed after SERVER_ALIVE_INTERVAL * SERVER_ALIVE_COUNT_MAX = 45 s:
+# the master exits, and `sshjup keep` brings the tunnel back.
+SERVER_ALIVE_INTERVAL = 15
+SERVER_ALIVE_COUNT_MAX = 3
+# One socket per alias, named literally (no ssh tokens): %C hashes only the destination, so two
+# aliases to one host would share a master. A name that would not fit is a short hash instead.
+CONTROL_SOCKET_PREFIX = "sshjup-"
+_CONTROL_HASH_CHARS = 16
+# sun_path is 104-108 bytes; ssh adds ".XXXXXXXXXXXXXXXX" while it sets the socket up.
 MAX_SOCKET_PATH = 100
 
 
@@ -77,24 +82,40 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
         lines.append(f"{INDENT}ForkAfterAuthentication yes")
     if caps.control_master:
         lines.append(f"{INDENT}ControlMaster auto")
-        lines.append(f"{INDENT}ControlPath {control_path(control_dir)}")
+        lines.append(f"{INDENT}ControlPath {control_path(control_dir, target.alias)}")
         lines.append(f"{INDENT}ControlPersist yes")
     lines.append(f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}")
+    lines.append(f"{INDENT}ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}")
     return lines
 
 
-@functools.lru_cache(maxsize=16)  # the same for every block of a section
-def control_path(control_dir: str) -> str:
-    """``<dir>/sshjup-%C``, refused when it could not be a Unix socket path."""
+@functools.lru_cache(maxsize=16)
+def _control_dir(control_dir: str) -> str:
     validate_path(control_dir, "control socket directory")
-    path = f"{control_dir.rstrip('/')}/{CONTROL_SOCKET_NAME}"
-    if len(path.encode()) - len("%C") + 40 > MAX_SOCKET_PATH:
+    limit = MAX_SOCKET_PATH - len(CONTROL_SOCKET_PREFIX) - _CONTROL_HASH_CHARS - 1
+    if len(control_dir.rstrip("/").encode()) > limit:
         msg = (
             f"the control socket directory {control_dir!r} is too long for a Unix socket "
-            f"(at most {MAX_SOCKET_PATH - 48} characters)"
+            f"(at most {limit} characters)"
         )
         raise ConfigParseError(msg, hint="set SSHJUP_CONTROL_DIR to a shorter directory")
-    return path
+    return control_dir.rstrip("/")
+
+
+def control_path(control_dir: str, alias: str) -> str:
+    """``<dir>/sshjup-ALIAS``: this alias's own socket, whoever opens it (plain ssh or sshjup).
+
+    A name that would not fit a Unix socket path becomes ``sshjup-`` and a 16-digit hash of
+    the alias. A directory too long for even that is refused.
+    """
+    base = _control_dir(control_dir)
+    path = f"{base}/{CONTROL_SOCKET_PREFIX}{alias}"
+    if len(path.encode()) <= MAX_SOCKET_PATH:
+        return path
+    import hashlib  # noqa: PLC0415 (loads OpenSSL: only for aliases this long)
+
+    digest_ = hashlib.sha256(alias.encode()).hexdigest()[:_CONTROL_HASH_CHARS]
+    return f"{base}/{CONTROL_SOCKET_PREFIX}{digest_}"
 
 
 def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str) -> list[str]:

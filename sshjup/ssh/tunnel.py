@@ -15,6 +15,7 @@ only the loopback address. The library never prints: progress goes to a callback
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import socket
@@ -281,13 +282,14 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
     _check_port(local_port)
     before = status(alias, ssh_config, local_port)
     if not before.running:
-        return before
+        return dataclasses.replace(before, detail=f"{before.detail}; nothing to stop")
     result = proc.run([*ssh_argv(ssh_config), "-O", "exit", alias], timeout=CHECK_TIMEOUT)
     deadline = time.monotonic() + timeout
+    stopped = f"stopped the ssh master (pid {before.pid})"
     while True:
         now = status(alias, ssh_config, local_port)
         if not now.running and not port_in_use(local_port):
-            return now
+            return dataclasses.replace(now, detail=f"{stopped}; {LOOPBACK}:{local_port} is free")
         if time.monotonic() >= deadline:
             break
         time.sleep(_POLL)
@@ -299,7 +301,7 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
         hint = f"stop the ssh master by its PID: kill {now.pid}" if now.pid else None
         raise TunnelError(msg, hint=hint)
     # The master is gone; whoever holds the port now is another program (see now.detail).
-    return now
+    return dataclasses.replace(now, detail=f"{stopped}; {now.detail}")
 
 
 __all__ = [

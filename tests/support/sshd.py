@@ -180,9 +180,10 @@ class SshServer:
                 "    SessionType none",
                 "    ForkAfterAuthentication yes",
                 "    ControlMaster auto",
-                f"    ControlPath {_quote(f'{control_dir}/sshjup-%C', tokens=True)}",
+                f"    ControlPath {_quote(f'{control_dir}/sshjup-{alias}', tokens=True)}",
                 "    ControlPersist yes",
-                "    ServerAliveInterval 30",
+                "    ServerAliveInterval 15",
+                "    ServerAliveCountMax 3",
                 "",
             ]
         )
