@@ -446,6 +446,7 @@ def test_each_alias_has_its_own_control_socket_that_fits_a_unix_socket() -> None
     assert short == "/tmp/sj/sshjup-jup-gpu"
     assert sshconfig.control_path("/tmp/sj", "jup-gpu2") != short
     long_alias = "jup-" + "n" * 120
+    assert sshconfig.control_path("/" + "d" * 59, "jup-" + "n" * 28).endswith("n" * 28)
     hashed = sshconfig.control_path("/tmp/sj", long_alias)
     assert len(hashed.encode()) <= sshconfig.MAX_SOCKET_PATH
     assert hashed != sshconfig.control_path("/tmp/sj", long_alias + "x")

@@ -43,11 +43,13 @@ INDENT = "    "
 SERVER_ALIVE_INTERVAL = 15
 SERVER_ALIVE_COUNT_MAX = 3
 # One socket per alias, named literally (no ssh tokens): %C hashes only the destination, so two
-# aliases to one host would share a master. A name that would not fit is a short hash instead.
+# aliases to one host would share a master. An alias longer than CONTROL_ALIAS_MAX is a 16-digit
+# hash instead, so the name never depends on the directory and always fits.
 CONTROL_SOCKET_PREFIX = "sshjup-"
-_CONTROL_HASH_CHARS = 16
+CONTROL_ALIAS_MAX = 32
 # sun_path is 104-108 bytes; ssh adds ".XXXXXXXXXXXXXXXX" while it sets the socket up.
 MAX_SOCKET_PATH = 100
+_MAX_CONTROL_DIR = MAX_SOCKET_PATH - len(CONTROL_SOCKET_PREFIX) - CONTROL_ALIAS_MAX - 1
 
 
 @dataclass(frozen=True)
@@ -89,33 +91,33 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
     return lines
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=16)  # the same for every block of a section
 def _control_dir(control_dir: str) -> str:
     validate_path(control_dir, "control socket directory")
-    limit = MAX_SOCKET_PATH - len(CONTROL_SOCKET_PREFIX) - _CONTROL_HASH_CHARS - 1
-    if len(control_dir.rstrip("/").encode()) > limit:
+    if len(control_dir.rstrip("/").encode()) > _MAX_CONTROL_DIR:
         msg = (
             f"the control socket directory {control_dir!r} is too long for a Unix socket "
-            f"(at most {limit} characters)"
+            f"(at most {_MAX_CONTROL_DIR} characters)"
         )
         raise ConfigParseError(msg, hint="set SSHJUP_CONTROL_DIR to a shorter directory")
     return control_dir.rstrip("/")
 
 
+def control_socket_name(alias: str) -> str:
+    """``sshjup-ALIAS``, or ``sshjup-`` and a 16-digit hash of a long alias."""
+    if len(alias.encode()) <= CONTROL_ALIAS_MAX:
+        return f"{CONTROL_SOCKET_PREFIX}{alias}"
+    import hashlib  # noqa: PLC0415 (loads OpenSSL: only for aliases this long)
+
+    return f"{CONTROL_SOCKET_PREFIX}{hashlib.sha256(alias.encode()).hexdigest()[:16]}"
+
+
 def control_path(control_dir: str, alias: str) -> str:
     """``<dir>/sshjup-ALIAS``: this alias's own socket, whoever opens it (plain ssh or sshjup).
 
-    A name that would not fit a Unix socket path becomes ``sshjup-`` and a 16-digit hash of
-    the alias. A directory too long for even that is refused.
+    A directory too long for a Unix socket path is refused.
     """
-    base = _control_dir(control_dir)
-    path = f"{base}/{CONTROL_SOCKET_PREFIX}{alias}"
-    if len(path.encode()) <= MAX_SOCKET_PATH:
-        return path
-    import hashlib  # noqa: PLC0415 (loads OpenSSL: only for aliases this long)
-
-    digest_ = hashlib.sha256(alias.encode()).hexdigest()[:_CONTROL_HASH_CHARS]
-    return f"{base}/{CONTROL_SOCKET_PREFIX}{digest_}"
+    return f"{_control_dir(control_dir)}/{control_socket_name(alias)}"
 
 
 def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str) -> list[str]:
@@ -548,6 +550,7 @@ __all__ = [
     "SectionHost",
     "concrete_aliases",
     "control_path",
+    "control_socket_name",
     "current_section_text",
     "decode",
     "defined_aliases",

@@ -16,20 +16,24 @@ only the loopback address. The library never prints: progress goes to a callback
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shlex
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from sshjup import proc
 from sshjup.errors import InvalidInput, PortTaken, TunnelError
 from sshjup.store import paths
+
+if TYPE_CHECKING:
+    from sshjup.models import Forward
 
 LOOPBACK = "127.0.0.1"
 CHECK_TIMEOUT = 15.0
@@ -43,6 +47,20 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class ForwardState:
+    """One LocalForward of the tunnel, and whether its local port accepts connections now."""
+
+    bind: str
+    local_port: int
+    remote: str  # remote_host:remote_port
+    accepting: bool
+
+    @property
+    def where(self) -> str:
+        return f"{self.bind}:{self.local_port}"
+
+
+@dataclass(frozen=True)
 class TunnelStatus:
     """What OpenSSH's control socket and the local port say about one tunnel."""
 
@@ -52,6 +70,17 @@ class TunnelStatus:
     port_open: bool  # 127.0.0.1:local_port accepts a TCP connection
     detail: str  # one line for people
     local_port: int = 0
+    forwards: tuple[ForwardState, ...] = ()  # every forward asked about, the Jupyter one first
+
+    @property
+    def missing(self) -> tuple[ForwardState, ...]:
+        """Forwards whose local port does not accept connections."""
+        return tuple(f for f in self.forwards if not f.accepting)
+
+    @property
+    def serving(self) -> bool:
+        """The master runs and every forward's local port accepts connections."""
+        return self.running and self.port_open and not self.missing
 
 
 def ssh_argv(ssh_config: Path) -> list[str]:
@@ -150,9 +179,22 @@ def _trim(text: str) -> str:
 
 
 def _describe(
-    alias: str, local_port: int, *, running: bool, pid: int | None, port_open: bool, ssh_says: str
+    alias: str,
+    local_port: int,
+    *,
+    running: bool,
+    pid: int | None,
+    port_open: bool,
+    ssh_says: str,
+    missing: tuple[ForwardState, ...] = (),
 ) -> str:
     where = f"{LOOPBACK}:{local_port}"
+    if running and missing:
+        gaps = ", ".join(f.where for f in missing)
+        return (
+            f"ssh master pid {pid} is running, but {gaps} does not accept connections "
+            f"(`sshjup up {alias}` adds the missing forward)"
+        )
     if running and port_open:
         return f"tunnel up: ssh master pid {pid}, {where} accepts connections"
     if running:
@@ -166,8 +208,20 @@ def _describe(
     return "not running"
 
 
-def status(alias: str, ssh_config: Path, local_port: int) -> TunnelStatus:
-    """Ask the control socket (``ssh -O check ALIAS``) and the local port."""
+def forward_spec(fwd: Forward) -> str:
+    """The ``-L`` argument for a forward: ``bind:local_port:remote_host:remote_port``."""
+    host = f"[{fwd.remote_host}]" if ":" in fwd.remote_host else fwd.remote_host
+    return f"{fwd.bind}:{fwd.local_port}:{host}:{fwd.remote_port}"
+
+
+def status(
+    alias: str, ssh_config: Path, local_port: int, *, forwards: Sequence[Forward] = ()
+) -> TunnelStatus:
+    """Ask the control socket (``ssh -O check ALIAS``) and each forward's local port.
+
+    ``forwards`` are the LocalForwards the tunnel should have (the first is ``local_port``'s);
+    without them only ``local_port`` is probed.
+    """
     _check_alias(alias)
     _check_port(local_port)
     result = proc.run([*ssh_argv(ssh_config), "-O", "check", alias], timeout=CHECK_TIMEOUT)
@@ -175,11 +229,97 @@ def status(alias: str, ssh_config: Path, local_port: int) -> TunnelStatus:
     running = result.returncode == 0
     match = _MASTER_RE.search(result.stderr)
     pid = int(match.group(1)) if running and match else None
-    port_open = port_accepts(local_port)
-    detail = _describe(
-        alias, local_port, running=running, pid=pid, port_open=port_open, ssh_says=ssh_says
+    states = tuple(
+        ForwardState(
+            f.bind,
+            f.local_port,
+            f"{f.remote_host}:{f.remote_port}",
+            port_accepts(f.local_port, host=f.bind),
+        )
+        for f in forwards
     )
-    return TunnelStatus(alias, running, pid, port_open, detail, local_port)
+    first = next((f for f in states if f.local_port == local_port), None)
+    port_open = first.accepting if first is not None else port_accepts(local_port)
+    missing = tuple(f for f in states if not f.accepting)
+    detail = _describe(
+        alias,
+        local_port,
+        running=running,
+        pid=pid,
+        port_open=port_open,
+        ssh_says=ssh_says,
+        missing=missing,
+    )
+    return TunnelStatus(alias, running, pid, port_open, detail, local_port, states)
+
+
+def _control_path(alias: str, ssh_config: Path) -> str:
+    """The alias's own control socket, as ``ssh -G`` resolves it."""
+    from sshjup.ssh import openssh  # noqa: PLC0415
+
+    resolved = openssh.resolve(
+        ssh_config, alias, use_default=paths.is_default_ssh_config(ssh_config)
+    )
+    path = resolved.get("controlpath")
+    if not resolved.ok or not path or path == "none":
+        msg = f"cannot reach the tunnel {alias}: the ssh config gives it no ControlPath"
+        raise TunnelError(msg, hint="run `sshjup doctor` to see why")
+    return path
+
+
+def _mux(ssh_config: Path, alias: str, op: str, fwd: Forward) -> subprocess.CompletedProcess[str]:
+    """``ssh -O OP -L SPEC`` on the alias's socket only, without reading the config.
+
+    Read through the config, ``-O cancel`` would cancel the block's own LocalForwards too
+    (ssh sends every forward it knows of, OpenSSH 9.2), so the socket is named directly.
+    """
+    socket_path = _control_path(alias, ssh_config).replace("%", "%%")
+    argv = ["ssh", "-F", os.devnull, "-o", f"ControlPath={socket_path}"]
+    return proc.run([*argv, "-O", op, "-L", forward_spec(fwd), alias], timeout=CHECK_TIMEOUT)
+
+
+def add_forwards(alias: str, ssh_config: Path, forwards: Sequence[Forward]) -> list[str]:
+    """Ask the running master to listen on more forwards (``ssh -O forward -L ...``).
+
+    Returns one line per forward added; the first that fails raises TunnelError.
+    """
+    _check_alias(alias)
+    done = []
+    for fwd in forwards:
+        result = _mux(ssh_config, alias, "forward", fwd)
+        if result.returncode != 0:
+            said = _trim(result.stderr)
+            msg = f"the running tunnel {alias} could not add the forward {forward_spec(fwd)}"
+            if said:
+                msg += f":\n{said}"
+            hint = (
+                f"if {fwd.bind}:{fwd.local_port} is in use by another program, stop it or "
+                "choose another local port; `sshjup doctor` shows who holds it"
+            )
+            raise TunnelError(msg, hint=hint)
+        done.append(
+            f"{alias}: now forwarding {fwd.bind}:{fwd.local_port} -> "
+            f"{fwd.remote_host}:{fwd.remote_port}"
+        )
+    return done
+
+
+def cancel_forwards(alias: str, ssh_config: Path, forwards: Sequence[Forward]) -> list[str]:
+    """Ask the running master to stop forwarding (``ssh -O cancel -L ...``); lines said.
+
+    A forward the master does not have is reported, not an error.
+    """
+    _check_alias(alias)
+    done = []
+    for fwd in forwards:
+        result = _mux(ssh_config, alias, "cancel", fwd)
+        where = f"{fwd.bind}:{fwd.local_port}"
+        if result.returncode == 0:
+            done.append(f"{alias}: stopped forwarding {where}")
+        else:
+            said = _trim(result.stderr).splitlines()
+            done.append(f"{alias}: {where} was not forwarded ({said[-1] if said else 'no answer'})")
+    return done
 
 
 def _read_all(handle: IO[bytes]) -> str:
@@ -188,7 +328,9 @@ def _read_all(handle: IO[bytes]) -> str:
     return handle.read().decode("utf-8", errors="replace")
 
 
-def _run_foreground_ssh(argv: list[str], alias: str, timeout: float) -> tuple[int, str]:
+def _run_foreground_ssh(
+    argv: list[str], alias: str, timeout: float, progress: Progress | None = None
+) -> tuple[int, str]:
     """Run ``ssh ALIAS`` until it forks into the background; its exit code and stderr.
 
     stdin is inherited, so a passphrase or host-key prompt can use the terminal. stdout goes
@@ -231,30 +373,49 @@ def up(
     timeout: float = 30.0,
     progress: Progress | None = None,
     extra_args: tuple[str, ...] = (),
+    forwards: Sequence[Forward] = (),
+    restart: bool = False,
 ) -> TunnelStatus:
-    """Open the tunnel (plain ``ssh ALIAS``) unless it is already up; wait for the port.
+    """Open the tunnel (plain ``ssh ALIAS``) unless it is already up; wait for every port.
 
+    A running master that lacks some of ``forwards`` gets them (``ssh -O forward``); with
+    ``restart`` a running master is stopped first (the connection itself changed).
     ``extra_args`` go before the alias: ``("-N", "-f")`` where the local OpenSSH is older than
     8.7 and the Host block could not say ``SessionType none`` / ``ForkAfterAuthentication``.
     """
     _check_alias(alias)
     _check_port(local_port)
-    deadline = time.monotonic() + timeout
-    before = status(alias, ssh_config, local_port)
-    if before.running and before.port_open:
-        return before
-    if not before.running and port_in_use(local_port):
-        msg = (
-            f"{LOOPBACK}:{local_port} is already in use by another program, "
-            f"so the tunnel {alias} cannot listen there"
-        )
-        hint = (
-            f"stop the program that listens on port {local_port} "
-            "(e.g. `ss -ltnp` shows it), or give this host another local port"
-        )
-        raise PortTaken(msg, hint=hint)
+    before = status(alias, ssh_config, local_port, forwards=forwards)
+    if before.running and restart:
+        if progress is not None:
+            progress(f"restarting {alias}: its connection settings changed")
+        down(alias, ssh_config, local_port)
+        before = status(alias, ssh_config, local_port, forwards=forwards)
+    if before.running:
+        if before.serving or not forwards:
+            return before
+        gaps = {m.local_port for m in before.missing}
+        wanted = [f for f in forwards if f.local_port in gaps]
+        add_forwards(alias, ssh_config, wanted)
+        for fwd in wanted:
+            wait_for_port(fwd.local_port, host=fwd.bind, timeout=min(timeout, 5.0))
+        return status(alias, ssh_config, local_port, forwards=forwards)
+    for port in sorted({local_port, *(f.local_port for f in forwards)}):
+        if port_in_use(port):
+            msg = (
+                f"{LOOPBACK}:{port} is already in use by another program, "
+                f"so the tunnel {alias} cannot listen there"
+            )
+            hint = (
+                f"stop the program that listens on port {port} "
+                "(e.g. `ss -ltnp` shows it), or give this host another local port"
+            )
+            raise PortTaken(msg, hint=hint)
 
-    code, said = _run_foreground_ssh([*ssh_argv(ssh_config), *extra_args, alias], alias, timeout)
+    start = _run_foreground_ssh(
+        [*ssh_argv(ssh_config), *extra_args, alias], alias, timeout, progress
+    )
+    code, said = start
     if code != 0:
         msg = f"ssh could not open the tunnel {alias} (exit {code})"
         if said:
@@ -262,18 +423,21 @@ def up(
         debug = shlex.join([*ssh_argv(ssh_config), "-v", alias])
         raise TunnelError(msg, hint=f"run `{debug}` to see why")
 
-    remaining = max(deadline - time.monotonic(), 1.0)
-    if not wait_for_port(local_port, timeout=remaining, progress=progress):
-        after = status(alias, ssh_config, local_port)
-        if after.running and not before.running:
-            _stop_quietly(alias, ssh_config)
-        msg = (
-            f"ssh connected for {alias}, but {LOOPBACK}:{local_port} did not accept "
-            f"connections within {timeout:g} s ({after.detail})"
-        )
-        hint = f"check that the Host block has `LocalForward {LOOPBACK}:{local_port} ...`"
-        raise TunnelError(msg, hint=hint)
-    return status(alias, ssh_config, local_port)
+    # The timeout counts from here: time at a passphrase or host-key prompt was the user's.
+    deadline = time.monotonic() + timeout
+    for port in [local_port, *(f.local_port for f in forwards if f.local_port != local_port)]:
+        remaining = max(deadline - time.monotonic(), 1.0)
+        if not wait_for_port(port, timeout=remaining, progress=progress):
+            after = status(alias, ssh_config, local_port, forwards=forwards)
+            if after.running and not before.running:
+                _stop_quietly(alias, ssh_config)
+            msg = (
+                f"ssh connected for {alias}, but {LOOPBACK}:{port} did not accept "
+                f"connections within {timeout:g} s ({after.detail})"
+            )
+            hint = f"check that the Host block has `LocalForward {LOOPBACK}:{port} ...`"
+            raise TunnelError(msg, hint=hint)
+    return status(alias, ssh_config, local_port, forwards=forwards)
 
 
 def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0) -> TunnelStatus:
@@ -306,7 +470,11 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
 
 __all__ = [
     "LOOPBACK",
+    "ForwardState",
     "TunnelStatus",
+    "add_forwards",
+    "cancel_forwards",
+    "forward_spec",
     "down",
     "port_accepts",
     "port_in_use",

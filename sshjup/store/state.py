@@ -20,12 +20,16 @@ STATE_VERSION = 1
 class State:
     created_files: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+    # alias -> PID of a running ssh master whose connection settings changed since it started:
+    # `sshjup up` restarts that master (and only that one: a new PID owes nothing).
+    restart_pending: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
             "created_files": sorted(set(self.created_files)),
             "digests": dict(sorted(self.digests.items())),
+            "restart_pending": dict(sorted(self.restart_pending.items())),
         }
 
 
@@ -44,6 +48,7 @@ def load() -> State:
         return State(
             [str(p) for p in raw.get("created_files", [])],
             {str(k): str(v) for k, v in raw.get("digests", {}).items()},
+            {str(k): int(v) for k, v in raw.get("restart_pending", {}).items()},
         )
     except (ValueError, AttributeError, TypeError):
         # A damaged state file only loses conveniences (file removal, hand-edit digests);
