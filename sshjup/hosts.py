@@ -892,6 +892,7 @@ def tunnel_up(
     timeout: float = 30.0,
     progress: Callable[[str], None] | None = None,
     restart: bool = False,
+    prompt_timeout: float | None = None,
 ) -> Any:
     """Open NAME's tunnel in the background (plain ``ssh jup-NAME``) and wait for its ports.
 
@@ -914,6 +915,7 @@ def tunnel_up(
         extra_args=_ssh_extra_args(caps),
         forwards=target.forwards,
         restart=restart,
+        **({} if prompt_timeout is None else {"prompt_timeout": prompt_timeout}),
     )
     if owed is not None:
         st = state.load()

@@ -31,6 +31,23 @@ class SshjupGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             raise _ExitWith(err) from err
+        except KeyboardInterrupt:
+            # Ctrl-C: exit 130 like a shell (128 + SIGINT), not click's "Aborted!" and 1.
+            raise _Interrupted from None
+        except click.Abort as err:
+            if isinstance(err.__context__, KeyboardInterrupt):  # Ctrl-C at a click prompt
+                raise _Interrupted from None
+            raise
+
+
+class _Interrupted(click.ClickException):
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted (Ctrl-C)")
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"\n{self.format_message()}", err=True)
 
 
 class _ExitWith(click.ClickException):

@@ -58,10 +58,23 @@ def _status_json(st: Any) -> dict[str, Any]:
     show_default=True,
     help="Seconds to wait for the tunnel, counted after login (prompts are not counted).",
 )
+@click.option(
+    "--prompt-timeout",
+    default=300.0,
+    show_default=True,
+    help="Seconds ssh may wait at a passphrase or host-key prompt.",
+)
 @click.option("--restart", is_flag=True, help="Stop a running tunnel first, then open it again.")
 @json_option
 @ssh_config_option
-def up(name: str, timeout: float, restart: bool, as_json: bool, ssh_config: str | None) -> None:
+def up(
+    name: str,
+    timeout: float,
+    prompt_timeout: float,
+    restart: bool,
+    as_json: bool,
+    ssh_config: str | None,
+) -> None:
     """Open the tunnel in the background and wait until its local ports answer.
 
     The same as `ssh jup-NAME`, plus the wait. Running it twice is harmless. A
@@ -76,7 +89,12 @@ def up(name: str, timeout: float, restart: bool, as_json: bool, ssh_config: str 
 
     try:
         st = hosts.tunnel_up(
-            locate(ssh_config), name, timeout=timeout, progress=progress, restart=restart
+            locate(ssh_config),
+            name,
+            timeout=timeout,
+            progress=progress,
+            restart=restart,
+            prompt_timeout=prompt_timeout,
         )
     finally:
         end_progress()

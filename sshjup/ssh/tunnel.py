@@ -15,6 +15,7 @@ only the loopback address. The library never prints: progress goes to a callback
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -26,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from sshjup import proc
 from sshjup.errors import InvalidInput, PortTaken, TunnelError
@@ -328,36 +329,163 @@ def _read_all(handle: IO[bytes]) -> str:
     return handle.read().decode("utf-8", errors="replace")
 
 
+PROMPT_TIMEOUT = 300.0
+_TERM_GRACE = 3.0
+# What the kernel says a process blocked in read() on a terminal waits in (Linux): ssh's
+# readpassphrase() at a passphrase or host-key prompt. In its network loop ssh waits in poll().
+_TTY_WAITS = ("wait_woken", "n_tty_read")
+
+
+def _waiting_in(pid: int) -> str:
+    """The kernel function ``pid`` sleeps in (Linux ``/proc/PID/wchan``), or ""."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def at_prompt(pid: int) -> bool:
+    """ssh (``pid``) is blocked reading the terminal: a prompt waits for the user."""
+    return _waiting_in(pid) in _TTY_WAITS
+
+
+def _save_tty() -> list[Any] | None:
+    try:
+        import termios  # noqa: PLC0415 (not on Windows)
+
+        return termios.tcgetattr(0) if os.isatty(0) else None
+    except (ImportError, OSError):
+        return None
+
+
+def _restore_tty(saved: list[Any] | None) -> None:
+    if saved is None:
+        return
+    import termios  # noqa: PLC0415
+
+    with contextlib.suppress(OSError):
+        termios.tcsetattr(0, termios.TCSADRAIN, saved)
+
+
+def _terminate(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, so ssh restores the terminal itself; SIGKILL only if it ignores that."""
+    if child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=_TERM_GRACE)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _why_not_connected(said: str, *, prompt: bool, waiting_in: str) -> tuple[str, str]:
+    """What happened (for the message) and what to do (the hint), from ssh's last state."""
+    if prompt:
+        return (
+            "ssh was waiting at a prompt in this terminal (a key passphrase or a host-key "
+            "question) that nobody answered",
+            "answer ssh's prompt within --prompt-timeout seconds, or load the key into the "
+            "agent first (`ssh-add KEY`) and accept the host key once with plain `ssh ALIAS`",
+        )
+    if "connect" in waiting_in or not said:
+        return (
+            "the host did not answer (still connecting: unreachable, or a firewall drops the "
+            "packets)",
+            "check the host name and port, the network or VPN, and any ProxyJump; or give "
+            "more time with --timeout",
+        )
+    return (
+        "ssh connected but the login did not finish",
+        "run `ssh -v ALIAS` to see where it stops; or give more time with --timeout",
+    )
+
+
+_EXIT_HINTS = (
+    (
+        "Permission denied",
+        "the server refused the login (authentication failed): check the "
+        "user and the key (IdentityFile), or load the key into ssh-agent",
+    ),
+    (
+        "Host key verification failed",
+        "the host key is not known or has changed: check it, "
+        "then accept it once with plain `ssh` (or fix known_hosts)",
+    ),
+    ("Could not resolve hostname", "the host name does not resolve: check HostName"),
+    ("Connection refused", "nothing listens on the host's ssh port: check Port and the server"),
+    ("timed out", "the host is unreachable: check the network, VPN or ProxyJump"),
+    ("No route to host", "the host is unreachable: check the network, VPN or ProxyJump"),
+    (
+        "Address already in use",
+        "a local port of the tunnel is in use: `sshjup doctor` names the program",
+    ),
+)
+
+
+def _exit_hint(said: str) -> str:
+    """What ssh's last words mean, for the hint (pure)."""
+    for needle, hint in _EXIT_HINTS:
+        if needle in said:
+            return hint
+    return "read ssh's message above"
+
+
 def _run_foreground_ssh(
-    argv: list[str], alias: str, timeout: float, progress: Progress | None = None
+    argv: list[str],
+    alias: str,
+    timeout: float,
+    progress: Progress | None = None,
+    prompt_timeout: float = PROMPT_TIMEOUT,
 ) -> tuple[int, str]:
     """Run ``ssh ALIAS`` until it forks into the background; its exit code and stderr.
 
     stdin is inherited, so a passphrase or host-key prompt can use the terminal. stdout goes
     to /dev/null and stderr to a temp file: the background ssh inherits both, so a pipe would
-    never reach end-of-file.
+    never reach end-of-file. Time spent at a prompt is the user's: it counts against
+    ``prompt_timeout``, not ``timeout``. On timeout or Ctrl-C ssh gets SIGTERM and the
+    terminal's settings are put back.
     """
+    saved = _save_tty()
     with tempfile.TemporaryFile(prefix="sshjup-ssh-") as err:
         try:
             child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
         except FileNotFoundError as exc:
             raise proc.missing(argv[0]) from exc
+        connecting = prompting = 0.0
+        prompted = False
+        last = time.monotonic()
+        next_note = last + 1.0
         try:
-            code = child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # Not forked yet, so this PID is the whole ssh: stop it by its PID.
-            child.kill()
-            child.wait()
-            said = _trim(_read_all(err))
-            msg = f"`ssh {alias}` did not finish connecting within {timeout:g} s"
-            if said:
-                msg += f":\n{said}"
-            hint = (
-                "check that the host is reachable and that the Host block has "
-                "ForkAfterAuthentication yes (OpenSSH 8.7 or later); or give more time "
-                "with --timeout"
-            )
-            raise TunnelError(msg, hint=hint) from None
+            while (code := child.poll()) is None:
+                time.sleep(_POLL)
+                now = time.monotonic()
+                prompt = at_prompt(child.pid)
+                if prompt:
+                    prompting += now - last
+                    prompted = True
+                else:
+                    connecting += now - last
+                last = now
+                if connecting >= timeout or prompting >= prompt_timeout:
+                    waiting_in = _waiting_in(child.pid)
+                    _terminate(child)
+                    _restore_tty(saved)
+                    said = _trim(_read_all(err))
+                    what, hint = _why_not_connected(said, prompt=prompt, waiting_in=waiting_in)
+                    limit = prompt_timeout if prompt else timeout
+                    msg = f"`ssh {alias}` did not finish connecting within {limit:g} s: {what}"
+                    if said:
+                        msg += f":\n{said}"
+                    raise TunnelError(msg, hint=hint.replace("ALIAS", alias))
+                # No progress line while ssh's prompt is on the terminal: it would overwrite it.
+                if progress is not None and not prompted and now >= next_note:
+                    progress(f"connecting to {alias} ({connecting:.0f} s)")
+                    next_note = now + 1.0
+        except KeyboardInterrupt:
+            _terminate(child)
+            _restore_tty(saved)
+            raise
         return code, _trim(_read_all(err))
 
 
@@ -375,6 +503,7 @@ def up(
     extra_args: tuple[str, ...] = (),
     forwards: Sequence[Forward] = (),
     restart: bool = False,
+    prompt_timeout: float = PROMPT_TIMEOUT,
 ) -> TunnelStatus:
     """Open the tunnel (plain ``ssh ALIAS``) unless it is already up; wait for every port.
 
@@ -412,16 +541,15 @@ def up(
             )
             raise PortTaken(msg, hint=hint)
 
-    start = _run_foreground_ssh(
-        [*ssh_argv(ssh_config), *extra_args, alias], alias, timeout, progress
+    code, said = _run_foreground_ssh(
+        [*ssh_argv(ssh_config), *extra_args, alias], alias, timeout, progress, prompt_timeout
     )
-    code, said = start
     if code != 0:
         msg = f"ssh could not open the tunnel {alias} (exit {code})"
         if said:
             msg += f":\n{said}"
         debug = shlex.join([*ssh_argv(ssh_config), "-v", alias])
-        raise TunnelError(msg, hint=f"run `{debug}` to see why")
+        raise TunnelError(msg, hint=f"{_exit_hint(said)}; `{debug}` shows more")
 
     # The timeout counts from here: time at a passphrase or host-key prompt was the user's.
     deadline = time.monotonic() + timeout
