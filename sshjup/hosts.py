@@ -924,6 +924,23 @@ def tunnel_up(
     return up
 
 
+def keep_tunnels(where: Where, names: list[str], log: Callable[[str], None]) -> int:
+    """``sshjup keep``: bring NAMEs' tunnels up and keep them up until SIGTERM/SIGINT."""
+    from sshjup.ssh import keep  # noqa: PLC0415
+
+    targets = [get_target(where, n) for n in names]
+    caps = openssh.capabilities()
+    socket_dir = paths.control_dir(where.ssh_config)[1] if caps.control_master else None
+    supervisor = keep.Supervisor(
+        where.ssh_config,
+        targets,
+        socket_dir=socket_dir,
+        log=log,
+        extra_args=_ssh_extra_args(caps),
+    )
+    return supervisor.run()
+
+
 def _master_pid(where: Where, target: Target) -> int | None:
     from sshjup.ssh import tunnel  # noqa: PLC0415
 
@@ -960,6 +977,7 @@ __all__ = [
     "edit_target",
     "export_inventory",
     "get_target",
+    "keep_tunnels",
     "list_targets",
     "load_inventory",
     "load_inventory_file",

@@ -83,9 +83,9 @@ from sshjup.cli.doctor import completion, doctor  # noqa: E402
 from sshjup.cli.hosts import add, apply, edit, export, list_, remove, show  # noqa: E402
 from sshjup.cli.jupyter import jupyter, open_command, token, url_command  # noqa: E402
 from sshjup.cli.putty import putty  # noqa: E402
-from sshjup.cli.tunnel import down, status, up  # noqa: E402
+from sshjup.cli.tunnel import down, keep, status, up  # noqa: E402
 
-for command in (add, edit, remove, list_, show, apply, export, up, down, status):
+for command in (add, edit, remove, list_, show, apply, export, up, down, status, keep):
     cli.add_command(command)
 cli.add_command(doctor)
 cli.add_command(completion)

@@ -145,3 +145,30 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
             click.echo(f"{st.alias:<20} {state:<5} {st.detail}")
     if any(not s.serving for s in statuses):
         sys.exit(1)
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True, shell_complete=complete_names)
+@ssh_config_option
+def keep(names: tuple[str, ...], ssh_config: str | None) -> None:
+    """Keep tunnels up: open each, notice a dead one, open it again (with backoff).
+
+    Runs in the foreground (for a terminal or a service manager: see
+    `sshjup service`) and never prompts (BatchMode): a tunnel that needs a
+    passphrase or a host-key answer is reported and left alone. One log line
+    per change. SIGTERM or Ctrl-C closes the tunnels it opened and exits 0.
+
+    \b
+    Example:
+      sshjup keep gpu
+      sshjup keep gpu lab
+    """
+    import time  # noqa: PLC0415
+
+    from sshjup import hosts  # noqa: PLC0415
+
+    def log(line: str) -> None:
+        click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}")
+        sys.stdout.flush()
+
+    sys.exit(hosts.keep_tunnels(locate(ssh_config), list(names), log))
