@@ -83,6 +83,7 @@ from sshjup.cli.doctor import completion, doctor  # noqa: E402
 from sshjup.cli.hosts import add, apply, edit, export, list_, remove, show  # noqa: E402
 from sshjup.cli.jupyter import jupyter, open_command, token, url_command  # noqa: E402
 from sshjup.cli.putty import putty  # noqa: E402
+from sshjup.cli.service import service  # noqa: E402
 from sshjup.cli.tunnel import down, keep, status, up  # noqa: E402
 
 for command in (add, edit, remove, list_, show, apply, export, up, down, status, keep):
@@ -90,6 +91,7 @@ for command in (add, edit, remove, list_, show, apply, export, up, down, status,
 cli.add_command(doctor)
 cli.add_command(completion)
 cli.add_command(putty)
+cli.add_command(service)
 cli.add_command(jupyter)
 cli.add_command(token)
 cli.add_command(open_command)
