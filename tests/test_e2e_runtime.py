@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,34 @@ def test_no_false_port_warning_for_the_own_tunnel_or_time_wait_but_a_real_one_wa
     with listening_socket(extra):
         said = _ok("edit", "warn", "--forward", f"{extra}:{remote_http.port}")
     assert f"local port {extra} is in use" in said
+
+
+def test_two_plain_ssh_at_the_same_moment_leave_one_working_tunnel(
+    ssh_config: Path, sshd: SshServer, remote_http: PageServer, tmp_path: Path
+) -> None:
+    """OpenSSH has no option for the second to wait for the first's master (documented in
+    docs/troubleshooting.md): one wins, the other may fail with the message tested here."""
+    _prepare(ssh_config, sshd, tmp_path)
+    local = free_port()
+    _add(ssh_config, sshd, "twice", local, remote_http.port)
+    argv = ["ssh", "-F", str(ssh_config), "jup-twice"]
+    try:
+        both = [
+            subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+            for _ in range(2)
+        ]
+        results = [(p.wait(timeout=30), p.stderr.read().decode() if p.stderr else "") for p in both]
+        for p in both:
+            if p.stderr:
+                p.stderr.close()
+        assert any(code == 0 for code, _ in results), results
+        for code, err in results:
+            if code != 0:
+                assert "Address already in use" in err
+                assert "Could not request local forwarding" in err
+        assert PAGE in http_get(f"http://127.0.0.1:{local}/")
+        assert master_pid(ssh_config, "jup-twice") is not None
+    finally:
+        stop_master(ssh_config, "jup-twice")
