@@ -133,3 +133,9 @@ def test_service_install_dry_run_writes_nothing_then_install_status_uninstall(
 def test_service_install_of_an_unknown_name_is_not_found(ssh_config: Path) -> None:
     result = CliRunner().invoke(cli, ["service", "install", "nope", "--dry-run"])
     assert result.exit_code == 4
+
+
+def test_windows_command_line_quotes_the_way_the_c_runtime_splits() -> None:
+    assert render.windows_command_line(["keep", "gpu"]) == "keep gpu"
+    assert render.windows_command_line(["a b", 'c"d', "e\\", ""]) == '"a b" "c\\"d" e\\ ""'
+    assert render.windows_command_line(["C:\\x y\\"]) == '"C:\\x y\\\\"'

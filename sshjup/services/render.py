@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import plistlib
-import subprocess
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
@@ -72,13 +71,39 @@ def launchd_plist(name: str, argv: Sequence[str], log_path: str) -> bytes:
     )
 
 
+def windows_command_line(argv: Sequence[str]) -> str:
+    """Join words the way the Microsoft C runtime splits them again (pure).
+
+    A word with a space, tab or quote (or an empty one) is double-quoted; backslashes before a
+    quote, or before the closing quote, are doubled, and the quote is escaped.
+    """
+    out = []
+    for word in argv:
+        if word and not any(c in word for c in ' \t"'):
+            out.append(word)
+            continue
+        quoted, backslashes = ['"'], 0
+        for char in word:
+            if char == "\\":
+                backslashes += 1
+                continue
+            if char == '"':
+                quoted.append("\\" * (2 * backslashes + 1) + '"')
+            else:
+                quoted.append("\\" * backslashes + char)
+            backslashes = 0
+        quoted.append("\\" * (2 * backslashes) + '"')
+        out.append("".join(quoted))
+    return " ".join(out)
+
+
 def task_xml(name: str, argv: Sequence[str]) -> str:
     """A Task Scheduler task (schema 1.2) that runs ``argv`` at this user's logon.
 
     Registered with ``schtasks /Create /TN sshjup-NAME /XML FILE`` (the file in UTF-16).
     """
     command = escape(argv[0])
-    arguments = escape(subprocess.list2cmdline(list(argv[1:])))
+    arguments = escape(windows_command_line(argv[1:]))
     return f"""<?xml version="1.0" encoding="UTF-16"?>
 <Task version="1.2" xmlns="{TASK_NS}">
   <RegistrationInfo>
@@ -125,4 +150,5 @@ __all__ = [
     "task_name",
     "task_xml",
     "unit_name",
+    "windows_command_line",
 ]

@@ -24,7 +24,7 @@ from sshjup.ssh import tunnel
 from tests.support.httpd import PageServer
 from tests.support.net import free_port, http_get, listening_socket, port_is_free
 from tests.support.sshd import SshServer, master_pid, run_ssh, stop_master
-from tests.test_e2e_tunnel import _add, _prepare
+from tests.test_ssh_tunnel_e2e import _add, _prepare
 
 pytestmark = pytest.mark.e2e
 

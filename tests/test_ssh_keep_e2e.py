@@ -21,8 +21,8 @@ from tests.support.httpd import PageServer
 from tests.support.net import free_port, http_get, port_is_free
 from tests.support.procs import pid_alive, stop_pid
 from tests.support.sshd import SshServer, master_pid, stop_master
-from tests.test_e2e_tunnel import _add, _prepare
-from tests.test_e2e_up_prompt import _passphrase_host
+from tests.test_ssh_tunnel_e2e import _add, _prepare
+from tests.test_ssh_up_prompt_e2e import _passphrase_host
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,7 @@ import pytest
 from tests.support.net import free_port
 from tests.support.procs import pid_alive
 from tests.support.sshd import SshServer
-from tests.test_e2e_tunnel import _add
+from tests.test_ssh_tunnel_e2e import _add
 
 pytestmark = pytest.mark.e2e
 
