@@ -25,6 +25,11 @@ def service() -> None:
 
     A systemd user unit on Linux, a launchd agent on macOS, a Task Scheduler
     task on Windows. See docs/keeping-tunnels-up.md.
+
+    \b
+    Example:
+      sshjup service install gpu
+      sshjup service status gpu
     """
 
 
