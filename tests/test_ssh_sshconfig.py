@@ -431,7 +431,7 @@ def test_render_block_writes_the_bind_address_and_only_supported_keywords() -> N
     )
     assert "    SessionType none" in full
     assert "    ControlPath /tmp/sj/sshjup-jup-gpu" in full
-    assert "    ServerAliveCountMax 3" in full
+    assert "    ServerAliveCountMax 2" in full
     old = render_block(target, Capabilities(False, False, False, "8.2"), "/tmp/sj")
     assert not any(k in line for line in old for k in ("SessionType", "ForkAfter", "Control"))
 

@@ -5,7 +5,7 @@ tunnel is opened with plain ``ssh ALIAS`` plus ``BatchMode yes`` (it never promp
 through its own control socket and a probe of its local port, and re-opened with capped
 exponential backoff (1 s doubling to 60 s, back to 1 s after a success) when it dies: a
 server that restarts, a network that changes, a laptop that wakes. A silent drop is noticed by
-ssh itself (``ServerAliveInterval 15``, ``ServerAliveCountMax 3``: ~45 s): the master exits.
+ssh itself (``ServerAliveInterval 15``, ``ServerAliveCountMax 2``: ~45 s): the master exits.
 
 A tunnel that needs a person (a key passphrase, a host key to accept, a login refused) is
 reported once and not retried. SIGTERM and SIGINT close the tunnels keep opened (a tunnel that

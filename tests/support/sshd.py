@@ -183,7 +183,7 @@ class SshServer:
                 f"    ControlPath {_quote(f'{control_dir}/sshjup-{alias}', tokens=True)}",
                 "    ControlPersist yes",
                 "    ServerAliveInterval 15",
-                "    ServerAliveCountMax 3",
+                "    ServerAliveCountMax 2",
                 "",
             ]
         )
