@@ -93,6 +93,7 @@ class ChangeResult:
     warnings: list[str] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
     putty: list[str] = field(default_factory=list)
+    tunnel: list[str] = field(default_factory=list)  # what reached the running tunnels
     config_changed: bool = False
     # (old text, new text) of the ssh config: the unified diff is made only when asked for.
     _texts: tuple[str, str] = field(default=("", ""), repr=False)
@@ -115,6 +116,7 @@ class ChangeResult:
             "verified": self.verified,
             "warnings": self.warnings,
             "putty": self.putty,
+            "tunnel": self.tunnel,
             "diff": self.diff,
         }
 
@@ -335,21 +337,27 @@ def add_target(
 
 
 def edit_target(
-    where: Where, name: str, changes: dict[str, Any], *, dry_run: bool = False, force: bool = False
+    where: Where,
+    name: str,
+    changes: dict[str, Any],
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    restart: bool = False,
 ) -> ChangeResult:
-    """Change some settings of a managed host."""
+    """Change some settings of a managed host; a running tunnel follows (see ssh/reconcile.py)."""
 
     def mutate(inv: Inventory, _doc: sshconfig.ConfigDoc) -> None:
         key = _managed_key(inv, name)
         inv.hosts[key] = inv.hosts[key].with_changes(**changes)
 
-    return _change(where, "edit", mutate, dry_run=dry_run, force=force)
+    return _change(where, "edit", mutate, dry_run=dry_run, force=force, restart=restart)
 
 
 def remove_target(
     where: Where, name: str, *, dry_run: bool = False, force: bool = False
 ) -> ChangeResult:
-    """Stop managing a host: its block leaves the section (the section goes with the last)."""
+    """Stop managing a host (its running tunnel is stopped first); its block leaves the section."""
 
     def mutate(inv: Inventory, _doc: sshconfig.ConfigDoc) -> None:
         del inv.hosts[_managed_key(inv, name)]
@@ -381,6 +389,7 @@ def apply_inventory(
     prune: bool = False,
     dry_run: bool = False,
     force: bool = False,
+    restart: bool = False,
 ) -> ChangeResult:
     """Make the managed hosts match ``desired`` (``prune``: also remove the ones it lacks)."""
 
@@ -392,7 +401,7 @@ def apply_inventory(
             for name in [n for n in inv.hosts if n not in desired.hosts]:
                 del inv.hosts[name]
 
-    return _change(where, "apply", mutate, dry_run=dry_run, force=force)
+    return _change(where, "apply", mutate, dry_run=dry_run, force=force, restart=restart)
 
 
 def _check_alias_free(doc: sshconfig.ConfigDoc, alias: str, config_path: Path) -> None:
@@ -518,9 +527,12 @@ def suggest_free_port(inv: Inventory, start: int) -> int:
 
 
 def local_port_free(port: int) -> bool:
+    """True when ssh could bind 127.0.0.1:PORT now (with SO_REUSEADDR, as ssh does: a port
+    left in TIME_WAIT by a tunnel just stopped is free)."""
     import socket  # noqa: PLC0415
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -532,7 +544,13 @@ Mutation = Callable[[Inventory, sshconfig.ConfigDoc], None]
 
 
 def _change(
-    where: Where, action: str, mutate: Mutation, *, dry_run: bool, force: bool
+    where: Where,
+    action: str,
+    mutate: Mutation,
+    *,
+    dry_run: bool,
+    force: bool,
+    restart: bool = False,
 ) -> ChangeResult:
     real_config = fileio.real_path(where.ssh_config)
     # A device, FIFO or directory is refused before any lock or temp file is made beside it.
@@ -549,7 +567,13 @@ def _change(
         for attempt in range(_ATTEMPTS):
             try:
                 return _change_locked(
-                    where, real_config, action, mutate, dry_run=dry_run, force=force
+                    where,
+                    real_config,
+                    action,
+                    mutate,
+                    dry_run=dry_run,
+                    force=force,
+                    restart=restart,
                 )
             except ConcurrentEdit:
                 if attempt + 1 == _ATTEMPTS:
@@ -570,6 +594,7 @@ def _change_locked(
     *,
     dry_run: bool,
     force: bool,
+    restart: bool,
 ) -> ChangeResult:
     result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
     old_inv_bytes = fileio.read_bytes(where.inventory)
@@ -604,6 +629,13 @@ def _change_locked(
 
     if body and caps.control_master:
         fileio.ensure_dir(control_real)
+    live = caps.control_master and (result.removed or result.updated)
+    if live:  # a removed alias cannot be addressed once the block is gone: stop it first
+        from sshjup.ssh import reconcile  # noqa: PLC0415 (only when hosts change or go)
+
+        result.tunnel.extend(
+            reconcile.stop_removed(where.ssh_config, control_real, before, inv.hosts)
+        )
     to_verify = [inv.hosts[n] for n in result.added + result.updated]
     inv_saved: list[bool] = []
 
@@ -628,11 +660,15 @@ def _change_locked(
     if old_inv_bytes is None and where.legacy_inventory is not None:
         _finish_migration(where.legacy_inventory, before)
     managed.apply(putty_plan, force=force)
+    if live:
+        _follow(where, control_real, before, inv.hosts, caps, restart=restart, result=result)
     for target in to_verify:
-        if not local_port_free(target.local_port):
-            result.warnings.append(
-                f"local port {target.local_port} is in use on this machine right now; "
+        busy = [f.local_port for f in target.forwards if not local_port_free(f.local_port)]
+        if busy and not _own_master_runs(where, control_real, target, caps):
+            result.warnings.extend(
+                f"local port {port} is in use on this machine right now; "
                 f"`ssh {target.alias}` will fail until it is free (see `sshjup doctor`)"
+                for port in busy
             )
     return result
 
@@ -663,6 +699,55 @@ def _restore_inventory(path: Path, old: bytes | None) -> None:
             fileio.delete_file(path, backup=False)
         else:
             fileio.atomic_write(path, old, backup=False)
+
+
+def _own_master_runs(
+    where: Where, socket_dir: Path, target: Target, caps: sshconfig.Capabilities
+) -> bool:
+    """The host's own tunnel is running (so its busy ports are its own, not a clash)."""
+    if not caps.control_master:
+        return False
+    if not (socket_dir / sshconfig.control_socket_name(target.alias)).exists():
+        return False
+    from sshjup.ssh import tunnel  # noqa: PLC0415
+
+    return tunnel.status(target.alias, where.ssh_config, target.local_port).running
+
+
+def _ssh_extra_args(caps: sshconfig.Capabilities) -> tuple[str, ...]:
+    """``-N``/``-f`` where the Host block could not say SessionType / ForkAfterAuthentication."""
+    return (() if caps.session_type else ("-N",)) + (
+        () if caps.fork_after_authentication else ("-f",)
+    )
+
+
+def _follow(
+    where: Where,
+    socket_dir: Path,
+    before: dict[str, Target],
+    after: dict[str, Target],
+    caps: sshconfig.Capabilities,
+    *,
+    restart: bool,
+    result: ChangeResult,
+) -> None:
+    """The running tunnels of changed hosts follow the change; restarts owed go to state."""
+    from sshjup.ssh import reconcile  # noqa: PLC0415
+
+    followed = reconcile.follow(
+        where.ssh_config,
+        socket_dir,
+        before,
+        after,
+        restart=restart,
+        extra_args=_ssh_extra_args(caps),
+    )
+    result.tunnel.extend(followed.lines)
+    result.warnings.extend(followed.warnings)
+    if followed.restart_pending:
+        st = state.load()
+        st.restart_pending.update(followed.restart_pending)
+        state.save(st)
 
 
 def _write_config(
@@ -984,24 +1069,65 @@ def putty_export(
 
 
 def tunnel_up(
-    where: Where, name: str, *, timeout: float = 30.0, progress: Callable[[str], None] | None = None
+    where: Where,
+    name: str,
+    *,
+    timeout: float = 30.0,
+    progress: Callable[[str], None] | None = None,
+    restart: bool = False,
+    prompt_timeout: float | None = None,
 ) -> Any:
-    """Open NAME's tunnel in the background (plain ``ssh jup-NAME``) and wait for the port."""
+    """Open NAME's tunnel in the background (plain ``ssh jup-NAME``) and wait for its ports.
+
+    A running tunnel gets the forwards it lacks; one whose connection changed since it started
+    (``state.restart_pending``), or any with ``restart``, is restarted.
+    """
     from sshjup.ssh import tunnel  # noqa: PLC0415 (only the tunnel commands need it)
 
     target = get_target(where, name)
     caps = openssh.capabilities()
-    extra = (() if caps.session_type else ("-N",)) + (
-        () if caps.fork_after_authentication else ("-f",)
-    )
-    return tunnel.up(
+    st = state.load()
+    owed = st.restart_pending.get(target.alias)
+    restart = restart or (owed is not None and _master_pid(where, target) == owed)
+    up = tunnel.up(
         target.alias,
         where.ssh_config,
         target.local_port,
         timeout=timeout,
         progress=progress,
-        extra_args=extra,
+        extra_args=_ssh_extra_args(caps),
+        forwards=target.forwards,
+        restart=restart,
+        **({} if prompt_timeout is None else {"prompt_timeout": prompt_timeout}),
     )
+    if owed is not None:
+        st = state.load()
+        st.restart_pending.pop(target.alias, None)
+        state.save(st)
+    return up
+
+
+def keep_tunnels(where: Where, names: list[str], log: Callable[[str], None]) -> int:
+    """``sshjup keep``: bring NAMEs' tunnels up and keep them up until SIGTERM/SIGINT."""
+    from sshjup.ssh import keep  # noqa: PLC0415
+
+    targets = [get_target(where, n) for n in names]
+    caps = openssh.capabilities()
+    socket_dir = paths.control_dir(where.ssh_config)[1] if caps.control_master else None
+    supervisor = keep.Supervisor(
+        where.ssh_config,
+        targets,
+        socket_dir=socket_dir,
+        log=log,
+        extra_args=_ssh_extra_args(caps),
+    )
+    return supervisor.run()
+
+
+def _master_pid(where: Where, target: Target) -> int | None:
+    from sshjup.ssh import tunnel  # noqa: PLC0415
+
+    return tunnel.status(target.alias, where.ssh_config, target.local_port).pid
 
 
 def tunnel_down(where: Where, name: str) -> Any:
@@ -1017,7 +1143,9 @@ def tunnel_status(where: Where, name: str | None = None) -> list[Any]:
     from sshjup.ssh import tunnel  # noqa: PLC0415
 
     targets = [get_target(where, name)] if name else list_targets(where)
-    return [tunnel.status(t.alias, where.ssh_config, t.local_port) for t in targets]
+    return [
+        tunnel.status(t.alias, where.ssh_config, t.local_port, forwards=t.forwards) for t in targets
+    ]
 
 
 __all__ = [
@@ -1032,6 +1160,7 @@ __all__ = [
     "edit_target",
     "export_inventory",
     "get_target",
+    "keep_tunnels",
     "list_targets",
     "load_inventory",
     "load_inventory_file",

@@ -334,7 +334,7 @@ def test_no_keyring_backend_is_a_warning_with_the_fix(ssh_config: Path) -> None:
 def test_a_hand_edited_section_is_a_warning(ssh_config: Path) -> None:
     add(gpu())
     ssh_config.write_text(
-        ssh_config.read_text().replace("ServerAliveInterval 30", "Compression yes")
+        ssh_config.read_text().replace("ServerAliveInterval 15", "Compression yes")
     )
 
     check = by_id(run_checks(where()))["section"]

@@ -6,6 +6,7 @@ import inspect
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -13,7 +14,7 @@ from sshjup import errors, hosts
 from sshjup.cli import cli
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "exit-codes.md"
-FIXED_CODES = {0, 1, 2}  # ok, generic, bad input (also click's usage errors)
+FIXED_CODES = {0, 1, 2, 130}  # ok, generic, bad input (also click usage errors), Ctrl-C
 
 
 def error_classes() -> dict[str, int]:
@@ -96,3 +97,22 @@ def test_the_cli_exits_with_the_class_code_and_prints_message_and_hint(
 def test_real_commands_exit_with_the_documented_codes(argv: list[str], code: int) -> None:
     result = CliRunner().invoke(cli, argv)
     assert result.exit_code == code, result.output
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, "abort-after-ctrl-c"])
+def test_ctrl_c_exits_130_not_aborted(
+    raised: object, monkeypatch: pytest.MonkeyPatch, ssh_config: Path
+) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        if raised is KeyboardInterrupt:
+            raise KeyboardInterrupt
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise click.Abort from None  # what click.confirm does on Ctrl-C
+
+    monkeypatch.setattr(hosts, "list_targets", interrupted)
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 130
+    assert "Aborted!" not in result.output + result.stderr
+    assert "interrupted" in result.stderr

@@ -127,7 +127,7 @@ def test_global_options_stay_global_behind_a_match_all_terminator(ssh_config: Pa
     mine = sshg.ssh_g(ssh_config, "jup-t")
     assert (mine.value("user"), mine.value("port")) == ("alice", "2222")
     # a global option sshjup does not set still reaches the new alias
-    assert mine.value("serveraliveinterval") == "30"  # sshjup's own value comes first
+    assert mine.value("serveraliveinterval") == "15"  # sshjup's own value comes first
     for name in names:
         assert sshg.ssh_g(ssh_config, name).comparable(ssh_config) == before[name], name
     # without --user the global User applies to the new alias too: that is what the user wrote

@@ -7,6 +7,7 @@ section's digest, damaged markers).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sshjup import hosts
 from sshjup.cli import cli
 from sshjup.errors import ConfigParseError
 from sshjup.models import Forward, Target
@@ -428,11 +430,49 @@ def test_render_block_writes_the_bind_address_and_only_supported_keywords() -> N
         "    LocalForward 127.0.0.1:6006 localhost:6006"
     )
     assert "    SessionType none" in full
-    assert "    ControlPath /tmp/sj/sshjup-%C" in full
+    assert "    ControlPath /tmp/sj/sshjup-jup-gpu" in full
+    assert "    ServerAliveCountMax 2" in full
     old = render_block(target, Capabilities(False, False, False, "8.2"), "/tmp/sj")
     assert not any(k in line for line in old for k in ("SessionType", "ForkAfter", "Control"))
 
 
 def test_control_path_that_cannot_be_a_socket_is_refused() -> None:
     with pytest.raises(ConfigParseError, match="too long"):
-        sshconfig.control_path("/" + "d" * 80)
+        sshconfig.control_path("/" + "d" * 80, "jup-gpu")
+
+
+def test_each_alias_has_its_own_control_socket_that_fits_a_unix_socket() -> None:
+    short = sshconfig.control_path("/tmp/sj/", "jup-gpu")
+    assert short == "/tmp/sj/sshjup-jup-gpu"
+    assert sshconfig.control_path("/tmp/sj", "jup-gpu2") != short
+    long_alias = "jup-" + "n" * 120
+    assert sshconfig.control_path("/" + "d" * 59, "jup-" + "n" * 28).endswith("n" * 28)
+    hashed = sshconfig.control_path("/tmp/sj", long_alias)
+    assert len(hashed.encode()) <= sshconfig.MAX_SOCKET_PATH
+    assert hashed != sshconfig.control_path("/tmp/sj", long_alias + "x")
+    assert hashed == sshconfig.control_path("/tmp/sj", long_alias)
+
+
+def test_a_section_with_the_old_shared_control_path_is_migrated_by_the_next_write(
+    ssh_config: Path,
+) -> None:
+
+    where = hosts.Where.locate(None)
+    hosts.add_target(where, Target(name="gpu", hostname="gpu.example.org"))
+    text = ssh_config.read_text()
+    lines = text.splitlines()
+    begin = lines.index(sshconfig.BEGIN_MARK)
+    end = next(i for i, line in enumerate(lines) if line.startswith(sshconfig.END_MARK_PREFIX))
+    inner = [
+        re.sub(r"ControlPath (.*)/sshjup-jup-gpu$", r"ControlPath \1/sshjup-%C", line)
+        for line in lines[begin + 1 : end]
+    ]
+    assert any(line.endswith("/sshjup-%C") for line in inner)
+    old_end = f"{sshconfig.END_MARK_PREFIX} (sha256:{sshconfig.digest(inner)}) <<<"
+    ssh_config.write_text("\n".join([*lines[:begin], lines[begin], *inner, old_end]) + "\n")
+
+    hosts.edit_target(where, "gpu", {"user": "bob"})
+
+    migrated = ssh_config.read_text()
+    assert "sshjup-%C" not in migrated
+    assert re.search(r"ControlPath .*/sshjup-jup-gpu\n", migrated)

@@ -169,6 +169,7 @@ def test_down_stops_the_master_and_frees_the_port(env: Env) -> None:
     assert master_pid(env.config, ALIAS) is None
     assert tunnel.status(ALIAS, env.config, env.local_port).detail == "not running"
     assert pid is not None
+    assert status.detail.startswith(f"stopped the ssh master (pid {pid})")
 
 
 @pytest.mark.e2e
@@ -176,7 +177,7 @@ def test_down_when_not_running_is_not_an_error(env: Env) -> None:
     status = tunnel.down(ALIAS, env.config, env.local_port)
 
     assert not status.running
-    assert status.detail == "not running"
+    assert status.detail == "not running; nothing to stop"
 
 
 @pytest.mark.e2e

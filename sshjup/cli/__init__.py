@@ -31,6 +31,23 @@ class SshjupGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             raise _ExitWith(err) from err
+        except KeyboardInterrupt:
+            # Ctrl-C: exit 130 like a shell (128 + SIGINT), not click's "Aborted!" and 1.
+            raise _Interrupted from None
+        except click.Abort as err:
+            if isinstance(err.__context__, KeyboardInterrupt):  # Ctrl-C at a click prompt
+                raise _Interrupted from None
+            raise
+
+
+class _Interrupted(click.ClickException):
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted (Ctrl-C)")
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"\n{self.format_message()}", err=True)
 
 
 class _ExitWith(click.ClickException):
@@ -68,13 +85,15 @@ from sshjup.cli.doctor import completion, doctor  # noqa: E402
 from sshjup.cli.hosts import add, apply, edit, export, list_, remove, show  # noqa: E402
 from sshjup.cli.jupyter import jupyter, open_command, token, url_command  # noqa: E402
 from sshjup.cli.putty import putty  # noqa: E402
-from sshjup.cli.tunnel import down, status, up  # noqa: E402
+from sshjup.cli.service import service  # noqa: E402
+from sshjup.cli.tunnel import down, keep, status, up  # noqa: E402
 
-for command in (add, edit, remove, list_, show, apply, export, up, down, status):
+for command in (add, edit, remove, list_, show, apply, export, up, down, status, keep):
     cli.add_command(command)
 cli.add_command(doctor)
 cli.add_command(completion)
 cli.add_command(putty)
+cli.add_command(service)
 cli.add_command(jupyter)
 cli.add_command(token)
 cli.add_command(open_command)

@@ -98,6 +98,8 @@ def _render_change(result: ChangeResult, *, as_json: bool) -> None:
     for line in result.putty:
         if not line.startswith(" "):  # the per-value changes are for --dry-run
             echo(line)
+    for line in result.tunnel:
+        echo(line)
     if result.verified:
         echo(f"Checked with ssh -G: {', '.join(result.verified)}.")
     if result.added and not result.removed:
@@ -206,6 +208,11 @@ def add(
 @click.option("--hostname", help="New remote host name or address.")
 @_target_options
 @click.option("--clear-forwards", is_flag=True, help="Remove the extra forwards.")
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Restart the running tunnel now (needed when host, user, port, key or jump change).",
+)
 @_change_options
 def edit(
     name: str,
@@ -219,6 +226,7 @@ def edit(
     putty: bool | None,
     forwards: tuple[str, ...],
     clear_forwards: bool,
+    restart: bool,
     dry_run: bool,
     force: bool,
     yes: bool,
@@ -229,6 +237,10 @@ def edit(
 
     `--forward` replaces the extra forwards; an empty value ("") for --user,
     --port, --identity-file or --proxy-jump removes that setting.
+
+    A running tunnel follows: forwards are added or cancelled on it at once;
+    a new host, user, port, key or jump needs a restart (`--restart`, or the
+    next `sshjup up NAME`).
 
     \b
     Example:
@@ -267,7 +279,7 @@ def edit(
     if putty is not None:
         changes["putty"] = putty
     current.with_changes(**changes)  # refuse a bad value before any lock or file is touched
-    result = hosts.edit_target(where, name, changes, dry_run=dry_run, force=force)
+    result = hosts.edit_target(where, name, changes, dry_run=dry_run, force=force, restart=restart)
     _render_change(result, as_json=as_json)
 
 
@@ -278,6 +290,8 @@ def remove(
     name: str, dry_run: bool, force: bool, yes: bool, as_json: bool, ssh_config: str | None
 ) -> None:
     """Remove a managed tunnel; the last one takes sshjup's section with it.
+
+    A running tunnel is stopped first.
 
     \b
     Example:

@@ -38,19 +38,49 @@ def _status_json(st: Any) -> dict[str, Any]:
         "pid": st.pid,
         "local_port": st.local_port,
         "port_open": st.port_open,
+        "forwards": [
+            {
+                "bind": f.bind,
+                "local_port": f.local_port,
+                "remote": f.remote,
+                "accepting": f.accepting,
+            }
+            for f in st.forwards
+        ],
         "detail": st.detail,
     }
 
 
 @click.command()
 @click.argument("name", shell_complete=complete_names)
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the tunnel.")
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the tunnel, counted after login (prompts are not counted).",
+)
+@click.option(
+    "--prompt-timeout",
+    default=300.0,
+    show_default=True,
+    help="Seconds ssh may wait at a passphrase or host-key prompt.",
+)
+@click.option("--restart", is_flag=True, help="Stop a running tunnel first, then open it again.")
 @json_option
 @ssh_config_option
-def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None:
-    """Open the tunnel in the background and wait until its local port answers.
+def up(
+    name: str,
+    timeout: float,
+    prompt_timeout: float,
+    restart: bool,
+    as_json: bool,
+    ssh_config: str | None,
+) -> None:
+    """Open the tunnel in the background and wait until its local ports answer.
 
-    The same as `ssh jup-NAME`, plus the wait. Running it twice is harmless.
+    The same as `ssh jup-NAME`, plus the wait. Running it twice is harmless. A
+    running tunnel gets the forwards it lacks (after `sshjup edit`), and is
+    restarted when its host, user, port, key or jump changed since it started.
 
     \b
     Example:
@@ -59,7 +89,14 @@ def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None
     from sshjup import hosts  # noqa: PLC0415
 
     try:
-        st = hosts.tunnel_up(locate(ssh_config), name, timeout=timeout, progress=progress)
+        st = hosts.tunnel_up(
+            locate(ssh_config),
+            name,
+            timeout=timeout,
+            progress=progress,
+            restart=restart,
+            prompt_timeout=prompt_timeout,
+        )
     finally:
         end_progress()
     _render_tunnel(st, as_json=as_json)
@@ -88,7 +125,8 @@ def down(name: str, as_json: bool, ssh_config: str | None) -> None:
 def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
     """Show whether each tunnel (or NAME's) is up: control socket and local port.
 
-    Exits 0 when every tunnel asked about is up, 1 otherwise.
+    Exits 0 when every tunnel asked about is up with all its forwards, 1 otherwise
+    ("part": the master runs but a forward's local port does not answer).
 
     \b
     Example:
@@ -104,6 +142,34 @@ def status(name: str | None, as_json: bool, ssh_config: str | None) -> None:
         if not statuses:
             echo("No managed tunnels yet. Add one with: sshjup add HOST")
         for st in statuses:
-            echo(f"{st.alias:<20} {'up' if st.running and st.port_open else 'down':<5} {st.detail}")
-    if any(not (s.running and s.port_open) for s in statuses):
+            state = "up" if st.serving else "part" if st.running else "down"
+            echo(f"{st.alias:<20} {state:<5} {st.detail}")
+    if any(not s.serving for s in statuses):
         sys.exit(1)
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True, shell_complete=complete_names)
+@ssh_config_option
+def keep(names: tuple[str, ...], ssh_config: str | None) -> None:
+    """Keep tunnels up: open each, notice a dead one, open it again (with backoff).
+
+    Runs in the foreground (for a terminal or a service manager: see
+    `sshjup service`) and never prompts (BatchMode): a tunnel that needs a
+    passphrase or a host-key answer is reported and left alone. One log line
+    per change. SIGTERM or Ctrl-C closes the tunnels it opened and exits 0.
+
+    \b
+    Example:
+      sshjup keep gpu
+      sshjup keep gpu lab
+    """
+    import time  # noqa: PLC0415
+
+    from sshjup import hosts  # noqa: PLC0415
+
+    def log(line: str) -> None:
+        echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}")
+        sys.stdout.flush()
+
+    sys.exit(hosts.keep_tunnels(locate(ssh_config), list(names), log))

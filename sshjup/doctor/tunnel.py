@@ -68,17 +68,20 @@ def check_control(
         checks.append(Check(check_id, "warn", summary, fix, details))
         return None
     try:
-        st = tunnel.status(target.alias, where.ssh_config, target.local_port)
+        st = tunnel.status(
+            target.alias, where.ssh_config, target.local_port, forwards=target.forwards
+        )
     except SshjupError as err:
         checks.append(Check(check_id, "warn", f"{target.alias}: {err.message}", err.hint, details))
         return None
     details.update({"running": st.running, "pid": st.pid, "port_open": st.port_open})
     socket_exists = Path(control_path).exists()
     details["socket_exists"] = socket_exists
-    if st.running and st.port_open:
+    if st.serving:
         checks.append(Check(check_id, "pass", f"{target.alias}: {st.detail}", None, details))
     elif st.running:
-        fix = f"restart it: `sshjup down {target.name} && sshjup up {target.name}`"
+        # `up` adds the forwards a running master lacks; it restarts only this alias's master.
+        fix = f"add the missing forwards: `sshjup up {target.name}`"
         checks.append(Check(check_id, "warn", f"{target.alias}: {st.detail}", fix, details))
     elif socket_exists:
         summary = (
@@ -211,6 +214,7 @@ def check_local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | 
     busy: list[str] = []
     fixes: list[str] = []
     running_pid = st.pid if st is not None and st.running else None
+    not_forwarded: list[str] = []
     for fwd in target.forwards:
         entry: dict[str, Any] = {
             "bind": fwd.bind,
@@ -221,6 +225,8 @@ def check_local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | 
         }
         ports.append(entry)
         if not tunnel.port_in_use(fwd.local_port, host=fwd.bind):
+            if running_pid is not None:  # the master runs, but this forward is not there
+                not_forwarded.append(f"{fwd.bind}:{fwd.local_port}")
             continue
         entry["in_use"] = True
         owners = port_owners(fwd.local_port)
@@ -242,11 +248,18 @@ def check_local_ports(target: Target, st: TunnelStatus | None, inv: Inventory | 
             other = f"`sshjup edit {target.name} --forward ...` with another local port"
         fixes.append(f"{stop}, or give {target.alias} another local port: {other}")
     details = {"host": target.name, "ports": ports}
+    if not_forwarded and not busy:
+        summary = (
+            f"{target.alias}: the running tunnel does not forward {', '.join(not_forwarded)} "
+            "(added after it started?)"
+        )
+        fix = f"add it to the running tunnel: `sshjup up {target.name}`"
+        return Check(check_id, "fail", summary, fix, details)
     if busy:
         summary = f"{target.alias}: {'; '.join(busy)}, so `ssh {target.alias}` fails"
         return Check(check_id, "fail", summary, "; ".join(fixes), details)
     listed = ", ".join(f"{p['bind']}:{p['port']}" for p in ports)
-    if any(p["in_use"] for p in ports):
+    if all(p["by_tunnel"] for p in ports):
         summary = f"{target.alias}: {listed} in use by the running tunnel"
     else:
         summary = f"{target.alias}: local port{'s' * (len(ports) > 1)} {listed} free"

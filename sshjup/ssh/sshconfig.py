@@ -38,11 +38,19 @@ END_MARK_PREFIX = "# <<< sshjup end of managed section"
 _END_RE = re.compile(r"# <<< sshjup end of managed section \(sha256:([0-9a-f]{16})\) <<<")
 TERMINATOR = "Match all"
 INDENT = "    "
-SERVER_ALIVE_INTERVAL = 30
-CONTROL_SOCKET_NAME = "sshjup-%C"
-# sun_path is 104-108 bytes; ssh adds ".XXXXXXXXXXXXXXXX" while it sets the socket up, and %C
-# expands to 40 hex digits.
+# A silent network drop is noticed after SERVER_ALIVE_INTERVAL * (SERVER_ALIVE_COUNT_MAX + 1)
+# = 45 s (ssh gives up when a keepalive is due with COUNT_MAX unanswered; measured: 15 s x 3
+# took 60 s): the master exits, and `sshjup keep` brings the tunnel back.
+SERVER_ALIVE_INTERVAL = 15
+SERVER_ALIVE_COUNT_MAX = 2
+# One socket per alias, named literally (no ssh tokens): %C hashes only the destination, so two
+# aliases to one host would share a master. An alias longer than CONTROL_ALIAS_MAX is a 16-digit
+# hash instead, so the name never depends on the directory and always fits.
+CONTROL_SOCKET_PREFIX = "sshjup-"
+CONTROL_ALIAS_MAX = 32
+# sun_path is 104-108 bytes; ssh adds ".XXXXXXXXXXXXXXXX" while it sets the socket up.
 MAX_SOCKET_PATH = 100
+_MAX_CONTROL_DIR = MAX_SOCKET_PATH - len(CONTROL_SOCKET_PREFIX) - CONTROL_ALIAS_MAX - 1
 
 
 @dataclass(frozen=True)
@@ -92,24 +100,40 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
         lines.append(f"{INDENT}ForkAfterAuthentication yes")
     if caps.control_master:
         lines.append(f"{INDENT}ControlMaster auto")
-        lines.append(f"{INDENT}ControlPath {control_path(control_dir)}")
+        lines.append(f"{INDENT}ControlPath {control_path(control_dir, target.alias)}")
         lines.append(f"{INDENT}ControlPersist yes")
     lines.append(f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}")
+    lines.append(f"{INDENT}ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}")
     return lines
 
 
 @functools.lru_cache(maxsize=16)  # the same for every block of a section
-def control_path(control_dir: str) -> str:
-    """``<dir>/sshjup-%C``, refused when it could not be a Unix socket path."""
+def _control_dir(control_dir: str) -> str:
     validate_path(control_dir, "control socket directory")
-    path = f"{control_dir.rstrip('/')}/{CONTROL_SOCKET_NAME}"
-    if len(path.encode()) - len("%C") + 40 > MAX_SOCKET_PATH:
+    if len(control_dir.rstrip("/").encode()) > _MAX_CONTROL_DIR:
         msg = (
             f"the control socket directory {control_dir!r} is too long for a Unix socket "
-            f"(at most {MAX_SOCKET_PATH - 48} characters)"
+            f"(at most {_MAX_CONTROL_DIR} characters)"
         )
         raise ConfigParseError(msg, hint="set SSHJUP_CONTROL_DIR to a shorter directory")
-    return path
+    return control_dir.rstrip("/")
+
+
+def control_socket_name(alias: str) -> str:
+    """``sshjup-ALIAS``, or ``sshjup-`` and a 16-digit hash of a long alias."""
+    if len(alias.encode()) <= CONTROL_ALIAS_MAX:
+        return f"{CONTROL_SOCKET_PREFIX}{alias}"
+    import hashlib  # noqa: PLC0415 (loads OpenSSL: only for aliases this long)
+
+    return f"{CONTROL_SOCKET_PREFIX}{hashlib.sha256(alias.encode()).hexdigest()[:16]}"
+
+
+def control_path(control_dir: str, alias: str) -> str:
+    """``<dir>/sshjup-ALIAS``: this alias's own socket, whoever opens it (plain ssh or sshjup).
+
+    A directory too long for a Unix socket path is refused.
+    """
+    return f"{_control_dir(control_dir)}/{control_socket_name(alias)}"
 
 
 def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str) -> list[str]:
@@ -576,6 +600,7 @@ __all__ = [
     "SectionHost",
     "concrete_aliases",
     "control_path",
+    "control_socket_name",
     "current_section_text",
     "decode",
     "defined_aliases",

@@ -15,20 +15,26 @@ only the loopback address. The library never prints: progress goes to a callback
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
 import re
 import shlex
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 from sshjup import proc
 from sshjup.errors import InvalidInput, PortTaken, TunnelError
 from sshjup.store import paths
+
+if TYPE_CHECKING:
+    from sshjup.models import Forward
 
 LOOPBACK = "127.0.0.1"
 CHECK_TIMEOUT = 15.0
@@ -42,6 +48,20 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class ForwardState:
+    """One LocalForward of the tunnel, and whether its local port accepts connections now."""
+
+    bind: str
+    local_port: int
+    remote: str  # remote_host:remote_port
+    accepting: bool
+
+    @property
+    def where(self) -> str:
+        return f"{self.bind}:{self.local_port}"
+
+
+@dataclass(frozen=True)
 class TunnelStatus:
     """What OpenSSH's control socket and the local port say about one tunnel."""
 
@@ -51,6 +71,17 @@ class TunnelStatus:
     port_open: bool  # 127.0.0.1:local_port accepts a TCP connection
     detail: str  # one line for people
     local_port: int = 0
+    forwards: tuple[ForwardState, ...] = ()  # every forward asked about, the Jupyter one first
+
+    @property
+    def missing(self) -> tuple[ForwardState, ...]:
+        """Forwards whose local port does not accept connections."""
+        return tuple(f for f in self.forwards if not f.accepting)
+
+    @property
+    def serving(self) -> bool:
+        """The master runs and every forward's local port accepts connections."""
+        return self.running and self.port_open and not self.missing
 
 
 def ssh_argv(ssh_config: Path) -> list[str]:
@@ -149,9 +180,22 @@ def _trim(text: str) -> str:
 
 
 def _describe(
-    alias: str, local_port: int, *, running: bool, pid: int | None, port_open: bool, ssh_says: str
+    alias: str,
+    local_port: int,
+    *,
+    running: bool,
+    pid: int | None,
+    port_open: bool,
+    ssh_says: str,
+    missing: tuple[ForwardState, ...] = (),
 ) -> str:
     where = f"{LOOPBACK}:{local_port}"
+    if running and missing:
+        gaps = ", ".join(f.where for f in missing)
+        return (
+            f"ssh master pid {pid} is running, but {gaps} does not accept connections "
+            f"(`sshjup up {alias}` adds the missing forward)"
+        )
     if running and port_open:
         return f"tunnel up: ssh master pid {pid}, {where} accepts connections"
     if running:
@@ -165,8 +209,20 @@ def _describe(
     return "not running"
 
 
-def status(alias: str, ssh_config: Path, local_port: int) -> TunnelStatus:
-    """Ask the control socket (``ssh -O check ALIAS``) and the local port."""
+def forward_spec(fwd: Forward) -> str:
+    """The ``-L`` argument for a forward: ``bind:local_port:remote_host:remote_port``."""
+    host = f"[{fwd.remote_host}]" if ":" in fwd.remote_host else fwd.remote_host
+    return f"{fwd.bind}:{fwd.local_port}:{host}:{fwd.remote_port}"
+
+
+def status(
+    alias: str, ssh_config: Path, local_port: int, *, forwards: Sequence[Forward] = ()
+) -> TunnelStatus:
+    """Ask the control socket (``ssh -O check ALIAS``) and each forward's local port.
+
+    ``forwards`` are the LocalForwards the tunnel should have (the first is ``local_port``'s);
+    without them only ``local_port`` is probed.
+    """
     _check_alias(alias)
     _check_port(local_port)
     result = proc.run([*ssh_argv(ssh_config), "-O", "check", alias], timeout=CHECK_TIMEOUT)
@@ -174,11 +230,97 @@ def status(alias: str, ssh_config: Path, local_port: int) -> TunnelStatus:
     running = result.returncode == 0
     match = _MASTER_RE.search(result.stderr)
     pid = int(match.group(1)) if running and match else None
-    port_open = port_accepts(local_port)
-    detail = _describe(
-        alias, local_port, running=running, pid=pid, port_open=port_open, ssh_says=ssh_says
+    states = tuple(
+        ForwardState(
+            f.bind,
+            f.local_port,
+            f"{f.remote_host}:{f.remote_port}",
+            port_accepts(f.local_port, host=f.bind),
+        )
+        for f in forwards
     )
-    return TunnelStatus(alias, running, pid, port_open, detail, local_port)
+    first = next((f for f in states if f.local_port == local_port), None)
+    port_open = first.accepting if first is not None else port_accepts(local_port)
+    missing = tuple(f for f in states if not f.accepting)
+    detail = _describe(
+        alias,
+        local_port,
+        running=running,
+        pid=pid,
+        port_open=port_open,
+        ssh_says=ssh_says,
+        missing=missing,
+    )
+    return TunnelStatus(alias, running, pid, port_open, detail, local_port, states)
+
+
+def _control_path(alias: str, ssh_config: Path) -> str:
+    """The alias's own control socket, as ``ssh -G`` resolves it."""
+    from sshjup.ssh import openssh  # noqa: PLC0415
+
+    resolved = openssh.resolve(
+        ssh_config, alias, use_default=paths.is_default_ssh_config(ssh_config)
+    )
+    path = resolved.get("controlpath")
+    if not resolved.ok or not path or path == "none":
+        msg = f"cannot reach the tunnel {alias}: the ssh config gives it no ControlPath"
+        raise TunnelError(msg, hint="run `sshjup doctor` to see why")
+    return path
+
+
+def _mux(ssh_config: Path, alias: str, op: str, fwd: Forward) -> subprocess.CompletedProcess[str]:
+    """``ssh -O OP -L SPEC`` on the alias's socket only, without reading the config.
+
+    Read through the config, ``-O cancel`` would cancel the block's own LocalForwards too
+    (ssh sends every forward it knows of, OpenSSH 9.2), so the socket is named directly.
+    """
+    socket_path = _control_path(alias, ssh_config).replace("%", "%%")
+    argv = ["ssh", "-F", os.devnull, "-o", f"ControlPath={socket_path}"]
+    return proc.run([*argv, "-O", op, "-L", forward_spec(fwd), alias], timeout=CHECK_TIMEOUT)
+
+
+def add_forwards(alias: str, ssh_config: Path, forwards: Sequence[Forward]) -> list[str]:
+    """Ask the running master to listen on more forwards (``ssh -O forward -L ...``).
+
+    Returns one line per forward added; the first that fails raises TunnelError.
+    """
+    _check_alias(alias)
+    done = []
+    for fwd in forwards:
+        result = _mux(ssh_config, alias, "forward", fwd)
+        if result.returncode != 0:
+            said = _trim(result.stderr)
+            msg = f"the running tunnel {alias} could not add the forward {forward_spec(fwd)}"
+            if said:
+                msg += f":\n{said}"
+            hint = (
+                f"if {fwd.bind}:{fwd.local_port} is in use by another program, stop it or "
+                "choose another local port; `sshjup doctor` shows who holds it"
+            )
+            raise TunnelError(msg, hint=hint)
+        done.append(
+            f"{alias}: now forwarding {fwd.bind}:{fwd.local_port} -> "
+            f"{fwd.remote_host}:{fwd.remote_port}"
+        )
+    return done
+
+
+def cancel_forwards(alias: str, ssh_config: Path, forwards: Sequence[Forward]) -> list[str]:
+    """Ask the running master to stop forwarding (``ssh -O cancel -L ...``); lines said.
+
+    A forward the master does not have is reported, not an error.
+    """
+    _check_alias(alias)
+    done = []
+    for fwd in forwards:
+        result = _mux(ssh_config, alias, "cancel", fwd)
+        where = f"{fwd.bind}:{fwd.local_port}"
+        if result.returncode == 0:
+            done.append(f"{alias}: stopped forwarding {where}")
+        else:
+            said = _trim(result.stderr).splitlines()
+            done.append(f"{alias}: {where} was not forwarded ({said[-1] if said else 'no answer'})")
+    return done
 
 
 def _read_all(handle: IO[bytes]) -> str:
@@ -187,34 +329,163 @@ def _read_all(handle: IO[bytes]) -> str:
     return handle.read().decode("utf-8", errors="replace")
 
 
-def _run_foreground_ssh(argv: list[str], alias: str, timeout: float) -> tuple[int, str]:
+PROMPT_TIMEOUT = 300.0
+_TERM_GRACE = 3.0
+# What the kernel says a process blocked in read() on a terminal waits in (Linux): ssh's
+# readpassphrase() at a passphrase or host-key prompt. In its network loop ssh waits in poll().
+_TTY_WAITS = ("wait_woken", "n_tty_read")
+
+
+def _waiting_in(pid: int) -> str:
+    """The kernel function ``pid`` sleeps in (Linux ``/proc/PID/wchan``), or ""."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def at_prompt(pid: int) -> bool:
+    """ssh (``pid``) is blocked reading the terminal: a prompt waits for the user."""
+    return _waiting_in(pid) in _TTY_WAITS
+
+
+def _save_tty() -> list[Any] | None:
+    try:
+        import termios  # noqa: PLC0415 (not on Windows)
+
+        return termios.tcgetattr(0) if os.isatty(0) else None
+    except (ImportError, OSError):
+        return None
+
+
+def _restore_tty(saved: list[Any] | None) -> None:
+    if saved is None:
+        return
+    import termios  # noqa: PLC0415
+
+    with contextlib.suppress(OSError):
+        termios.tcsetattr(0, termios.TCSADRAIN, saved)
+
+
+def _terminate(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, so ssh restores the terminal itself; SIGKILL only if it ignores that."""
+    if child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=_TERM_GRACE)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _why_not_connected(said: str, *, prompt: bool, waiting_in: str) -> tuple[str, str]:
+    """What happened (for the message) and what to do (the hint), from ssh's last state."""
+    if prompt:
+        return (
+            "ssh was waiting at a prompt in this terminal (a key passphrase or a host-key "
+            "question) that nobody answered",
+            "answer ssh's prompt within --prompt-timeout seconds, or load the key into the "
+            "agent first (`ssh-add KEY`) and accept the host key once with plain `ssh ALIAS`",
+        )
+    if "connect" in waiting_in or not said:
+        return (
+            "the host did not answer (still connecting: unreachable, or a firewall drops the "
+            "packets)",
+            "check the host name and port, the network or VPN, and any ProxyJump; or give "
+            "more time with --timeout",
+        )
+    return (
+        "ssh connected but the login did not finish",
+        "run `ssh -v ALIAS` to see where it stops; or give more time with --timeout",
+    )
+
+
+_EXIT_HINTS = (
+    (
+        "Permission denied",
+        "the server refused the login (authentication failed): check the "
+        "user and the key (IdentityFile), or load the key into ssh-agent",
+    ),
+    (
+        "Host key verification failed",
+        "the host key is not known or has changed: check it, "
+        "then accept it once with plain `ssh` (or fix known_hosts)",
+    ),
+    ("Could not resolve hostname", "the host name does not resolve: check HostName"),
+    ("Connection refused", "nothing listens on the host's ssh port: check Port and the server"),
+    ("timed out", "the host is unreachable: check the network, VPN or ProxyJump"),
+    ("No route to host", "the host is unreachable: check the network, VPN or ProxyJump"),
+    (
+        "Address already in use",
+        "a local port of the tunnel is in use: `sshjup doctor` names the program",
+    ),
+)
+
+
+def _exit_hint(said: str) -> str:
+    """What ssh's last words mean, for the hint (pure)."""
+    for needle, hint in _EXIT_HINTS:
+        if needle in said:
+            return hint
+    return "read ssh's message above"
+
+
+def _run_foreground_ssh(
+    argv: list[str],
+    alias: str,
+    timeout: float,
+    progress: Progress | None = None,
+    prompt_timeout: float = PROMPT_TIMEOUT,
+) -> tuple[int, str]:
     """Run ``ssh ALIAS`` until it forks into the background; its exit code and stderr.
 
     stdin is inherited, so a passphrase or host-key prompt can use the terminal. stdout goes
     to /dev/null and stderr to a temp file: the background ssh inherits both, so a pipe would
-    never reach end-of-file.
+    never reach end-of-file. Time spent at a prompt is the user's: it counts against
+    ``prompt_timeout``, not ``timeout``. On timeout or Ctrl-C ssh gets SIGTERM and the
+    terminal's settings are put back.
     """
+    saved = _save_tty()
     with tempfile.TemporaryFile(prefix="sshjup-ssh-") as err:
         try:
             child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
         except FileNotFoundError as exc:
             raise proc.missing(argv[0]) from exc
+        connecting = prompting = 0.0
+        prompted = False
+        last = time.monotonic()
+        next_note = last + 1.0
         try:
-            code = child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # Not forked yet, so this PID is the whole ssh: stop it by its PID.
-            child.kill()
-            child.wait()
-            said = _trim(_read_all(err))
-            msg = f"`ssh {alias}` did not finish connecting within {timeout:g} s"
-            if said:
-                msg += f":\n{said}"
-            hint = (
-                "check that the host is reachable and that the Host block has "
-                "ForkAfterAuthentication yes (OpenSSH 8.7 or later); or give more time "
-                "with --timeout"
-            )
-            raise TunnelError(msg, hint=hint) from None
+            while (code := child.poll()) is None:
+                time.sleep(_POLL)
+                now = time.monotonic()
+                prompt = at_prompt(child.pid)
+                if prompt:
+                    prompting += now - last
+                    prompted = True
+                else:
+                    connecting += now - last
+                last = now
+                if connecting >= timeout or prompting >= prompt_timeout:
+                    waiting_in = _waiting_in(child.pid)
+                    _terminate(child)
+                    _restore_tty(saved)
+                    said = _trim(_read_all(err))
+                    what, hint = _why_not_connected(said, prompt=prompt, waiting_in=waiting_in)
+                    limit = prompt_timeout if prompt else timeout
+                    msg = f"`ssh {alias}` did not finish connecting within {limit:g} s: {what}"
+                    if said:
+                        msg += f":\n{said}"
+                    raise TunnelError(msg, hint=hint.replace("ALIAS", alias))
+                # No progress line while ssh's prompt is on the terminal: it would overwrite it.
+                if progress is not None and not prompted and now >= next_note:
+                    progress(f"connecting to {alias} ({connecting:.0f} s)")
+                    next_note = now + 1.0
+        except KeyboardInterrupt:
+            _terminate(child)
+            _restore_tty(saved)
+            raise
         return code, _trim(_read_all(err))
 
 
@@ -230,49 +501,71 @@ def up(
     timeout: float = 30.0,
     progress: Progress | None = None,
     extra_args: tuple[str, ...] = (),
+    forwards: Sequence[Forward] = (),
+    restart: bool = False,
+    prompt_timeout: float = PROMPT_TIMEOUT,
 ) -> TunnelStatus:
-    """Open the tunnel (plain ``ssh ALIAS``) unless it is already up; wait for the port.
+    """Open the tunnel (plain ``ssh ALIAS``) unless it is already up; wait for every port.
 
+    A running master that lacks some of ``forwards`` gets them (``ssh -O forward``); with
+    ``restart`` a running master is stopped first (the connection itself changed).
     ``extra_args`` go before the alias: ``("-N", "-f")`` where the local OpenSSH is older than
     8.7 and the Host block could not say ``SessionType none`` / ``ForkAfterAuthentication``.
     """
     _check_alias(alias)
     _check_port(local_port)
-    deadline = time.monotonic() + timeout
-    before = status(alias, ssh_config, local_port)
-    if before.running and before.port_open:
-        return before
-    if not before.running and port_in_use(local_port):
-        msg = (
-            f"{LOOPBACK}:{local_port} is already in use by another program, "
-            f"so the tunnel {alias} cannot listen there"
-        )
-        hint = (
-            f"stop the program that listens on port {local_port} "
-            "(e.g. `ss -ltnp` shows it), or give this host another local port"
-        )
-        raise PortTaken(msg, hint=hint)
+    before = status(alias, ssh_config, local_port, forwards=forwards)
+    if before.running and restart:
+        if progress is not None:
+            progress(f"restarting {alias}: its connection settings changed")
+        down(alias, ssh_config, local_port)
+        before = status(alias, ssh_config, local_port, forwards=forwards)
+    if before.running:
+        if before.serving or not forwards:
+            return before
+        gaps = {m.local_port for m in before.missing}
+        wanted = [f for f in forwards if f.local_port in gaps]
+        add_forwards(alias, ssh_config, wanted)
+        for fwd in wanted:
+            wait_for_port(fwd.local_port, host=fwd.bind, timeout=min(timeout, 5.0))
+        return status(alias, ssh_config, local_port, forwards=forwards)
+    for port in sorted({local_port, *(f.local_port for f in forwards)}):
+        if port_in_use(port):
+            msg = (
+                f"{LOOPBACK}:{port} is already in use by another program, "
+                f"so the tunnel {alias} cannot listen there"
+            )
+            hint = (
+                f"stop the program that listens on port {port} "
+                "(e.g. `ss -ltnp` shows it), or give this host another local port"
+            )
+            raise PortTaken(msg, hint=hint)
 
-    code, said = _run_foreground_ssh([*ssh_argv(ssh_config), *extra_args, alias], alias, timeout)
+    code, said = _run_foreground_ssh(
+        [*ssh_argv(ssh_config), *extra_args, alias], alias, timeout, progress, prompt_timeout
+    )
     if code != 0:
         msg = f"ssh could not open the tunnel {alias} (exit {code})"
         if said:
             msg += f":\n{said}"
         debug = shlex.join([*ssh_argv(ssh_config), "-v", alias])
-        raise TunnelError(msg, hint=f"run `{debug}` to see why")
+        raise TunnelError(msg, hint=f"{_exit_hint(said)}; `{debug}` shows more")
 
-    remaining = max(deadline - time.monotonic(), 1.0)
-    if not wait_for_port(local_port, timeout=remaining, progress=progress):
-        after = status(alias, ssh_config, local_port)
-        if after.running and not before.running:
-            _stop_quietly(alias, ssh_config)
-        msg = (
-            f"ssh connected for {alias}, but {LOOPBACK}:{local_port} did not accept "
-            f"connections within {timeout:g} s ({after.detail})"
-        )
-        hint = f"check that the Host block has `LocalForward {LOOPBACK}:{local_port} ...`"
-        raise TunnelError(msg, hint=hint)
-    return status(alias, ssh_config, local_port)
+    # The timeout counts from here: time at a passphrase or host-key prompt was the user's.
+    deadline = time.monotonic() + timeout
+    for port in [local_port, *(f.local_port for f in forwards if f.local_port != local_port)]:
+        remaining = max(deadline - time.monotonic(), 1.0)
+        if not wait_for_port(port, timeout=remaining, progress=progress):
+            after = status(alias, ssh_config, local_port, forwards=forwards)
+            if after.running and not before.running:
+                _stop_quietly(alias, ssh_config)
+            msg = (
+                f"ssh connected for {alias}, but {LOOPBACK}:{port} did not accept "
+                f"connections within {timeout:g} s ({after.detail})"
+            )
+            hint = f"check that the Host block has `LocalForward {LOOPBACK}:{port} ...`"
+            raise TunnelError(msg, hint=hint)
+    return status(alias, ssh_config, local_port, forwards=forwards)
 
 
 def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0) -> TunnelStatus:
@@ -281,13 +574,14 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
     _check_port(local_port)
     before = status(alias, ssh_config, local_port)
     if not before.running:
-        return before
+        return dataclasses.replace(before, detail=f"{before.detail}; nothing to stop")
     result = proc.run([*ssh_argv(ssh_config), "-O", "exit", alias], timeout=CHECK_TIMEOUT)
     deadline = time.monotonic() + timeout
+    stopped = f"stopped the ssh master (pid {before.pid})"
     while True:
         now = status(alias, ssh_config, local_port)
         if not now.running and not port_in_use(local_port):
-            return now
+            return dataclasses.replace(now, detail=f"{stopped}; {LOOPBACK}:{local_port} is free")
         if time.monotonic() >= deadline:
             break
         time.sleep(_POLL)
@@ -299,12 +593,16 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
         hint = f"stop the ssh master by its PID: kill {now.pid}" if now.pid else None
         raise TunnelError(msg, hint=hint)
     # The master is gone; whoever holds the port now is another program (see now.detail).
-    return now
+    return dataclasses.replace(now, detail=f"{stopped}; {now.detail}")
 
 
 __all__ = [
     "LOOPBACK",
+    "ForwardState",
     "TunnelStatus",
+    "add_forwards",
+    "cancel_forwards",
+    "forward_spec",
     "down",
     "port_accepts",
     "port_in_use",

@@ -28,6 +28,9 @@ class State:
     # alias -> {"port": remote port, "pid": pid} of the Jupyter server `jupyter start` started
     # (pid 0 once `jupyter stop` stopped it): `url`/`open` hand its token to that server only.
     servers: dict[str, dict[str, int]] = field(default_factory=dict)
+    # alias -> PID of a running ssh master whose connection settings changed since it started:
+    # `sshjup up` restarts that master (and only that one: a new PID owes nothing).
+    restart_pending: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -35,6 +38,7 @@ class State:
             "created_files": sorted(set(self.created_files)),
             "digests": dict(sorted(self.digests.items())),
             "servers": dict(sorted(self.servers.items())),
+            "restart_pending": dict(sorted(self.restart_pending.items())),
         }
         if self.pending:
             data["pending"] = dict(sorted(self.pending.items()))
@@ -61,6 +65,7 @@ def load() -> State:
                 str(k): {"port": int(v["port"]), "pid": int(v["pid"])}
                 for k, v in raw.get("servers", {}).items()
             },
+            {str(k): int(v) for k, v in raw.get("restart_pending", {}).items()},
         )
     except (ValueError, AttributeError, TypeError, KeyError):
         # A damaged state file only loses conveniences (file removal, hand-edit digests);

@@ -180,9 +180,10 @@ class SshServer:
                 "    SessionType none",
                 "    ForkAfterAuthentication yes",
                 "    ControlMaster auto",
-                f"    ControlPath {_quote(f'{control_dir}/sshjup-%C', tokens=True)}",
+                f"    ControlPath {_quote(f'{control_dir}/sshjup-{alias}', tokens=True)}",
                 "    ControlPersist yes",
-                "    ServerAliveInterval 30",
+                "    ServerAliveInterval 15",
+                "    ServerAliveCountMax 2",
                 "",
             ]
         )
@@ -196,6 +197,28 @@ class SshServer:
     def connection_pids(self) -> list[int]:
         """PIDs of the sshd processes serving connections right now."""
         return descendants_of(self.pid)
+
+    def pause(self) -> None:
+        """A server going down: stop the listener and every connection (by PID), keep files."""
+        children = descendants_of(self.pid)
+        stop_process(self._proc)
+        for pid in children:
+            stop_pid(pid)
+
+    def resume(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """The server back on the same port, same host key, same config."""
+        sshd = find_sshd()
+        assert sshd is not None
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(
+                [sshd, "-D", "-e", "-f", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.pid = self._proc.pid
+        state = _wait_until_listening(self._proc, self.log_path, self.port, timeout)
+        assert state == "ready", self.log_text()
 
     def stop(self) -> None:
         """Stop the listener and every connection it accepted (by PID), then clean up."""
