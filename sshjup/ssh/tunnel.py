@@ -302,8 +302,36 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
     return now
 
 
+# --- forwards on the running master ---------------------------------------------------------
+
+
+def _forward_op(op: str, ssh_config: Path, alias: str, spec: str) -> None:
+    _check_alias(alias)
+    result = proc.run([*ssh_argv(ssh_config), "-O", op, "-L", spec, alias], timeout=CHECK_TIMEOUT)
+    if result.returncode != 0:
+        said = _trim(result.stderr) or "no message"
+        msg = f"`ssh -O {op} -L {spec} {alias}` failed: {said}"
+        hint = f"check that the tunnel is up (`sshjup status`), or bring it up with `ssh {alias}`"
+        raise TunnelError(msg, hint=hint)
+
+
+def forward(ssh_config: Path, alias: str, spec: str) -> None:
+    """Add a local forward (``-L spec``) to the alias's running master (``ssh -O forward``).
+
+    The master is addressed through the alias, so whatever ControlPath its block has applies.
+    """
+    _forward_op("forward", ssh_config, alias, spec)
+
+
+def cancel(ssh_config: Path, alias: str, spec: str) -> None:
+    """Remove a forward added with :func:`forward` (``ssh -O cancel`` with the same spec)."""
+    _forward_op("cancel", ssh_config, alias, spec)
+
+
 __all__ = [
     "LOOPBACK",
+    "cancel",
+    "forward",
     "TunnelStatus",
     "down",
     "port_accepts",

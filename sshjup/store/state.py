@@ -7,6 +7,7 @@ hand edit is detected. Written through the atomic writer like every other file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,19 @@ STATE_VERSION = 1
 class State:
     created_files: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+    # Remote kernels sshjup started (sshjup kernel start): alias, kernel_id, remote_dir, pid,
+    # local_ports, remote_ports, connection_file. Never the kernel's key.
+    kernels: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "version": STATE_VERSION,
             "created_files": sorted(set(self.created_files)),
             "digests": dict(sorted(self.digests.items())),
         }
+        if self.kernels:
+            out["kernels"] = self.kernels
+        return out
 
 
 def state_path() -> Path:
@@ -44,6 +51,7 @@ def load() -> State:
         return State(
             [str(p) for p in raw.get("created_files", [])],
             {str(k): str(v) for k, v in raw.get("digests", {}).items()},
+            [dict(k) for k in raw.get("kernels", []) if isinstance(k, dict) and "key" not in k],
         )
     except (ValueError, AttributeError, TypeError):
         # A damaged state file only loses conveniences (file removal, hand-edit digests);
@@ -58,4 +66,13 @@ def save(state: State) -> None:
     fileio.atomic_write(state_path(), text.encode("utf-8"), backup=False)
 
 
-__all__ = ["State", "load", "save", "state_path"]
+def update(change: Callable[[State], None]) -> State:
+    """Load, change and save the state under sshjup's lock (two runs lose nothing)."""
+    with fileio.file_lock(paths.app_dir() / "sshjup.lock"):
+        current = load()
+        change(current)
+        save(current)
+        return current
+
+
+__all__ = ["State", "load", "save", "state_path", "update"]
