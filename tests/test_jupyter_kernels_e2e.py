@@ -14,10 +14,14 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from sshjup.cli import cli
+from tests.support import remote_jupyter
 from tests.support.procs import descendants_of, pid_alive
 from tests.support.remote_jupyter import (
     ProcessStartRecorder,
@@ -25,10 +29,12 @@ from tests.support.remote_jupyter import (
     RemoteHost,
     files_holding,
     invoke,
-    remote_account,  # noqa: F401 (fixture)
-    remote_host,  # noqa: F401 (fixture)
     remote_user,
 )
+
+# Fixtures (tests/support/remote_jupyter.py); remote_host uses remote_account.
+remote_account = remote_jupyter.remote_account
+remote_host = remote_jupyter.remote_host
 
 jupyter_client = pytest.importorskip("jupyter_client")
 
@@ -36,10 +42,14 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def runtime_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, remote_host: RemoteHost
+) -> Iterator[Path]:
+    """The local Jupyter runtime dir; every kernel of the host is stopped afterwards."""
     path = tmp_path / "jupyter-runtime"
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(path))
-    return path
+    yield path
+    CliRunner().invoke(cli, ["kernel", "stop", remote_host.name, "--all"])
 
 
 def _start(host: RemoteHost) -> dict[str, object]:
