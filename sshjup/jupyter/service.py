@@ -157,10 +157,20 @@ def status(where: hosts.Where, name: str) -> tuple[Target, remote.RemoteStatus]:
 class UrlResult:
     url: str
     token_source: str  # "cli", "env", "keyring", "none"
+    base_url: str = ""  # the server root without the token, for editor plugins
+    token: str | None = None
 
 
-def url(where: hosts.Where, name: str, *, token: str | None = None, ui: bool = False) -> UrlResult:
-    """The local URL with the token; ``ui`` opens the host's front end (lab, tree)."""
+def url(
+    where: hosts.Where,
+    name: str,
+    *,
+    token: str | None = None,
+    ui: bool = False,
+    kind: str | None = None,
+) -> UrlResult:
+    """The local URL with the token; ``ui`` opens the host's front end (lab, tree); ``kind``
+    (``lab``, ``notebook``, ``server``) picks the page instead."""
     target = hosts.get_target(where, name)
     env_value = os.environ.get(TOKEN_ENV)
     needs_store = not (token and token.strip()) and not (env_value and env_value.strip())
@@ -170,8 +180,14 @@ def url(where: hosts.Where, name: str, *, token: str | None = None, ui: bool = F
         env_value=env_value,
         store=TokenStore() if needs_store else None,
     )
-    kind = target.jupyter.kind if ui else "server"
-    return UrlResult(scripts.local_url(target.local_port, value, kind=kind), source)
+    if kind is None:
+        kind = target.jupyter.kind if ui else "server"
+    return UrlResult(
+        scripts.local_url(target.local_port, value, kind=kind),
+        source,
+        scripts.local_url(target.local_port, None),
+        value,
+    )
 
 
 def open_tunnel_and_url(
