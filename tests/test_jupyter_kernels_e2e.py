@@ -31,6 +31,7 @@ from tests.support.remote_jupyter import (
     invoke,
     remote_user,
 )
+from tests.test_cli_json_shapes import assert_same_shape, documented_examples
 
 # Fixtures (tests/support/remote_jupyter.py); remote_host uses remote_account.
 remote_account = remote_jupyter.remote_account
@@ -123,7 +124,12 @@ def test_kernel_start_runs_code_as_the_remote_account_without_a_remote_tcp_port(
     assert all(f"127.0.0.1:{pipe} " in line for line in listeners), listeners
     assert len(listeners) <= 1
 
+    documented = documented_examples()["sshjup kernel start|list --json"]
+    assert_same_shape(documented, info)
     listed = json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout)
+    assert sorted(listed[0]) == sorted(
+        {*documented, "alive", "forwarded", "file_exists"} - {"transport"}
+    )
     assert [(k["kernel_id"], k["alive"], k["forwarded"]) for k in listed] == [
         (info["kernel_id"], True, True)
     ]
@@ -154,8 +160,11 @@ def test_kernel_keeps_its_state_across_down_up_and_attach(
     try:
         assert _run(cf, "x = 42; x") == "42"
         invoke("down", remote_host.name)
-        invoke("up", remote_host.name)
-        invoke("kernel", "attach", remote_host.name)
+        assert not json.loads(invoke("kernel", "list", "--json").stdout)[0]["forwarded"]
+        invoke("up", remote_host.name)  # forwards the known kernels again on its own
+        assert _run(cf, "x") == "42"
+        invoke("down", remote_host.name)
+        invoke("kernel", "attach", remote_host.name)  # brings the tunnel up, then forwards
         assert _run(cf, "x") == "42"
     finally:
         invoke("kernel", "stop", remote_host.name, "--all")

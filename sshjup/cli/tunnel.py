@@ -49,18 +49,26 @@ def _status_json(st: Any) -> dict[str, Any]:
 def up(name: str, timeout: float, as_json: bool, ssh_config: str | None) -> None:
     """Open the tunnel in the background and wait until its local port answers.
 
-    The same as `ssh jup-NAME`, plus the wait. Running it twice is harmless.
+    The same as `ssh jup-NAME`, plus the wait. Running it twice is harmless. Kernels started
+    with `sshjup kernel start` are forwarded again.
 
     \b
     Example:
       sshjup up gpu && open http://127.0.0.1:8888
     """
     from sshjup import hosts  # noqa: PLC0415
+    from sshjup.store import state  # noqa: PLC0415
 
+    where = locate(ssh_config)
     try:
-        st = hosts.tunnel_up(locate(ssh_config), name, timeout=timeout, progress=progress)
+        st = hosts.tunnel_up(where, name, timeout=timeout, progress=progress)
     finally:
         end_progress()
+    if state.load().kernels:  # kernels from `sshjup kernel start`: forward them again
+        from sshjup.jupyter import kernelops  # noqa: PLC0415
+
+        for note in kernelops.reattach(where, name):
+            click.echo(note, err=True)
     _render_tunnel(st, as_json=as_json)
 
 

@@ -268,6 +268,14 @@ def attach(
     return recs
 
 
+def reattach(where: hosts.Where, name: str) -> list[str]:
+    """After ``sshjup up``: forward NAME's known kernels again; problems come back as warnings."""
+    try:
+        return [f"kernel {r.kernel_id} forwarded again" for r in attach(where, name)]
+    except SshjupError as err:
+        return [f"could not forward the kernels of {name} again: {err}"]
+
+
 def stop(where: hosts.Where, name: str, kernel_id: str | None = None) -> list[KernelRecord]:
     """Shutdown request (SIGTERM to KernelApp), then a signal; remove the remote dir, the local
     file, the forwards and the record."""
@@ -286,4 +294,12 @@ def stop(where: hosts.Where, name: str, kernel_id: str | None = None) -> list[Ke
     return recs
 
 
-__all__ = ["KernelInfo", "KernelRecord", "attach", "list_kernels", "start", "stop"]
+__all__ = [
+    "KernelInfo",
+    "KernelRecord",
+    "attach",
+    "list_kernels",
+    "reattach",
+    "start",
+    "stop",
+]
