@@ -108,3 +108,25 @@ def test_runtime_dir_honours_jupyter_runtime_dir(
 ) -> None:
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "rt"))
     assert kernels.runtime_dir() == tmp_path / "rt"
+
+
+def test_kernel_cli_without_kernels_lists_nothing_and_stop_needs_an_id_or_all(
+    ssh_config: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from sshjup.cli import cli
+
+    ssh_config.write_text("")
+    added = CliRunner().invoke(cli, ["add", "gpu.example.org", "--user", "alice"])
+    assert added.exit_code == 0, added.output + added.stderr
+    before = ssh_config.read_bytes()
+    listed = CliRunner().invoke(cli, ["kernel", "list", "--json"])
+    assert (listed.exit_code, json.loads(listed.stdout)) == (0, [])
+    both = CliRunner().invoke(cli, ["kernel", "stop", "gpu"])
+    assert both.exit_code == 2
+    assert "give either a kernel id or --all" in both.stderr
+    unknown = CliRunner().invoke(cli, ["kernel", "stop", "gpu", "0a1b2c3d"])
+    assert unknown.exit_code == 4
+    assert "sshjup kernel list gpu" in unknown.stderr
+    assert ssh_config.read_bytes() == before
