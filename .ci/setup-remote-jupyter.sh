@@ -38,9 +38,10 @@ home="$(getent passwd "$user" | cut -d: -f6)"
 install -d -m 0755 -o "$user" -g "$(id -gn "$user")" "$home"
 
 # The venv: owned by root, readable and runnable by everyone, outside root's home.
-if [ ! -x "$venv/bin/jupyter-server" ]; then
+# ipykernel: the remote kernels of `sshjup kernel start` (jupyter_client's `jupyter kernel`).
+if [ ! -x "$venv/bin/jupyter-server" ] || ! "$venv/bin/python" -c 'import ipykernel' 2>/dev/null; then
     /usr/bin/python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check jupyter_server
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check jupyter_server ipykernel
 fi
 chmod -R a+rX "$venv"
 

@@ -72,6 +72,8 @@ def docs() -> dict[str, Any]:
         "sshjup add|edit|remove|apply --json",
         "sshjup putty list --json",
         "sshjup doctor [NAME] --json",
+        "sshjup kernel start|list --json",
+        "sshjup url NAME --json",
     }
     return examples
 
@@ -150,3 +152,7 @@ def test_doctor_json_matches_the_documented_shape(docs: dict[str, Any], managed:
 
 def test_every_doctor_check_kind_is_documented_with_its_details_keys() -> None:
     assert documented_detail_keys() == DETAIL_KEYS
+
+
+def test_url_json_matches_the_documented_shape(docs: dict[str, Any], managed: Path) -> None:
+    assert_same_shape(docs["sshjup url NAME --json"], run("url", "gpu", "--token", "t", "--json"))

@@ -9,6 +9,7 @@ The end-to-end half (a real Jupyter behind a real sshd) is tests/test_jupyter_cl
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -123,6 +124,22 @@ def test_url_quotes_the_token_and_warns_when_there_is_none(
     result = ok("url", gpu)
     assert result.stdout == "http://127.0.0.1:18888/\n"
     assert result.stderr == "Warning: no token known (fine if the server uses a password).\n"
+
+
+def test_url_forms_for_editors_and_json_with_base_url_and_token_apart(
+    gpu: str, memory_keyring: MemoryKeyring
+) -> None:
+    root = "http://127.0.0.1:18888/"
+    assert ok("url", gpu, "--token", "t1", "--lab").stdout == root + "lab?token=t1\n"
+    assert ok("url", gpu, "--token", "t1", "--tree").stdout == root + "tree?token=t1\n"
+    assert ok("url", gpu, "--token", "t1", "--root").stdout == root + "?token=t1\n"
+    data = json.loads(ok("url", gpu, "--token", "t1", "--lab", "--json").stdout)
+    assert data == {
+        "url": root + "lab?token=t1",
+        "base_url": root,
+        "token": "t1",
+        "token_source": "cli",
+    }
 
 
 def test_token_set_reads_stdin_get_prints_it_and_delete_removes_it(

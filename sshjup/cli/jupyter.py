@@ -9,7 +9,14 @@ import sys
 
 import click
 
-from sshjup.cli.options import complete_names, echo, locate, ssh_config_option
+from sshjup.cli.options import (
+    complete_names,
+    echo,
+    echo_json,
+    json_option,
+    locate,
+    ssh_config_option,
+)
 
 
 def _progress(message: str) -> None:
@@ -265,20 +272,41 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
 @click.command(name="url")
 @_name
 @_token
+@click.option(
+    "--lab", "page", flag_value="lab", help="JupyterLab: /lab?token= (JupyterLab Desktop)."
+)
+@click.option("--tree", "page", flag_value="notebook", help="The Notebook 7 tree: /tree?token=.")
+@click.option("--root", "page", flag_value="server", help="The server root (the default).")
+@json_option
 @ssh_config_option
-def url_command(name: str, token: str | None, ssh_config: str | None) -> None:
+def url_command(
+    name: str, token: str | None, page: str | None, as_json: bool, ssh_config: str | None
+) -> None:
     """Print the local URL with the token, for an editor's "existing Jupyter server" box.
+
+    `--json` gives the base URL and the token separately, for editor plugins.
 
     \b
     Example:
       sshjup url gpu
+      sshjup url gpu --lab
     """
     from sshjup.jupyter import service  # noqa: PLC0415
 
-    result = service.url(locate(ssh_config), name, token=token)
+    result = service.url(locate(ssh_config), name, token=token, kind=page or "server")
     if result.token_source == "none":  # noqa: S105 (a source label, not a secret)
         echo("Warning: no token known (fine if the server uses a password).", err=True)
-    echo(result.url)
+    if as_json:
+        echo_json(
+            {
+                "url": result.url,
+                "base_url": result.base_url,
+                "token": result.token,
+                "token_source": result.token_source,
+            }
+        )
+    else:
+        echo(result.url)
 
 
 @click.command(name="open")

@@ -80,17 +80,20 @@ def up(
 
     The same as `ssh jup-NAME`, plus the wait. Running it twice is harmless. A
     running tunnel gets the forwards it lacks (after `sshjup edit`), and is
-    restarted when its host, user, port, key or jump changed since it started.
+    restarted when its host, user, port, key or jump changed since it started. Kernels
+    started with `sshjup kernel start` are forwarded again.
 
     \b
     Example:
       sshjup up gpu && open http://127.0.0.1:8888
     """
     from sshjup import hosts  # noqa: PLC0415
+    from sshjup.store import state  # noqa: PLC0415
 
+    where = locate(ssh_config)
     try:
         st = hosts.tunnel_up(
-            locate(ssh_config),
+            where,
             name,
             timeout=timeout,
             progress=progress,
@@ -99,6 +102,11 @@ def up(
         )
     finally:
         end_progress()
+    if state.load().kernels:  # kernels from `sshjup kernel start`: forward them again
+        from sshjup.jupyter import kernelops  # noqa: PLC0415
+
+        for note in kernelops.reattach(where, name):
+            echo(note, err=True)
     _render_tunnel(st, as_json=as_json)
 
 

@@ -4,7 +4,9 @@
 what they print (pure: no process, no file); :mod:`~sshjup.jupyter.remote` runs them through
 the alias (``ssh -o SessionType=default -o ClearAllForwardings=yes``, secrets on stdin);
 :mod:`~sshjup.jupyter.service` is the façade the CLI calls: set up, start, stop, status, URLs
-and tokens for one managed host.
+and tokens for one managed host. Remote kernels: :mod:`~sshjup.jupyter.kernels` (pure: scripts,
+connection file, names, Jupyter dirs) and :mod:`~sshjup.jupyter.kernelops` (start, list, attach,
+stop them through the alias's master).
 
 May import: :mod:`sshjup.hosts`, :mod:`sshjup.ssh`, :mod:`sshjup.store`, :mod:`sshjup.proc`,
 :mod:`sshjup.models`, :mod:`sshjup.errors`. Never imports click.

@@ -202,10 +202,20 @@ def status(where: hosts.Where, name: str) -> tuple[Target, remote.RemoteStatus]:
 class UrlResult:
     url: str
     token_source: str  # "cli", "env", "keyring", "none"
+    base_url: str = ""  # the server root without the token, for editor plugins
+    token: str | None = None
 
 
-def url(where: hosts.Where, name: str, *, token: str | None = None, ui: bool = False) -> UrlResult:
-    """The local URL with the token; ``ui`` opens the host's front end (lab, tree).
+def url(
+    where: hosts.Where,
+    name: str,
+    *,
+    token: str | None = None,
+    ui: bool = False,
+    kind: str | None = None,
+) -> UrlResult:
+    """The local URL with the token; ``ui`` opens the host's front end (lab, tree); ``kind``
+    (``lab``, ``notebook``, ``server``) picks the page instead.
 
     For a server sshjup started, first checks that it still is the one on the remote port
     (:func:`check_our_server`).
@@ -220,8 +230,14 @@ def url(where: hosts.Where, name: str, *, token: str | None = None, ui: bool = F
         env_value=env_value,
         store=TokenStore() if needs_store else None,
     )
-    kind = target.jupyter.kind if ui else "server"
-    return UrlResult(scripts.local_url(target.local_port, value, kind=kind), source)
+    if kind is None:
+        kind = target.jupyter.kind if ui else "server"
+    return UrlResult(
+        scripts.local_url(target.local_port, value, kind=kind),
+        source,
+        scripts.local_url(target.local_port, None),
+        value,
+    )
 
 
 def open_tunnel_and_url(

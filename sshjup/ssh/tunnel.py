@@ -268,15 +268,20 @@ def _control_path(alias: str, ssh_config: Path) -> str:
     return path
 
 
-def _mux(ssh_config: Path, alias: str, op: str, fwd: Forward) -> subprocess.CompletedProcess[str]:
+def _mux_spec(ssh_config: Path, alias: str, op: str, spec: str) -> subprocess.CompletedProcess[str]:
     """``ssh -O OP -L SPEC`` on the alias's socket only, without reading the config.
 
-    Read through the config, ``-O cancel`` would cancel the block's own LocalForwards too
-    (ssh sends every forward it knows of, OpenSSH 9.2), so the socket is named directly.
+    Read through the config, ``-O cancel`` would cancel the block's own LocalForwards too, and
+    ``-O forward`` would ask for them again and fail (ssh sends every forward it knows of,
+    OpenSSH 9.2), so the socket is named directly.
     """
     socket_path = _control_path(alias, ssh_config).replace("%", "%%")
     argv = ["ssh", "-F", os.devnull, "-o", f"ControlPath={socket_path}"]
-    return proc.run([*argv, "-O", op, "-L", forward_spec(fwd), alias], timeout=CHECK_TIMEOUT)
+    return proc.run([*argv, "-O", op, "-L", spec, alias], timeout=CHECK_TIMEOUT)
+
+
+def _mux(ssh_config: Path, alias: str, op: str, fwd: Forward) -> subprocess.CompletedProcess[str]:
+    return _mux_spec(ssh_config, alias, op, forward_spec(fwd))
 
 
 def add_forwards(alias: str, ssh_config: Path, forwards: Sequence[Forward]) -> list[str]:
@@ -596,9 +601,35 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
     return dataclasses.replace(now, detail=f"{stopped}; {now.detail}")
 
 
+# --- forwards on the running master ---------------------------------------------------------
+
+
+def _forward_op(op: str, ssh_config: Path, alias: str, spec: str) -> None:
+    _check_alias(alias)
+    result = _mux_spec(ssh_config, alias, op, spec)
+    if result.returncode != 0:
+        said = _trim(result.stderr) or "no message"
+        msg = f"`ssh -O {op} -L {spec} {alias}` failed: {said}"
+        hint = f"check that the tunnel is up (`sshjup status`), or bring it up with `ssh {alias}`"
+        raise TunnelError(msg, hint=hint)
+
+
+def forward(ssh_config: Path, alias: str, spec: str) -> None:
+    """Add a local forward (``-L spec``, a TCP or Unix-socket destination) to the alias's
+    running master (``ssh -O forward``), on the alias's own control socket."""
+    _forward_op("forward", ssh_config, alias, spec)
+
+
+def cancel(ssh_config: Path, alias: str, spec: str) -> None:
+    """Remove a forward added with :func:`forward` (``ssh -O cancel`` with the same spec)."""
+    _forward_op("cancel", ssh_config, alias, spec)
+
+
 __all__ = [
     "LOOPBACK",
     "ForwardState",
+    "cancel",
+    "forward",
     "TunnelStatus",
     "add_forwards",
     "cancel_forwards",

@@ -11,6 +11,7 @@ session matching either as sshjup's own, so it finishes the job instead of calli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class State:
     # alias -> PID of a running ssh master whose connection settings changed since it started:
     # `sshjup up` restarts that master (and only that one: a new PID owes nothing).
     restart_pending: dict[str, int] = field(default_factory=dict)
+    # Remote kernels sshjup started (sshjup kernel start): alias, kernel_id, remote_dir, pid,
+    # local_ports, remote_ports, connection_file. Never the kernel's key.
+    kernels: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -42,6 +46,8 @@ class State:
         }
         if self.pending:
             data["pending"] = dict(sorted(self.pending.items()))
+        if self.kernels:
+            data["kernels"] = self.kernels
         return data
 
 
@@ -66,6 +72,7 @@ def load() -> State:
                 for k, v in raw.get("servers", {}).items()
             },
             {str(k): int(v) for k, v in raw.get("restart_pending", {}).items()},
+            [dict(k) for k in raw.get("kernels", []) if isinstance(k, dict) and "key" not in k],
         )
     except (ValueError, AttributeError, TypeError, KeyError):
         # A damaged state file only loses conveniences (file removal, hand-edit digests);
@@ -80,4 +87,13 @@ def save(state: State) -> None:
     fileio.atomic_write(state_path(), text.encode("utf-8"), backup=False)
 
 
-__all__ = ["State", "load", "save", "state_path"]
+def update(change: Callable[[State], None]) -> State:
+    """Load, change and save the state under sshjup's lock (two runs lose nothing)."""
+    with fileio.file_lock(paths.app_dir() / "sshjup.lock"):
+        current = load()
+        change(current)
+        save(current)
+        return current
+
+
+__all__ = ["State", "load", "save", "state_path", "update"]

@@ -1,0 +1,305 @@
+"""Remote kernels, the runner: start, list, attach and stop kernels through the alias's master.
+
+The pure parts (scripts, connection file text, names) are in :mod:`sshjup.jupyter.kernels`.
+Remote commands go through :func:`sshjup.jupyter.remote.run_script` (a script on ssh's stdin,
+on a connection of its own, never the master); forwards through
+:func:`sshjup.ssh.tunnel.forward` / :func:`~sshjup.ssh.tunnel.cancel` on the running master.
+The kernel's key travels only on ssh's stdout into the 0600 local connection file; the
+record kept in the machine-local state (:mod:`sshjup.store.state`) never holds it.
+Like the other façades it never prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sshjup import hosts
+from sshjup.errors import NotFound, RemoteCommandFailed, SshjupError, TunnelError
+from sshjup.jupyter import kernels, remote
+from sshjup.jupyter.service import remember_spec
+from sshjup.models import JupyterSpec, Target
+from sshjup.ssh import tunnel
+from sshjup.store import fileio, state
+
+START_TIMEOUT = 90.0
+
+
+@dataclass(frozen=True)
+class KernelRecord:
+    alias: str
+    kernel_id: str
+    remote_dir: str
+    pid: int
+    local_ports: dict[str, int]
+    remote_ports: dict[str, int]
+    connection_file: str
+    kernel_name: str | None = None
+    started: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "alias": self.alias,
+            "kernel_id": self.kernel_id,
+            "remote_dir": self.remote_dir,
+            "pid": self.pid,
+            "local_ports": dict(self.local_ports),
+            "remote_ports": dict(self.remote_ports),
+            "connection_file": self.connection_file,
+            "kernel_name": self.kernel_name,
+            "started": self.started,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> KernelRecord:
+        return cls(
+            str(raw["alias"]),
+            kernels.check_kernel_id(str(raw["kernel_id"])),
+            kernels.check_remote_dir(str(raw["remote_dir"])),
+            int(raw["pid"]),
+            {str(k): int(v) for k, v in raw["local_ports"].items()},
+            {str(k): int(v) for k, v in raw["remote_ports"].items()},
+            str(raw["connection_file"]),
+            None if raw.get("kernel_name") is None else str(raw["kernel_name"]),
+            float(raw.get("started", 0.0)),
+        )
+
+    def specs(self) -> list[str]:
+        return [
+            kernels.forward_spec(self.local_ports[ch], self.remote_dir, self.remote_ports[ch])
+            for ch in kernels.CHANNELS
+        ]
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    record: KernelRecord
+    alive: bool | None  # None: the remote could not be asked
+    forwarded: bool
+    file_exists: bool
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.record.to_json()
+        out.update(alive=self.alive, forwarded=self.forwarded, file_exists=self.file_exists)
+        return out
+
+
+def _records(alias: str | None = None) -> list[KernelRecord]:
+    found = []
+    for raw in state.load().kernels:
+        with contextlib.suppress(KeyError, ValueError, TypeError, SshjupError):
+            rec = KernelRecord.from_json(raw)
+            if alias is None or rec.alias == alias:
+                found.append(rec)
+    return found
+
+
+def _free_ports(count: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((tunnel.LOOPBACK, 0))
+            socks.append(s)
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _jupyter_cmd(target: Target, given: str | None) -> tuple[str, JupyterSpec]:
+    spec = target.jupyter
+    if given:
+        spec = JupyterSpec(spec.kind, given, spec.args, spec.root_dir)
+    return spec.command or "jupyter", spec
+
+
+def _forward_all(where: hosts.Where, rec: KernelRecord) -> None:
+    done: list[str] = []
+    try:
+        for spec in rec.specs():
+            tunnel.forward(where.ssh_config, rec.alias, spec)
+            done.append(spec)
+    except TunnelError:
+        for spec in done:
+            with contextlib.suppress(SshjupError):
+                tunnel.cancel(where.ssh_config, rec.alias, spec)
+        raise
+
+
+def _cancel_all(where: hosts.Where, rec: KernelRecord) -> None:
+    for spec in rec.specs():
+        with contextlib.suppress(SshjupError):
+            tunnel.cancel(where.ssh_config, rec.alias, spec)
+
+
+def start(
+    where: hosts.Where,
+    name: str,
+    *,
+    kernel: str | None = None,
+    jupyter_cmd: str | None = None,
+    timeout: float = 30.0,
+) -> KernelRecord:
+    """Start a kernel on NAME's remote, forward its channels, write the local connection file."""
+    target = hosts.get_target(where, name)
+    if kernel is not None:
+        kernels.check_spec(kernel)
+    command, spec = _jupyter_cmd(target, jupyter_cmd)
+    hosts.tunnel_up(where, name, timeout=timeout)
+    cp = remote.run_script(
+        target.alias, where.ssh_config, kernels.start_script(command, kernel), timeout=START_TIMEOUT
+    )
+    if cp.returncode != 0:
+        detail = remote._tail(cp.stderr, 8)
+        msg = f"starting a kernel on {target.alias} failed (exit {cp.returncode})"
+        if detail:
+            msg += f":\n{detail}"
+        hint = (
+            "install ipykernel on the remote (python -m pip install --user ipykernel), or give "
+            "the remote's jupyter with --jupyter-cmd PATH"
+        )
+        raise RemoteCommandFailed(msg, hint=hint)
+    started = kernels.parse_started(cp.stdout)
+    kernel_id = secrets.token_hex(4)
+    local = dict(zip(kernels.CHANNELS, _free_ports(len(kernels.CHANNELS)), strict=True))
+    path = kernels.runtime_dir() / kernels.connection_file_name(target.alias, kernel_id)
+    rec = KernelRecord(
+        target.alias,
+        kernel_id,
+        started.remote_dir,
+        started.pid,
+        local,
+        started.remote_ports(),
+        str(path),
+        kernel or started.info.get("kernel_name") or None,
+        time.time(),
+    )
+    try:
+        _forward_all(where, rec)
+        fileio.ensure_dir(path.parent)
+        fileio.atomic_write(
+            path, kernels.local_connection(started.info, local), backup=False, new_mode=0o600
+        )
+        os.chmod(path, 0o600)
+    except BaseException:
+        _cancel_all(where, rec)
+        with contextlib.suppress(SshjupError):
+            remote.run_script(
+                target.alias, where.ssh_config, kernels.stop_script(rec.pid, rec.remote_dir)
+            )
+        raise
+    state.update(lambda st: st.kernels.append(rec.to_json()))
+    if jupyter_cmd:
+        remember_spec(where, target, spec)
+    return rec
+
+
+def _alive(where: hosts.Where, alias: str, recs: list[KernelRecord]) -> dict[str, bool]:
+    if not recs:
+        return {}
+    script = kernels.alive_script({r.kernel_id: r.pid for r in recs})
+    cp = remote.run_script(alias, where.ssh_config, script)
+    out = {}
+    for line in cp.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2:  # noqa: PLR2004
+            out[parts[0]] = parts[1] == "alive"
+    return out
+
+
+def _forwarded(rec: KernelRecord) -> bool:
+    return all(tunnel.port_accepts(p, timeout=0.3) for p in rec.local_ports.values())
+
+
+def list_kernels(where: hosts.Where, name: str | None = None) -> list[KernelInfo]:
+    """The kernels sshjup started (for NAME or every host), alive or not."""
+    alias = hosts.get_target(where, name).alias if name else None
+    recs = _records(alias)
+    infos = []
+    for a in sorted({r.alias for r in recs}):
+        mine = [r for r in recs if r.alias == a]
+        try:
+            alive: dict[str, bool] | None = _alive(where, a, mine)
+        except SshjupError:
+            alive = None
+        for r in mine:
+            infos.append(
+                KernelInfo(
+                    r,
+                    None if alive is None else alive.get(r.kernel_id, False),
+                    _forwarded(r),
+                    Path(r.connection_file).exists(),
+                )
+            )
+    return infos
+
+
+def _select(where: hosts.Where, name: str, kernel_id: str | None) -> list[KernelRecord]:
+    target = hosts.get_target(where, name)
+    recs = _records(target.alias)
+    if kernel_id is not None:
+        kernels.check_kernel_id(kernel_id)
+        recs = [r for r in recs if r.kernel_id == kernel_id]
+        if not recs:
+            msg = f"no kernel {kernel_id} of {target.alias} is known"
+            raise NotFound(msg, hint=f"see `sshjup kernel list {name}`")
+    return recs
+
+
+def attach(
+    where: hosts.Where, name: str, kernel_id: str | None = None, *, timeout: float = 30.0
+) -> list[KernelRecord]:
+    """Forward the kernels' channels again (after the tunnel came back); tunnel up first."""
+    recs = _select(where, name, kernel_id)
+    if not recs:
+        return []
+    hosts.tunnel_up(where, name, timeout=timeout)
+    for rec in recs:
+        if not _forwarded(rec):
+            _cancel_all(where, rec)  # half-forwarded: start clean
+            _forward_all(where, rec)
+    return recs
+
+
+def reattach(where: hosts.Where, name: str) -> list[str]:
+    """After ``sshjup up``: forward NAME's known kernels again; problems come back as warnings."""
+    try:
+        return [f"kernel {r.kernel_id} forwarded again" for r in attach(where, name)]
+    except SshjupError as err:
+        return [f"could not forward the kernels of {name} again: {err}"]
+
+
+def stop(where: hosts.Where, name: str, kernel_id: str | None = None) -> list[KernelRecord]:
+    """Shutdown request (SIGTERM to KernelApp), then a signal; remove the remote dir, the local
+    file, the forwards and the record."""
+    recs = _select(where, name, kernel_id)
+    for rec in recs:
+        remote.run_script(rec.alias, where.ssh_config, kernels.stop_script(rec.pid, rec.remote_dir))
+        _cancel_all(where, rec)
+        Path(rec.connection_file).unlink(missing_ok=True)
+    gone = {(r.alias, r.kernel_id) for r in recs}
+
+    def drop(st: state.State) -> None:
+        st.kernels[:] = [k for k in st.kernels if (k.get("alias"), k.get("kernel_id")) not in gone]
+
+    if recs:
+        state.update(drop)
+    return recs
+
+
+__all__ = [
+    "KernelInfo",
+    "KernelRecord",
+    "attach",
+    "list_kernels",
+    "reattach",
+    "start",
+    "stop",
+]
