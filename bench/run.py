@@ -346,7 +346,7 @@ class Target:
 TARGETS = (
     Target("add", ("ssh -G",), 6.0, "add (10k-host config) / ssh -G"),
     Target("apply", ("add",), 3.0, "apply (1k hosts) / add"),
-    Target("--help", ("import click",), 1.3, "--help / import click"),
+    Target("--help", ("import click",), 1.5, "--help / import click"),
     Target("list", ("import click",), 2.0, "list / import click"),
     Target("url", ("import click",), 2.5, "url / import click"),
     Target("add 50", ("import click", "ssh -G 50"), 2.5, "add (50) / (import click + ssh -G)"),
