@@ -113,6 +113,12 @@ class TunnelError(SshjupError):
     exit_code = 9
 
 
+class JupyterUnreachable(SshjupError):
+    """No Jupyter answers through the tunnel (`open` and `url` check before they give a URL)."""
+
+    exit_code = 11
+
+
 class LockTimeout(SshjupError):
     """Another sshjup run held the lock for too long."""
 
@@ -127,6 +133,7 @@ __all__ = [
     "HostExists",
     "InvalidInput",
     "InventoryError",
+    "JupyterUnreachable",
     "LockTimeout",
     "NotARegularFile",
     "NotFound",

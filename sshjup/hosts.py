@@ -28,6 +28,7 @@ from sshjup.errors import (
 )
 from sshjup.models import (
     ALIAS_PREFIX,
+    DEFAULT_REMOTE_PORT,
     Forward,
     HostArg,
     Target,
@@ -161,6 +162,16 @@ def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
         for spec in opts.get("localforward", []):
             bind_port, _, dest = spec.partition(" ")
             bind, _, lport = bind_port.rpartition(":")
+            if dest.startswith("/"):  # a Unix socket on the remote (--remote-socket)
+                forwards.append(
+                    Forward(
+                        int(lport),
+                        DEFAULT_REMOTE_PORT,
+                        bind=bind or "127.0.0.1",
+                        remote_socket=dest,
+                    )
+                )
+                continue
             rhost, _, rport = dest.rpartition(":")
             forwards.append(Forward(int(lport), int(rport), rhost, bind or "127.0.0.1"))
         name = name_from_alias(host.alias)
@@ -183,13 +194,24 @@ def _unquoted(value: str | None) -> str | None:
     return None if value is None else sshconfig.unquote_arg(value)
 
 
+def not_found(name: str, known: Iterable[str]) -> NotFound:
+    """No managed host ``name``: the message lists the managed ones, the hint the closest."""
+    import difflib  # noqa: PLC0415 (only on this error)
+
+    known = list(known)
+    key = name_from_alias(name)
+    msg = f"no managed host named {name!r} (managed: {', '.join(known) or 'none yet'})"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+    if close:
+        return NotFound(msg, hint=f"did you mean {close[0]!r}?")
+    return NotFound(msg, hint=f"add it with: sshjup add HOST --name {key}")
+
+
 def get_target(where: Where, name: str) -> Target:
     inv = load_inventory(where)
     key = name_from_alias(name)
     if key not in inv.hosts:
-        known = ", ".join(inv.hosts) or "none yet"
-        msg = f"no managed host named {name!r} (managed: {known})"
-        raise NotFound(msg, hint=f"add it with: sshjup add HOST --name {key}")
+        raise not_found(name, inv.hosts)
     return inv.hosts[key]
 
 
@@ -369,8 +391,7 @@ def _managed_key(inv: Inventory, name: str) -> str:
     """NAME (or jup-NAME) as an inventory key; NotFound when sshjup does not manage it."""
     key = name_from_alias(name)
     if key not in inv.hosts:
-        msg = f"no managed host named {name!r}"
-        raise NotFound(msg, hint="see the managed hosts with: sshjup list")
+        raise not_found(name, inv.hosts)
     return key
 
 
@@ -425,7 +446,8 @@ def _check_aliases_free(doc: sshconfig.ConfigDoc, aliases: list[str], config_pat
                 f"the alias {alias!r} is already defined at {source}:{line}, "
                 "outside sshjup's section"
             )
-            raise HostExists(msg, hint="pick another name with --name NAME")
+            other = name_from_alias(alias) + "2"
+            raise HostExists(msg, hint=f"pick another name, e.g. --name {other}")
 
 
 def _alias_definitions(
@@ -608,6 +630,7 @@ def _change_locked(
     result.added = [n for n in inv.hosts if n not in before]
     result.removed = [n for n in before if n not in inv.hosts]
     result.updated = [n for n in inv.hosts if n in before and before[n] != inv.hosts[n]]
+    check_putty_sockets([inv.hosts[n] for n in result.added + result.updated])
 
     caps = openssh.capabilities()
     control_dir, control_real = paths.control_dir(where.ssh_config)
@@ -640,8 +663,10 @@ def _change_locked(
     inv_saved: list[bool] = []
 
     def verify_then_save(candidate: Path) -> None:
-        result.warnings.extend(_verify(candidate, to_verify, doc, new_text, where.ssh_config))
-        result.verified = [t.alias for t in _sample(to_verify)]
+        warnings, checked = _verify(candidate, to_verify, doc, new_text, where.ssh_config)
+        result.warnings.extend(warnings)
+        # "Checked with ssh -G" only when ssh could read the file at all.
+        result.verified = [t.alias for t in _sample(to_verify)] if checked else []
         if inv_changed:
             # The inventory (the intent) goes first: a run killed before the rename below
             # finds it and writes the config from it; a rename that fails rolls it back.
@@ -750,6 +775,22 @@ def _follow(
         state.save(st)
 
 
+def check_putty_sockets(targets: Iterable[Target]) -> None:
+    """PuTTY forwards to host:port only: refuse a Unix-socket forward for a PuTTY host."""
+    for target in targets:
+        if target.remote_socket is not None and managed.putty_enabled(target):
+            auto = " (on by default here, as PuTTY's session store exists)"
+            msg = (
+                f"{target.name}: PuTTY cannot forward to a Unix socket, and this host has a "
+                f"PuTTY session{'' if target.putty else auto}: --remote-socket needs --no-putty"
+            )
+            hint = (
+                "add --no-putty to keep only the ssh Host block (OpenSSH 6.7 or newer), or "
+                "leave out --remote-socket to keep a TCP port on the remote for PuTTY"
+            )
+            raise InvalidInput(msg, hint=hint)
+
+
 def _write_config(
     real_config: Path,
     doc: sshconfig.ConfigDoc,
@@ -809,7 +850,8 @@ def _hand_edited(doc: sshconfig.ConfigDoc, body: list[str], path: Path) -> HandE
     )
     return HandEdited(
         msg,
-        hint="put the change into sshjup (`sshjup edit NAME ...`) and run again with --force "
+        hint="put the change into sshjup (`sshjup edit` with the host's name and options) and "
+        "run again with --force "
         "to overwrite the hand edit, or keep your own Host block outside the section",
     )
 
@@ -891,8 +933,12 @@ def _verify(
     old_doc: sshconfig.ConfigDoc,
     new_text: str,
     shown_path: Path,
-) -> list[str]:
-    """Check the candidate with ``ssh -G``; raise when sshjup's own change breaks the file."""
+) -> tuple[list[str], bool]:
+    """Check the candidate with ``ssh -G``; raise when sshjup's own change breaks the file.
+
+    Returns the warnings, and whether ``ssh -G`` could check the hosts (False when the file
+    was unparseable before the change too).
+    """
     warnings: list[str] = []
     new_doc = sshconfig.from_text(new_text)
     sample = _sample(targets)
@@ -910,12 +956,15 @@ def _verify(
                     msg, hint="please report this as a bug, with the output of `sshjup --debug`"
                 )
             warnings.append(
-                f"ssh cannot parse {shown_path} even before this change ({original_error}); "
-                f"sshjup wrote its section, but ssh will not use it until that is fixed"
+                f"ssh cannot parse {shown_path}, before this change as after it "
+                f"({original_error}); sshjup wrote its section, and checked only that the "
+                f"error is not in it: what ssh resolves for "
+                f"{', '.join(t.alias for t in sample)} was not checked, and ssh will use no "
+                f"host of this file until the error is fixed (then run `sshjup doctor`)"
             )
-            return warnings
+            return warnings, False
         warnings.extend(check_resolved(new_doc, target, resolved, shown_path))
-    return warnings
+    return warnings, True
 
 
 def _resolve_side_by_side(
@@ -970,7 +1019,9 @@ def check_resolved(
         wanted["port"] = str(target.port)
     wrong = {k: v for k, v in wanted.items() if resolved.get(k) != v}
     expected_forwards = [
-        openssh.expected_forward(f.bind, f.local_port, f.remote_host, f.remote_port)
+        openssh.expected_forward(
+            f.bind, f.local_port, f.remote_host, f.remote_port, f.remote_socket
+        )
         for f in target.forwards
     ]
     missing = [f for f in expected_forwards if f not in resolved.local_forwards]
@@ -1164,6 +1215,7 @@ __all__ = [
     "list_targets",
     "load_inventory",
     "load_inventory_file",
+    "check_putty_sockets",
     "putty_export",
     "putty_sessions",
     "local_port_free",

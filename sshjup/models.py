@@ -34,6 +34,12 @@ _KEY_PATH_RE = re.compile(
     r"[A-Za-z0-9._/~+:\\-](?:[A-Za-z0-9._/~+:\\ -]{0,1022}[A-Za-z0-9._/~+:\\-])?"
 )
 _ARG_RE = re.compile(r"[A-Za-z0-9._/~+:=,@-]{1,1024}")
+# An absolute path on the remote for a Unix socket: no ``~`` (ssh does not expand it there),
+# no ``:`` (it would split the LocalForward destination), no ``%``/``$`` (ssh expands tokens and
+# environment variables in socket paths).
+_SOCKET_PATH_RE = re.compile(r"/[A-Za-z0-9._+-][A-Za-z0-9._/+-]*")
+# sun_path holds 108 bytes on Linux and 104 on the BSDs and macOS, the final NUL included.
+MAX_REMOTE_SOCKET_PATH = 103
 
 
 def _reject_control(field_name: str, value: str, hint: str | None = None) -> None:
@@ -141,6 +147,30 @@ def validate_key_path(value: str, field_name: str = "identity_file") -> str:
     return value
 
 
+def validate_socket_path(value: str, field_name: str = "remote socket") -> str:
+    """An absolute remote path for a Unix socket that ``LocalForward`` can name verbatim."""
+    _reject_control(field_name, value)
+    parts = value.split("/")
+    if (
+        not _SOCKET_PATH_RE.fullmatch(value)
+        or value.endswith("/")
+        or "//" in value
+        or any(p in {".", ".."} for p in parts)
+    ):
+        msg = (
+            f"{field_name}: {value!r} is not allowed: give an absolute path (starting with '/') "
+            "of letters, digits and '. _ / + -' only, without '.' or '..' parts"
+        )
+        raise InvalidInput(msg, hint="for example --remote-socket ~/.jupyter-sock/jupyter.sock")
+    if len(value.encode()) > MAX_REMOTE_SOCKET_PATH:
+        msg = (
+            f"{field_name}: {value!r} is {len(value.encode())} bytes long; a Unix socket path "
+            f"holds at most {MAX_REMOTE_SOCKET_PATH}"
+        )
+        raise InvalidInput(msg, hint="give a shorter path with --remote-socket PATH")
+    return value
+
+
 def validate_proxy_jump(value: str, field_name: str = "proxy_jump") -> str:
     """``[user@]host[:port]`` hops separated by commas (OpenSSH's ProxyJump syntax)."""
     _reject_control(field_name, value)
@@ -172,18 +202,104 @@ def validate_command_arg(value: str, field_name: str) -> str:
     return value
 
 
+# ``--ssh-option KEY=VALUE``: client options a tunnel block may carry, in OpenSSH's spelling.
+# Left out on purpose: anything that runs a command (ProxyCommand, LocalCommand,
+# KnownHostsCommand, Match exec), what the tunnel itself needs to work (forwards, SessionType,
+# ForkAfterAuthentication, ExitOnForwardFailure, Control*, RemoteCommand, ClearAllForwardings),
+# and what has its own option (HostName, User, Port, IdentityFile, ProxyJump).
+SSH_OPTION_KEYWORDS = (
+    "AddKeysToAgent",
+    "AddressFamily",
+    "BatchMode",
+    "CASignatureAlgorithms",
+    "CertificateFile",
+    "CheckHostIP",
+    "Ciphers",
+    "Compression",
+    "ConnectTimeout",
+    "ConnectionAttempts",
+    "ForwardAgent",
+    "GSSAPIAuthentication",
+    "GSSAPIDelegateCredentials",
+    "HashKnownHosts",
+    "HostKeyAlgorithms",
+    "HostKeyAlias",
+    "HostbasedAuthentication",
+    "IPQoS",
+    "IdentitiesOnly",
+    "KbdInteractiveAuthentication",
+    "KexAlgorithms",
+    "LogLevel",
+    "MACs",
+    "NumberOfPasswordPrompts",
+    "PasswordAuthentication",
+    "PreferredAuthentications",
+    "PubkeyAcceptedAlgorithms",
+    "PubkeyAuthentication",
+    "RekeyLimit",
+    "ServerAliveCountMax",
+    "ServerAliveInterval",
+    "StrictHostKeyChecking",
+    "TCPKeepAlive",
+    "UpdateHostKeys",
+    "UserKnownHostsFile",
+    "VerifyHostKeyDNS",
+)
+_SSH_OPTION_BY_LOWER = {k.lower(): k for k in SSH_OPTION_KEYWORDS}
+_SSH_OPTION_PATHS = {"CertificateFile", "UserKnownHostsFile"}
+
+
+def validate_ssh_option(key: str, value: str, field_name: str = "--ssh-option") -> tuple[str, str]:
+    """One ``KEY=VALUE`` client option: a keyword from the allow-list, a value of one safe word.
+
+    Returns the keyword in OpenSSH's spelling. Values are checked like every other value: no
+    spaces, quotes, ``%`` tokens, ``$`` or shell characters (a path like a path).
+    """
+    _reject_control(field_name, key)
+    keyword = _SSH_OPTION_BY_LOWER.get(key.lower())
+    if keyword is None:
+        msg = f"{field_name}: {key!r} is not an ssh option sshjup writes"
+        hint = (
+            "use one of: " + ", ".join(SSH_OPTION_KEYWORDS) + " (HostName, User, Port, "
+            "IdentityFile and ProxyJump have their own options)"
+        )
+        raise InvalidInput(msg, hint=hint)
+    if keyword in _SSH_OPTION_PATHS:
+        validate_path(value, f"{field_name} {keyword}")
+    else:
+        validate_command_arg(value, f"{field_name} {keyword}")
+    return keyword, value
+
+
+def parse_ssh_option(spec: str) -> tuple[str, str]:
+    """``KEY=VALUE`` (as typed after ``--ssh-option``), validated."""
+    key, sep, value = spec.partition("=")
+    if not sep or not key or not value:
+        msg = f"--ssh-option: {spec!r} is not KEY=VALUE"
+        raise InvalidInput(msg, hint="for example --ssh-option ConnectTimeout=10")
+    return validate_ssh_option(key.strip(), value.strip())
+
+
 @dataclass(frozen=True)
 class Forward:
-    """One ``LocalForward bind:local_port remote_host:remote_port``."""
+    """One ``LocalForward bind:local_port remote_host:remote_port``.
+
+    With ``remote_socket`` (an absolute path on the remote) the destination is that Unix
+    socket instead: ``LocalForward bind:local_port /path/jupyter.sock``; ``remote_port`` is
+    then only kept (it names the remote log file), not forwarded to.
+    """
 
     local_port: int
     remote_port: int
     remote_host: str = "localhost"
     bind: str = "127.0.0.1"
+    remote_socket: str | None = None
 
     def __post_init__(self) -> None:
         validate_port(self.local_port, "local port")
         validate_port(self.remote_port, "remote port")
+        if self.remote_socket is not None:
+            validate_socket_path(self.remote_socket)
         if self.remote_host != "localhost":  # (the defaults are valid: no need to check them)
             validate_hostname(self.remote_host, "forward host")
         if self.bind != "127.0.0.1":
@@ -204,6 +320,13 @@ class Forward:
             )
         msg = f"--forward: {text!r} is not LOCAL:REMOTE or LOCAL:HOST:REMOTE"
         raise InvalidInput(msg, hint="for example --forward 6006:6006 for TensorBoard")
+
+    @property
+    def destination(self) -> str:
+        """What the forward connects to on the remote side: ``HOST:PORT`` or a socket path."""
+        if self.remote_socket is not None:
+            return self.remote_socket
+        return f"{self.remote_host}:{self.remote_port}"
 
     def spec(self) -> str:
         """The short text form used in the inventory and on the command line."""
@@ -251,9 +374,17 @@ class Target:
     proxy_jump: str | None = None
     putty: bool | None = None
     jupyter: JupyterSpec = field(default_factory=JupyterSpec)
+    ssh_options: tuple[tuple[str, str], ...] = ()  # (keyword, value), from --ssh-option
 
     def __post_init__(self) -> None:
         validate_name(self.name)
+        keywords = set()
+        for key, value in self.ssh_options:
+            keyword, _ = validate_ssh_option(key, value)
+            if keyword != key or keyword in keywords:
+                msg = f"{self.name}: ssh option {key} is given twice or not in OpenSSH's spelling"
+                raise InvalidInput(msg, hint=f"give {keyword} once")
+            keywords.add(keyword)
         validate_hostname(self.hostname)
         if self.user is not None:
             validate_user(self.user)
@@ -278,6 +409,9 @@ class Target:
                 msg = f"{self.name}: local port {fwd.local_port} is forwarded twice"
                 raise InvalidInput(msg, hint="give each --forward its own local port")
             seen.add(fwd.local_port)
+        if any(f.remote_socket is not None for f in self.forwards[1:]):
+            msg = f"{self.name}: only the Jupyter forward can go to a Unix socket"
+            raise InvalidInput(msg, hint="use --remote-socket for the Jupyter forward")
 
     @property
     def alias(self) -> str:
@@ -290,6 +424,11 @@ class Target:
     @property
     def remote_port(self) -> int:
         return self.forwards[0].remote_port
+
+    @property
+    def remote_socket(self) -> str | None:
+        """The remote Unix socket Jupyter listens on (``--remote-socket``), or ``None`` (TCP)."""
+        return self.forwards[0].remote_socket
 
     def with_changes(self, **changes: object) -> Target:
         return replace(self, **changes)  # type: ignore[arg-type]  # validated in __post_init__
@@ -351,10 +490,14 @@ class HostArg:
 
 
 __all__ = [
+    "SSH_OPTION_KEYWORDS",
+    "parse_ssh_option",
+    "validate_ssh_option",
     "ALIAS_PREFIX",
     "DEFAULT_LOCAL_PORT",
     "DEFAULT_REMOTE_PORT",
     "JUPYTER_KINDS",
+    "MAX_REMOTE_SOCKET_PATH",
     "Forward",
     "HostArg",
     "JupyterSpec",
@@ -368,5 +511,6 @@ __all__ = [
     "validate_path",
     "validate_port",
     "validate_proxy_jump",
+    "validate_socket_path",
     "validate_user",
 ]

@@ -86,7 +86,7 @@ def test_add_writes_a_block_that_ssh_resolves_as_asked(ssh_config: Path) -> None
     )
     assert "Added jup-gpu" in result.stdout
     assert "Checked with ssh -G: jup-gpu." in result.stdout
-    assert "ssh jup-gpu" in result.stdout
+    assert result.stdout.endswith(f"Open the tunnel with: ssh -F {ssh_config} jup-gpu\n")
     resolved = ssh_g(ssh_config, "jup-gpu")
     assert resolved.get("hostname") == "gpu.example.org"
     assert resolved.get("user") == "alice"  # beats the later `Host *` `User me`
@@ -440,11 +440,43 @@ def test_apply_keeps_other_hosts_and_prune_removes_them(with_gpu: Path, tmp_path
     assert "-Host jup-gpu" in dry.stdout
     assert list(inv_hosts()) == ["gpu", "web"]
 
-    result = run("apply", str(tunnels), "--prune")
+    # No terminal (CliRunner's stdin): removals need --yes, and nothing changes without it.
+    before = with_gpu.read_bytes()
+    refused = run("apply", str(tunnels), "--prune", code=2)
+    assert refused.stdout == ""
+    assert refused.stderr == (
+        "Error: apply --prune would remove jup-gpu, and there is no terminal to ask: removals "
+        f"need --yes; nothing was changed\nHint: check the plan with `sshjup apply {tunnels} "
+        "--prune --dry-run`, then run it again with --yes\n"
+    )
+    assert with_gpu.read_bytes() == before
+    assert list(inv_hosts()) == ["gpu", "web"]
+
+    result = run("apply", str(tunnels), "--prune", "--yes")
     assert "remove jup-gpu" in result.stdout
     assert list(inv_hosts()) == ["web"]
     assert sshconfig.managed_aliases(sshconfig.decode(with_gpu.read_bytes())) == ["jup-web"]
     assert ssh_g(with_gpu, "jup-web").get("hostname") == "web.example.org"
+
+
+def test_apply_prune_asks_on_a_terminal_and_enter_alone_removes_nothing(
+    with_gpu: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    import sshjup.cli.hosts
+
+    tunnels = tmp_path / "tunnels.yaml"
+    tunnels.write_text("version: 1\nhosts:\n  web:\n    hostname: web.example.org\n")
+    run("apply", str(tunnels), "--yes")
+    before = with_gpu.read_bytes()
+    tty = types.SimpleNamespace(stdin=types.SimpleNamespace(isatty=lambda: True))
+    monkeypatch.setattr(sshjup.cli.hosts, "sys", tty)
+    result = CliRunner().invoke(cli, ["apply", str(tunnels), "--prune"], input="\n")
+    assert result.exit_code == 1  # Aborted!
+    assert "  remove jup-gpu\nApply this plan? [y/N]: \n" in result.stdout
+    assert with_gpu.read_bytes() == before
+    assert list(inv_hosts()) == ["gpu", "web"]
 
 
 def test_apply_changes_a_host_the_file_changes(with_gpu: Path, tmp_path: Path) -> None:

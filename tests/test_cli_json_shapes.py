@@ -155,4 +155,6 @@ def test_every_doctor_check_kind_is_documented_with_its_details_keys() -> None:
 
 
 def test_url_json_matches_the_documented_shape(docs: dict[str, Any], managed: Path) -> None:
-    assert_same_shape(docs["sshjup url NAME --json"], run("url", "gpu", "--token", "t", "--json"))
+    assert_same_shape(
+        docs["sshjup url NAME --json"], run("url", "gpu", "--no-check", "--token", "t", "--json")
+    )

@@ -59,16 +59,34 @@ def test_the_package_version_has_a_changelog_heading() -> None:
     assert "## [Unreleased]" in changelog
 
 
-def test_the_readme_gives_the_install_and_the_test_command() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert "python3 -m pip install . && sshjup add" in readme
-    assert ".ci/setup && .venv/bin/python -m pytest" in readme
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert ".ci/setup" in ci
-    assert ".venv/bin/python -m pytest" in ci
-
-
 def test_docs_link_only_to_pages_that_exist() -> None:
     for page in (ROOT / "docs").glob("*.md"):
         for target in re.findall(r"\]\(([a-z0-9_-]+\.md)(?:#[^)]*)?\)", page.read_text()):
             assert (ROOT / "docs" / target).is_file(), f"{page.name} links to missing {target}"
+
+
+def _readme_install_block() -> str:
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- install:begin -->\n```sh\n(.*?)```\n<!-- install:end -->", text, re.S)
+    assert match, "README.md has no install block between the install:begin/end markers"
+    return match.group(1)
+
+
+def test_readme_install_block_uses_a_venv_never_the_system_python() -> None:
+    block = _readme_install_block()
+    assert "--break-system-packages" not in block
+    assert "python3 -m venv" in block
+    assert block.startswith("git clone ")
+    assert "python3 -m pip install" not in block  # PEP 668 refuses it on Debian/Ubuntu/Fedora
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = ".ci/setup && .venv/bin/python -m pytest"
+    assert f"```sh\n{command}\n```" in readme
+    assert f"(README: {command})" in ci
+    assert (
+        "\n.ci/setup\n" in ci and "\nSSHJUP_REQUIRE_REAL_TOOLS=1 .venv/bin/python -m pytest\n" in ci
+    )
+    assert "\n.ci/readme-install\n" in ci

@@ -104,24 +104,24 @@ def test_url_takes_the_token_from_the_flag_then_the_environment_then_the_keyring
     ok("token", "set", gpu, input="keyring-token\n")
     assert memory_keyring.store == {(SERVICE, "jup-gpu"): "keyring-token"}
 
-    assert ok("url", gpu).stdout == base + "keyring-token\n"
+    assert ok("url", "--no-check", gpu).stdout == base + "keyring-token\n"
     monkeypatch.setenv("SSHJUP_TOKEN", "env-token")
-    assert ok("url", gpu).stdout == base + "env-token\n"
-    assert ok("url", gpu, "--token", "cli-token").stdout == base + "cli-token\n"
+    assert ok("url", "--no-check", gpu).stdout == base + "env-token\n"
+    assert ok("url", "--no-check", gpu, "--token", "cli-token").stdout == base + "cli-token\n"
     # Empty counts as not given; surrounding whitespace is dropped.
-    assert ok("url", gpu, "--token", "  ").stdout == base + "env-token\n"
+    assert ok("url", "--no-check", gpu, "--token", "  ").stdout == base + "env-token\n"
     monkeypatch.setenv("SSHJUP_TOKEN", " \n")
-    assert ok("url", gpu).stdout == base + "keyring-token\n"
-    assert ok("url", gpu, "--token", " cli-token\n").stdout == base + "cli-token\n"
+    assert ok("url", "--no-check", gpu).stdout == base + "keyring-token\n"
+    assert ok("url", "--no-check", gpu, "--token", " cli-token\n").stdout == base + "cli-token\n"
 
 
 def test_url_quotes_the_token_and_warns_when_there_is_none(
     gpu: str, memory_keyring: MemoryKeyring
 ) -> None:
-    assert ok("url", gpu, "--token", "a&b+c/d").stdout == (
+    assert ok("url", "--no-check", gpu, "--token", "a&b+c/d").stdout == (
         "http://127.0.0.1:18888/?token=a%26b%2Bc%2Fd\n"
     )
-    result = ok("url", gpu)
+    result = ok("url", "--no-check", gpu)
     assert result.stdout == "http://127.0.0.1:18888/\n"
     assert result.stderr == "Warning: no token known (fine if the server uses a password).\n"
 
@@ -130,10 +130,12 @@ def test_url_forms_for_editors_and_json_with_base_url_and_token_apart(
     gpu: str, memory_keyring: MemoryKeyring
 ) -> None:
     root = "http://127.0.0.1:18888/"
-    assert ok("url", gpu, "--token", "t1", "--lab").stdout == root + "lab?token=t1\n"
-    assert ok("url", gpu, "--token", "t1", "--tree").stdout == root + "tree?token=t1\n"
-    assert ok("url", gpu, "--token", "t1", "--root").stdout == root + "?token=t1\n"
-    data = json.loads(ok("url", gpu, "--token", "t1", "--lab", "--json").stdout)
+    assert ok("url", "--no-check", gpu, "--token", "t1", "--lab").stdout == root + "lab?token=t1\n"
+    assert (
+        ok("url", "--no-check", gpu, "--token", "t1", "--tree").stdout == root + "tree?token=t1\n"
+    )
+    assert ok("url", "--no-check", gpu, "--token", "t1", "--root").stdout == root + "?token=t1\n"
+    data = json.loads(ok("url", "--no-check", gpu, "--token", "t1", "--lab", "--json").stdout)
     assert data == {
         "url": root + "lab?token=t1",
         "base_url": root,
@@ -222,11 +224,11 @@ def test_without_a_keyring_commands_that_need_no_secret_keep_working(
 ) -> None:
     # `gpu` (the fixture's `sshjup add`) runs after `no_keyring`: adding needs no keyring.
     assert "jup-gpu" in ok("list").stdout
-    assert ok("url", "gpu", "--token", "cli-token").stdout == (
+    assert ok("url", "--no-check", "gpu", "--token", "cli-token").stdout == (
         "http://127.0.0.1:18888/?token=cli-token\n"
     )
     monkeypatch.setenv("SSHJUP_TOKEN", "env-token")
-    assert ok("url", "gpu").stdout == "http://127.0.0.1:18888/?token=env-token\n"
+    assert ok("url", "--no-check", "gpu").stdout == "http://127.0.0.1:18888/?token=env-token\n"
     ok("remove", "gpu")
 
 
@@ -253,6 +255,6 @@ def test_a_fresh_process_without_a_keyring_gets_the_message_and_the_fix(
     assert got.returncode == 7
     assert got.stdout == ""
     assert got.stderr.startswith(NO_BACKEND + "\nHint: install and select a keyring backend")
-    url = sshjup("url", "gpu", "--token", "cli-token")
+    url = sshjup("url", "--no-check", "gpu", "--token", "cli-token")
     assert url.returncode == 0, url.stderr
     assert url.stdout == "http://127.0.0.1:18888/?token=cli-token\n"

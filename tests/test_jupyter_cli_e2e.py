@@ -163,6 +163,7 @@ def test_cli_sets_up_starts_reaches_and_stops_a_real_jupyter(
     assert _json(running) == {
         "alias": h.alias,
         "remote_port": h.remote_port,
+        "remote_socket": None,
         "running": True,
         "servers": [
             {"port": h.remote_port, "pid": info["pid"], "root_dir": str(h.dirs.home), "ours": True}
@@ -386,9 +387,9 @@ def test_no_secret_in_any_argv_file_or_output_of_the_cli(
         )
         printed["start"] = invoke("jupyter", "start", h.name, "--timeout", TIMEOUT)
         token = memory_keyring.store[(SERVICE, h.alias)]
-        on_purpose["url"] = invoke("url", h.name)
         on_purpose["open"] = invoke("open", h.name, "--print-only")
         assert api_status(on_purpose["open"].stdout.strip()) == 200
+        on_purpose["url"] = invoke("url", h.name)  # after `open`: url checks the tunnel answers
         printed["status"] = invoke("jupyter", "status", h.name, "--json")
         on_purpose["token get"] = invoke("token", "get", h.name)
         printed["stop"] = invoke("jupyter", "stop", h.name)

@@ -30,6 +30,7 @@ from sshjup.jupyter.scripts import (
     parse_markers,
     parse_server_list,
     port_in_use,
+    resolve_socket_script,
     scrub,
     server_secrets,
     shell_word,
@@ -656,3 +657,136 @@ def test_with_argon2_cffi_the_hash_is_exactly_what_jupyter_server_password_makes
     )
     out = _run_in_jupyter_python(code, "correct horse")
     assert out == "['argon2:', 'argon2id', 'v=19', 'm=10240,t=10,p=8'] True False True"
+
+
+# -- Jupyter on a Unix socket (--remote-socket) -------------------------------------------------
+
+SOCK = "/home/alice/.local/share/sshjup/run/jupyter-gpu.sock"
+
+
+def test_start_argv_on_a_socket_opens_no_tcp_port() -> None:
+    argv = start_argv(JupyterSpec(kind="server"), 18889, SOCK)
+    assert argv == [
+        "jupyter",
+        "server",
+        "--no-browser",
+        f"--ServerApp.sock={SOCK}",
+        "--ServerApp.sock_mode=0600",
+        "--ServerApp.port=8888",  # jupyter_server's default: the only port it accepts with --sock
+        "--ServerApp.port_retries=0",
+    ]
+    assert not any(a.startswith("--ServerApp.ip") for a in argv)
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "--sock=/tmp/x.sock",
+        "--ServerApp.sock=/tmp/x",
+        "--sock-mode=0777",
+        "--ServerApp.sock_mode=0666",
+    ],
+)
+def test_extra_args_cannot_move_or_open_the_socket(arg: str) -> None:
+    with pytest.raises(InvalidInput, match="set by sshjup"):
+        start_argv(JupyterSpec(args=(arg,)), 18889, SOCK)
+
+
+def test_the_server_on_our_socket_is_found_by_its_path() -> None:
+    servers = parse_server_list(LIST_OUTPUT)
+    found = find_server(servers, 18889, "/tmp/jupyter.sock")
+    assert found is not None
+    assert found.pid == 20001
+    assert found.describe().endswith("on /tmp/jupyter.sock")
+    assert find_server(servers, 18889, "/tmp/other.sock") is None
+
+
+def test_setup_on_a_socket_writes_sock_and_mode_instead_of_ip_and_port() -> None:
+    merge = merge_server_config(None, 18889, sock=SOCK)
+    assert json.loads(merge.new_text) == {
+        "ServerApp": {"sock": SOCK, "sock_mode": "0600", "port_retries": 0, "open_browser": False}
+    }
+
+
+def _socket_path(result: subprocess.CompletedProcess[str]) -> Path:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return Path(parse_markers(result.stdout).values["socket"])
+
+
+def test_the_default_socket_goes_in_a_new_private_dir_under_the_data_dir(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    (home / ".local").mkdir(parents=True, mode=0o755)
+    path = _socket_path(_sh(resolve_socket_script(None, "gpu", create=True), home=home))
+    assert path == home / ".local" / "share" / "sshjup" / "run" / "jupyter-gpu.sock"
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700  # made with umask 077
+    assert not path.exists()  # the socket itself is Jupyter's to create
+
+
+def test_home_relative_and_absolute_socket_requests_resolve_to_absolute_paths(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "h"
+    home.mkdir()
+    for requested in ("~/.js/j.sock", ".js/j.sock"):
+        path = _socket_path(_sh(resolve_socket_script(requested, "gpu", create=True), home=home))
+        assert path == home / ".js" / "j.sock"
+    (home / "link").symlink_to(home / ".js")
+    path = _socket_path(
+        _sh(resolve_socket_script(f"{home}/link/j.sock", "gpu", create=True), home=home)
+    )
+    assert path == home / ".js" / "j.sock"  # the directory's symlinks resolved once
+
+
+def test_a_socket_dir_others_can_open_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    (home / "open").mkdir(parents=True)
+    (home / "open").chmod(0o755)
+    result = _sh(resolve_socket_script("~/open/j.sock", "gpu", create=True), home=home)
+    assert result.returncode == 6
+    out = parse_markers(result.stdout)
+    assert out.values["error"] == "socket-dir drwxr-xr-x"
+    assert out.values["dir"] == str(home / "open")
+    assert "socket" not in out.values
+    assert stat.S_IMODE((home / "open").stat().st_mode) == 0o755  # left as it was
+
+
+def test_a_dry_run_resolves_the_socket_path_without_creating_anything(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    home.mkdir()
+    result = _sh(resolve_socket_script(None, "gpu", create=False), home=home)
+    out = parse_markers(result.stdout)
+    assert "socket-dir-missing" in out.flags
+    assert out.values["socket"] == f"{home}/.local/share/sshjup/run/jupyter-gpu.sock"
+    assert list(home.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", ["~", "dir/", "a b.sock", "$HOME/x.sock", "/x/%h.sock"])
+def test_socket_requests_with_shell_or_ssh_syntax_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        resolve_socket_script(bad, "gpu", create=True)
+
+
+def test_the_start_script_checks_the_socket_dir_before_starting(tmp_path: Path) -> None:
+    fake = _fake_jupyter(tmp_path)
+    spec = JupyterSpec(kind="server", command=str(fake))
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o755)
+    open_dir.chmod(0o755)
+    result = _sh(start_script(spec, 18889, TOKEN, f"{open_dir}/j.sock"), home=tmp_path)
+    assert (result.returncode, parse_markers(result.stdout).values["error"]) == (
+        6,
+        "socket-dir drwxr-xr-x",
+    )
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    (private / "j.sock").write_text("a plain file")
+    result = _sh(start_script(spec, 18889, TOKEN, f"{private}/j.sock"), home=tmp_path)
+    assert (result.returncode, parse_markers(result.stdout).values["error"]) == (6, "not-a-socket")
+    assert not (tmp_path / "record.json").exists()  # Jupyter never started
+
+    sock = tmp_path / "new" / "j.sock"  # a directory removed since: made again, 0700
+    result = _sh(start_script(spec, 18889, TOKEN, str(sock)), home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
+    assert f"--ServerApp.sock={sock}" in _wait_for(tmp_path / "record.json")["argv"]  # type: ignore[operator]

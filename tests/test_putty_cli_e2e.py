@@ -58,7 +58,8 @@ def test_add_with_putty_writes_a_session_plink_opens_without_prompts(
         ],
     )
     assert result.exit_code == 0, result.output + result.stderr
-    assert "PuTTY: create session" in result.stdout
+    assert "PuTTY: created session" in result.stdout
+    assert "PuTTY: converted the key with: puttygen " in result.stdout
     session = Path(os.environ["PUTTYDIR"]) / "sessions" / "jup-pty"
     text = session.read_text()
     assert "Protocol=ssh\n" in text

@@ -152,7 +152,9 @@ def check_new_alias(config: Path, result: Result, data: bytes | None) -> None:
     if not resolved.ok:
         # Only acceptable when ssh could not parse the file before sshjup touched it.
         assert data is not None
-        assert "ssh cannot parse" in output and "even before this change" in output, output
+        assert "ssh cannot parse" in output and "before this change as after it" in output, output
+        assert "was not checked" in output, output
+        assert "Checked with ssh -G" not in output, output
         return
     for key, wanted in EXPECTED.items():
         got = resolved.value(key)

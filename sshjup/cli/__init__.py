@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from sshjup import __version__
+from sshjup.cli.options import ssh_config_option
 
 
 class SshjupGroup(click.Group):
@@ -68,8 +69,9 @@ class _ExitWith(click.ClickException):
 @click.group(cls=SshjupGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="sshjup")
 @click.option("--debug", is_flag=True, envvar="SSHJUP_DEBUG", help="Show tracebacks.")
+@ssh_config_option
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, ssh_config: str | None) -> None:
     """Jupyter on a remote machine, through a tunnel that plain `ssh jup-NAME` opens.
 
     \b
@@ -80,6 +82,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    ctx.obj["ssh_config"] = ssh_config  # `sshjup --ssh-config F COMMAND`: for every command
 
 
 from sshjup.cli.doctor import completion, doctor  # noqa: E402

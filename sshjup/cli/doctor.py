@@ -10,11 +10,66 @@ import sys
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem, ShellComplete, add_completion_class
 
-from sshjup.cli.options import complete_names, echo, json_option, printable, ssh_config_option
+from sshjup.cli.options import (
+    complete_names,
+    echo,
+    json_option,
+    locate,
+    printable,
+    ssh_config_option,
+)
 
-SHELLS = ("bash", "zsh", "fish")
+SHELLS = ("bash", "zsh", "fish", "powershell")
 COMPLETE_VAR = "_SSHJUP_COMPLETE"
+
+
+class PowerShellComplete(ShellComplete):
+    """PowerShell (Windows PowerShell 5.1 and pwsh 7), which click does not ship.
+
+    The script registers a native argument completer: it hands the command line up to the
+    cursor (``COMP_WORDS``) and the word being completed (``COMP_CWORD``) to sshjup, which
+    answers one ``type<TAB>value<TAB>help`` line per candidate.
+    """
+
+    name = "powershell"
+    source_template = """\
+Register-ArgumentCompleter -Native -CommandName %(prog_name)s -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+    $line = $commandAst.ToString()
+    $upTo = [Math]::Min($line.Length, $cursorPosition - $commandAst.Extent.StartOffset)
+    $env:COMP_WORDS = $line.Substring(0, [Math]::Max(0, $upTo))
+    $env:COMP_CWORD = $wordToComplete
+    $env:%(complete_var)s = "powershell_complete"
+    try {
+        %(prog_name)s | ForEach-Object {
+            $kind, $value, $help = $_ -split "`t", 3
+            if (-not $help) { $help = $value }
+            [System.Management.Automation.CompletionResult]::new(
+                $value, $value, 'ParameterValue', $help)
+        }
+    } finally {
+        Remove-Item Env:COMP_WORDS, Env:COMP_CWORD, Env:%(complete_var)s -ErrorAction Ignore
+    }
+}
+"""
+
+    def get_completion_args(self) -> tuple[list[str], str]:
+        from click.shell_completion import split_arg_string  # noqa: PLC0415
+
+        words = split_arg_string(os.environ.get("COMP_WORDS", ""))
+        incomplete = os.environ.get("COMP_CWORD", "")
+        args = words[1:]
+        if incomplete and args and args[-1] == incomplete:
+            args = args[:-1]
+        return args, incomplete
+
+    def format_completion(self, item: CompletionItem) -> str:
+        return f"{item.type}\t{item.value}\t{item.help or ''}"
+
+
+add_completion_class(PowerShellComplete)
 _LABELS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 _COLOURS = {"pass": "green", "warn": "yellow", "fail": "red"}
 
@@ -47,10 +102,9 @@ def doctor(name: str | None, remote: bool, as_json: bool, ssh_config: str | None
       sshjup doctor --json | jq '.checks[] | select(.status != "pass")'
     """
     from sshjup import doctor as lib  # noqa: PLC0415 (keeps --help fast)
-    from sshjup.hosts import Where  # noqa: PLC0415
 
     checks = lib.run_checks(
-        Where.locate(ssh_config),
+        locate(ssh_config),
         name,
         remote=remote,
         progress=None if as_json else _progress,
@@ -85,7 +139,7 @@ def _print_checks(checks: list[Any]) -> None:
 @click.argument("shell", type=click.Choice(SHELLS))
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
-    """Print the shell completion script for SHELL (bash, zsh or fish).
+    """Print the shell completion script for SHELL (bash, zsh, fish or powershell).
 
     Host names complete from the inventory.
 
@@ -94,6 +148,7 @@ def completion(ctx: click.Context, shell: str) -> None:
       sshjup completion bash > ~/.local/share/bash-completion/completions/sshjup
       sshjup completion zsh > "${fpath[1]}/_sshjup"
       sshjup completion fish > ~/.config/fish/completions/sshjup.fish
+      sshjup completion powershell >> $PROFILE
     """
     from click.shell_completion import get_completion_class  # noqa: PLC0415
 
@@ -105,4 +160,4 @@ def completion(ctx: click.Context, shell: str) -> None:
     click.echo(cls(root, {}, "sshjup", COMPLETE_VAR).source())
 
 
-__all__ = ["COMPLETE_VAR", "SHELLS", "completion", "doctor", "use_colour"]
+__all__ = ["COMPLETE_VAR", "SHELLS", "PowerShellComplete", "completion", "doctor", "use_colour"]

@@ -23,7 +23,7 @@ from sshjup.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from sshjup.hosts import ChangeResult
+    from sshjup.hosts import ChangeResult, Where
     from sshjup.models import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,8 +44,16 @@ def _target_options(func: F) -> F:
         click.option("--port", help="ssh port on the remote (default: ssh's own, 22)."),
         click.option("--identity-file", help="Private key to log in with (IdentityFile)."),
         click.option("--proxy-jump", help="Jump host(s): [user@]host[:port],... (ProxyJump)."),
-        click.option("--local-port", help="Local port of the Jupyter forward [default: 8888]."),
-        click.option("--remote-port", help="Remote port Jupyter listens on [default: 8889]."),
+        click.option(
+            "--local-port",
+            help="Local port of the Jupyter forward, or `auto`: the first free one from 8888 up "
+            "that no managed host uses [default: 8888].",
+        ),
+        click.option(
+            "--remote-port",
+            help="Remote port Jupyter listens on, or `auto`: the first from 8889 up that no "
+            "other managed host on the same remote uses [default: 8889].",
+        ),
         click.option(
             "--putty/--no-putty",
             default=None,
@@ -57,6 +65,24 @@ def _target_options(func: F) -> F:
             "forwards",
             multiple=True,
             help="Extra forward LOCAL:REMOTE (repeatable), e.g. 6006:6006 for TensorBoard.",
+        ),
+        click.option(
+            "--remote-socket",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            metavar="[PATH]",
+            help="Run Jupyter on a Unix socket (0600, in a 0700 directory) on the remote instead "
+            "of a TCP port; PATH is resolved on the remote [default: "
+            "~/.local/share/sshjup/run/jupyter-NAME.sock]. Not with PuTTY (--no-putty).",
+        ),
+        click.option(
+            "--ssh-option",
+            "ssh_options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Another ssh client option for the Host block (repeatable), e.g. "
+            "ConnectTimeout=10; keywords from an allow-list (docs/ssh-config.md).",
         ),
     ]
     for option in reversed(options):
@@ -103,7 +129,71 @@ def _render_change(result: ChangeResult, *, as_json: bool) -> None:
     if result.verified:
         echo(f"Checked with ssh -G: {', '.join(result.verified)}.")
     if result.added and not result.removed:
-        echo(f"Open the tunnel with: ssh jup-{result.added[0]}")
+        from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
+        from sshjup.store.paths import ssh_command  # noqa: PLC0415
+
+        alias = ALIAS_PREFIX + result.added[0]
+        echo(f"Open the tunnel with: {ssh_command(alias, result.ssh_config)}")
+
+
+def _warn_missing_key(identity_file: str | None) -> None:
+    """``--identity-file`` of a file that is not there: say so now, not at the first login."""
+    if not identity_file:
+        return
+    from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
+
+    from sshjup.models import validate_key_path  # noqa: PLC0415
+    from sshjup.store import paths  # noqa: PLC0415
+
+    validate_key_path(identity_file, "identity_file")  # a bad value is refused, never echoed
+
+    path = identity_file
+    if path == "~" or path.startswith("~/"):  # as ssh expands it: the password database's home
+        path = str(paths.ssh_home()) + path[1:]
+    if not Path(path).expanduser().is_file():
+        warn(
+            f"--identity-file {identity_file}: no such file here; ssh cannot log in with it "
+            "until it exists (check the path, or create the key with ssh-keygen)"
+        )
+
+
+AUTO = "auto"
+_MAX_AUTO_TRIES = 1000
+
+
+def _auto_ports(
+    where: Where, name: str, hostname: str, local_port: str | None, remote_port: str | None
+) -> tuple[str | None, str | None]:
+    """Resolve ``--local-port auto`` and ``--remote-port auto`` to numbers (as strings).
+
+    Local: the first port from 8888 up that no other managed host forwards from and that
+    nothing on this machine listens on. Remote: the first from 8889 up that no other managed
+    host on the same remote host uses (two tunnels to one account otherwise fight over it).
+    """
+    if AUTO not in (local_port, remote_port):
+        return local_port, remote_port
+    from sshjup import hosts  # noqa: PLC0415
+    from sshjup.errors import PortTaken  # noqa: PLC0415
+    from sshjup.models import DEFAULT_LOCAL_PORT, DEFAULT_REMOTE_PORT  # noqa: PLC0415
+
+    others = [t for t in hosts.list_targets(where) if t.name != name]
+    if local_port == AUTO:
+        used = {f.local_port for t in others for f in t.forwards}
+        local_port = next(
+            (
+                str(p)
+                for p in range(DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_PORT + _MAX_AUTO_TRIES)
+                if p not in used and hosts.local_port_free(p)
+            ),
+            None,
+        )
+        if local_port is None:
+            msg = f"no free local port from {DEFAULT_LOCAL_PORT} to {DEFAULT_LOCAL_PORT + 999}"
+            raise PortTaken(msg, hint="give one with --local-port PORT")
+    if remote_port == AUTO:
+        used = {t.remote_port for t in others if t.hostname == hostname}
+        remote_port = str(next(p for p in range(DEFAULT_REMOTE_PORT, 65536) if p not in used))
+    return local_port, remote_port
 
 
 def _build_target(
@@ -118,12 +208,14 @@ def _build_target(
     remote_port: str | None,
     forwards: tuple[str, ...],
     putty: bool | None = None,
+    ssh_options: tuple[str, ...] = (),
 ) -> Target:
     from sshjup.models import (  # noqa: PLC0415
         DEFAULT_LOCAL_PORT,
         DEFAULT_REMOTE_PORT,
         Forward,
         Target,
+        parse_ssh_option,
         validate_port,
     )
 
@@ -142,6 +234,7 @@ def _build_target(
         identity_file=identity_file,
         proxy_jump=proxy_jump,
         putty=putty,
+        ssh_options=tuple(parse_ssh_option(o) for o in ssh_options),
     )
 
 
@@ -161,6 +254,8 @@ def add(
     remote_port: str | None,
     putty: bool | None,
     forwards: tuple[str, ...],
+    remote_socket: str | None,
+    ssh_options: tuple[str, ...],
     dry_run: bool,
     force: bool,
     yes: bool,
@@ -177,19 +272,27 @@ def add(
       sshjup add gpu.example.org --user alice
       sshjup add alice@10.0.0.5:2222 --name lab --forward 6006:6006
       sshjup add mybox --dry-run
+      sshjup add login.hpc.example.org --name hpc --remote-socket --no-putty
     """
     from sshjup import hosts  # noqa: PLC0415
     from sshjup.models import derive_name, validate_name  # noqa: PLC0415
 
     where = locate(ssh_config)
+    _warn_missing_key(identity_file)
     defaults = hosts.alias_defaults(where, host)
     # Without --name, the name comes from HOST as typed: `sshjup add mybox` gives jup-mybox even
     # when mybox's HostName is 10.0.0.5 (a plain host name gives the same either way).
     plain = "@" not in host and ":" not in host
-    target = _build_target(
+    name = (
         validate_name(name, "--name")
         if name is not None
-        else derive_name(host if plain else defaults.host.hostname),
+        else derive_name(host if plain else defaults.host.hostname)
+    )
+    local_port, remote_port = _auto_ports(
+        where, name, defaults.host.hostname, local_port, remote_port
+    )
+    target = _build_target(
+        name,
         defaults.host.hostname,
         user=user if user is not None else defaults.host.user,
         port=port if port is not None else defaults.host.port,
@@ -199,8 +302,24 @@ def add(
         remote_port=remote_port,
         forwards=forwards,
         putty=putty,
+        ssh_options=ssh_options,
     )
+    if remote_socket is not None:
+        target = _with_remote_socket(where, target, remote_socket, dry_run=dry_run)
     _render_change(hosts.add_target(where, target, dry_run=dry_run, force=force), as_json=as_json)
+
+
+def _with_remote_socket(where: Where, target: Target, requested: str, *, dry_run: bool) -> Target:
+    """Resolve ``--remote-socket [PATH]`` on the remote (over ssh) before anything is written."""
+    from sshjup.hosts import check_putty_sockets  # noqa: PLC0415
+    from sshjup.jupyter import service  # noqa: PLC0415
+    from sshjup.models import Forward  # noqa: PLC0415
+
+    main = target.forwards[0]
+    probe = Forward(main.local_port, main.remote_port, remote_socket="/sshjup-check.sock")
+    check_putty_sockets([target.with_changes(forwards=(probe, *target.forwards[1:]))])
+    click.echo(f"Resolving the socket path on {target.hostname} over ssh...", err=True)
+    return service.resolve_remote_socket(where, target, requested or None, create=not dry_run)
 
 
 @click.command()
@@ -213,6 +332,12 @@ def add(
     is_flag=True,
     help="Restart the running tunnel now (needed when host, user, port, key or jump change).",
 )
+@click.option(
+    "--no-remote-socket",
+    is_flag=True,
+    help="Go back to a TCP port on the remote (the host's remote port).",
+)
+@click.option("--clear-ssh-options", is_flag=True, help="Remove the --ssh-option settings.")
 @_change_options
 def edit(
     name: str,
@@ -225,8 +350,12 @@ def edit(
     remote_port: str | None,
     putty: bool | None,
     forwards: tuple[str, ...],
+    remote_socket: str | None,
+    no_remote_socket: bool,
     clear_forwards: bool,
     restart: bool,
+    ssh_options: tuple[str, ...],
+    clear_ssh_options: bool,
     dry_run: bool,
     force: bool,
     yes: bool,
@@ -235,7 +364,8 @@ def edit(
 ) -> None:
     """Change a managed tunnel; only the options given change.
 
-    `--forward` replaces the extra forwards; an empty value ("") for --user,
+    `--forward` and `--ssh-option` replace the extra forwards and the ssh options;
+    an empty value ("") for --user,
     --port, --identity-file or --proxy-jump removes that setting.
 
     A running tunnel follows: forwards are added or cancelled on it at once;
@@ -246,11 +376,15 @@ def edit(
     Example:
       sshjup edit gpu --local-port 8890
       sshjup edit gpu --forward 6006:6006 --forward 8265:8265
+      sshjup edit gpu --remote-socket --no-putty
     """
+    from dataclasses import replace  # noqa: PLC0415
+
     from sshjup import hosts  # noqa: PLC0415
-    from sshjup.models import Forward, validate_port  # noqa: PLC0415
+    from sshjup.models import Forward, parse_ssh_option, validate_port  # noqa: PLC0415
 
     where = locate(ssh_config)
+    _warn_missing_key(identity_file)
     current = hosts.get_target(where, name)
     changes: dict[str, Any] = {}
     if hostname is not None:
@@ -265,20 +399,36 @@ def edit(
     if port is not None:
         changes["port"] = validate_port(port, "--port") if port else None
     main = current.forwards[0]
+    local_port, remote_port = _auto_ports(
+        where, current.name, hostname or current.hostname, local_port, remote_port
+    )
     if local_port is not None or remote_port is not None:
         main = Forward(
             validate_port(local_port, "--local-port") if local_port else main.local_port,
             validate_port(remote_port, "--remote-port") if remote_port else main.remote_port,
+            remote_socket=main.remote_socket,
         )
+    if remote_socket is not None and no_remote_socket:
+        msg = "--remote-socket and --no-remote-socket contradict each other"
+        raise click.UsageError(msg)
+    if no_remote_socket:
+        main = replace(main, remote_socket=None)
     extra = list(current.forwards[1:])
     if clear_forwards:
         extra = []
     if forwards:
         extra = [Forward.parse(f) for f in forwards]
     changes["forwards"] = (main, *extra)
+    if clear_ssh_options:
+        changes["ssh_options"] = ()
+    if ssh_options:
+        changes["ssh_options"] = tuple(parse_ssh_option(o) for o in ssh_options)
     if putty is not None:
         changes["putty"] = putty
-    current.with_changes(**changes)  # refuse a bad value before any lock or file is touched
+    edited = current.with_changes(**changes)  # refuse a bad value before any file is touched
+    if remote_socket is not None:
+        edited = _with_remote_socket(where, edited, remote_socket, dry_run=dry_run)
+        changes["forwards"] = edited.forwards
     result = hosts.edit_target(where, name, changes, dry_run=dry_run, force=force, restart=restart)
     _render_change(result, as_json=as_json)
 
@@ -314,7 +464,9 @@ def _target_json(target: Target) -> dict[str, Any]:
         "proxy_jump": target.proxy_jump,
         "local_port": target.local_port,
         "remote_port": target.remote_port,
+        "remote_socket": target.remote_socket,
         "forwards": [f.spec() for f in target.forwards[1:]],
+        "ssh_options": dict(target.ssh_options),
     }
 
 
@@ -346,7 +498,7 @@ def list_(as_json: bool, ssh_config: str | None) -> None:
             t.hostname,
             t.user or "-",
             str(t.port or "-"),
-            f"{t.local_port}->{t.remote_port}",
+            f"{t.local_port}->{t.remote_socket or t.remote_port}",
             ",".join(f.spec() for f in t.forwards[1:]) or "-",
         )
         for t in targets
@@ -417,7 +569,8 @@ def apply(
 ) -> None:
     """Make the managed tunnels match an inventory file (YAML, see `sshjup export`).
 
-    Shows the plan first; `--dry-run` stops there.
+    Shows the plan first; `--dry-run` stops there. Removals (`--prune`) are asked about,
+    defaulting to no; without a terminal to ask, they need `--yes` (exit 2 otherwise).
 
     \b
     Example:
@@ -432,6 +585,11 @@ def apply(
     from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
 
     desired = hosts.load_inventory_file(Path(file))
+    interactive = sys.stdin.isatty() and not as_json
+    if prune and not yes and not dry_run and not interactive:
+        plan = hosts.apply_inventory(where, desired, prune=True, dry_run=True, force=force)
+        if plan.removed:
+            _refuse_removals(plan, file)
     if not dry_run and (yes or as_json or not sys.stdin.isatty()):
         # No question to ask: plan and apply in one pass (one read, one write of the config).
         result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
@@ -447,10 +605,32 @@ def apply(
         return
     if not as_json:
         _print_plan(plan)
-        if not yes and sys.stdin.isatty() and not click.confirm("Apply this plan?", default=True):
+        # A plan that removes tunnels defaults to no: Enter alone must not delete anything.
+        if (
+            not yes
+            and sys.stdin.isatty()
+            and not click.confirm("Apply this plan?", default=not plan.removed)
+        ):
             raise click.Abort
     result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
     _render_change(result, as_json=as_json)
+
+
+def _refuse_removals(plan: ChangeResult, file: str) -> None:
+    import shlex  # noqa: PLC0415
+
+    from sshjup.errors import InvalidInput  # noqa: PLC0415
+
+    removed = ", ".join("jup-" + n for n in plan.removed)
+    msg = (
+        f"apply --prune would remove {removed}, and there is no terminal to ask: "
+        "removals need --yes; nothing was changed"
+    )
+    raise InvalidInput(
+        msg,
+        hint=f"check the plan with `sshjup apply {shlex.quote(file)} --prune --dry-run`, "
+        "then run it again with --yes",
+    )
 
 
 def _print_plan(plan: ChangeResult) -> None:

@@ -6,6 +6,7 @@ A thin click layer over sshjup.jupyter.service; only click is imported at module
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -94,6 +95,13 @@ def setup(
         where, name, password=password, dry_run=True, command=jupyter_cmd, kind=kind
     )
     merge = preview.plan.merge
+    if preview.password_algorithm == "sha512":  # noqa: S105 (an algorithm name)
+        click.echo(
+            "Note: argon2-cffi is not installed beside sshjup, so the password is hashed with "
+            "salted SHA-512 instead of argon2 (Jupyter accepts both; SHA-512 resists guessing "
+            "far less): install argon2-cffi in sshjup's environment for argon2.",
+            err=True,
+        )
     for note in merge.notes:
         echo(f"Note: {note}", err=True)
     if preview.plan.has_py_config:
@@ -138,8 +146,28 @@ def setup(
     help="Extra option for Jupyter (repeatable; remembered).",
 )
 @click.option("--root-dir", default=None, help="Directory Jupyter serves (remembered).")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for Jupyter.")
+@click.option(
+    "--timeout",
+    default=None,
+    type=float,
+    help="Seconds to wait for Jupyter [default: 60; 300 with --slurm].",
+)
 @_token
+@click.option("--slurm", is_flag=True, help="Run Jupyter as a Slurm batch job on a compute node.")
+@click.option(
+    "--sbatch-arg",
+    "sbatch_args",
+    multiple=True,
+    help="Extra sbatch option for --slurm (repeatable), e.g. --sbatch-arg=--gres=gpu:1.",
+)
+@click.option("--time", "time_limit", default=None, help="The job's time limit (--slurm).")
+@click.option("--partition", default=None, help="The Slurm partition (--slurm).")
+@click.option(
+    "--launch-command",
+    default=None,
+    help="Submit the job script (on stdin) with this command on the login node instead of "
+    "sbatch (see docs/shared-hosts.md for the contract).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (no token).")
 @ssh_config_option
 def start(
@@ -148,8 +176,13 @@ def start(
     jupyter_cmd: str | None,
     jupyter_args: tuple[str, ...],
     root_dir: str | None,
-    timeout: float,
+    timeout: float | None,
     token: str | None,
+    slurm: bool,
+    sbatch_args: tuple[str, ...],
+    time_limit: str | None,
+    partition: str | None,
+    launch_command: str | None,
     as_json: bool,
     ssh_config: str | None,
 ) -> None:
@@ -162,8 +195,31 @@ def start(
     Example:
       sshjup jupyter start gpu
       sshjup jupyter start gpu --jupyter-cmd ~/venv/bin/jupyter --root-dir ~/work
+      sshjup jupyter start hpc --slurm --time 2:00:00 --partition gpu
     """
     from sshjup.jupyter import service  # noqa: PLC0415
+
+    if slurm or launch_command is not None:
+        _start_batch(
+            locate(ssh_config),
+            name,
+            kind=kind,
+            command=jupyter_cmd,
+            args=jupyter_args or None,
+            root_dir=root_dir,
+            token=token,
+            timeout=300.0 if timeout is None else timeout,
+            time_limit=time_limit,
+            partition=partition,
+            sbatch_args=sbatch_args,
+            launch_command=launch_command,
+            as_json=as_json,
+        )
+        return
+    if sbatch_args or time_limit is not None or partition is not None:
+        msg = "--sbatch-arg, --time and --partition need --slurm"
+        raise click.UsageError(msg)
+    timeout = 60.0 if timeout is None else timeout
 
     result = service.start(
         locate(ssh_config),
@@ -194,27 +250,68 @@ def start(
             )
         )
         return
+    on = server.sock or f"127.0.0.1:{server.port}"
     echo(
-        f"Jupyter runs on {result.target.alias}, 127.0.0.1:{server.port} (pid {server.pid}); "
+        f"Jupyter runs on {result.target.alias}, {on} (pid {server.pid}); "
         f"log: {result.started.log_path}."
     )
     echo(f"Open it with: sshjup open {result.target.name}")
 
 
+def _start_batch(where: Any, name: str, *, as_json: bool, **options: Any) -> None:
+    from sshjup.jupyter import service  # noqa: PLC0415
+
+    result = service.start_slurm(where, name, progress=_progress, **options)
+    job = result.started.job
+    if as_json:
+        import json  # noqa: PLC0415
+
+        data = {
+            "alias": result.target.alias,
+            "job_id": job.job_id,
+            "node": job.node,
+            "address": job.address,
+            "port": job.port,
+            "token_source": result.token_source,
+            "elapsed": round(result.started.elapsed, 2),
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(
+        f"Jupyter runs as job {job.job_id} on {job.node} ({job.address}:{job.port}), forwarded "
+        f"from 127.0.0.1:{result.target.local_port}."
+    )
+    click.echo(f"Open it with: sshjup open {result.target.name}")
+
+
+_ask_cmd = click.option(
+    "--jupyter-cmd",
+    default=None,
+    help="The remote `jupyter` to ask [default: the one `start` used].",
+)
+
+
 @jupyter.command()
 @_name
+@_ask_cmd
 @ssh_config_option
-def stop(name: str, ssh_config: str | None) -> None:
+def stop(name: str, jupyter_cmd: str | None, ssh_config: str | None) -> None:
     """Stop the Jupyter server on the host's remote port.
 
     \b
     Example:
       sshjup jupyter stop gpu
     """
-    from sshjup.jupyter import service  # noqa: PLC0415
+    from sshjup.jupyter import service, slurm  # noqa: PLC0415
 
+    where = locate(ssh_config)
+    if slurm.get_job(_bare(name)) is not None:
+        job = service.stop_slurm(where, name)
+        if job is not None:
+            click.echo(f"Cancelled job {job.job_id} and its forward.")
+            return
     _progress(f"Stopping Jupyter on jup-{_bare(name)} (up to 10 s)...")
-    stopped = service.stop(locate(ssh_config), name)
+    stopped = service.stop(where, name, command=jupyter_cmd)
     if stopped is None:
         echo("No Jupyter server was running on the remote port.")
         return
@@ -225,8 +322,9 @@ def stop(name: str, ssh_config: str | None) -> None:
 @jupyter.command()
 @_name
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (no tokens).")
+@_ask_cmd
 @ssh_config_option
-def status(name: str, as_json: bool, ssh_config: str | None) -> None:
+def status(name: str, as_json: bool, jupyter_cmd: str | None, ssh_config: str | None) -> None:
     """Show the remote user's Jupyter servers and which one is on the host's port.
 
     Exits 0 when a server runs on the host's remote port, 1 otherwise.
@@ -235,12 +333,16 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
     Example:
       sshjup jupyter status gpu
     """
-    from sshjup.jupyter import service  # noqa: PLC0415
+    from sshjup.jupyter import service, slurm  # noqa: PLC0415
 
+    if slurm.get_job(_bare(name)) is not None:
+        _job_status(locate(ssh_config), name, as_json=as_json)
+        return
     _progress(f"Asking jup-{_bare(name)} for its Jupyter servers...")
-    target, st = service.status(locate(ssh_config), name)
+    target, st = service.status(locate(ssh_config), name, command=jupyter_cmd)
     rows = [
         {"port": s.port, "pid": s.pid, "root_dir": s.root_dir, "ours": s is st.server}
+        | ({"sock": s.sock} if s.sock else {})
         for s in st.servers
     ]
     if as_json:
@@ -251,6 +353,7 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
                 {
                     "alias": target.alias,
                     "remote_port": target.remote_port,
+                    "remote_socket": target.remote_socket,
                     "running": st.server is not None,
                     "servers": rows,
                 },
@@ -262,11 +365,92 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
             echo(f"No Jupyter server runs for the remote user on {target.alias}.")
         for row in rows:
             mark = "*" if row["ours"] else " "
-            echo(f"{mark} port {row['port']:<6} pid {row['pid']:<8} {row['root_dir']}")
-        if st.server is None:
+            where = f"sock {row['sock']}" if "sock" in row else f"port {row['port']:<6}"
+            echo(f"{mark} {where} pid {row['pid']:<8} {row['root_dir']}")
+        if st.server is None and target.remote_socket is not None:
+            echo(f"Nothing on the host's remote socket {target.remote_socket}.")
+        elif st.server is None:
             echo(f"Nothing on the host's remote port {target.remote_port}.")
     if st.server is None:
         sys.exit(1)
+
+
+def _job_status(where: Any, name: str, *, as_json: bool) -> None:
+    from sshjup.jupyter import service  # noqa: PLC0415
+
+    _progress(f"Asking jup-{_bare(name)}'s scheduler about the Jupyter job...")
+    target, job, st = service.slurm_status(where, name)
+    if job is None:  # stopped meanwhile
+        click.echo(f"No Jupyter job is known for {target.alias}.")
+        sys.exit(1)
+    running = st is not None and st.state == "RUNNING"
+    state = st.state if st is not None and st.state else "ENDED"
+    if as_json:
+        import json  # noqa: PLC0415
+
+        data = {
+            "alias": target.alias,
+            "job_id": job.job_id,
+            "state": state,
+            "reason": st.reason if st is not None else "",
+            "node": (st.node if st is not None and st.node else job.node),
+            "time_left": st.time_left if st is not None else "",
+            "address": job.address,
+            "port": job.port,
+            "running": running,
+        }
+        click.echo(json.dumps(data, indent=2))
+    elif state == "ENDED":
+        click.echo(
+            f"Job {job.job_id} has ended (time limit, or it stopped by itself); "
+            f"`sshjup jupyter stop {target.name}` forgets it."
+        )
+    else:
+        extra = f", {st.time_left} left" if st is not None and st.time_left else ""
+        reason = f" ({st.reason})" if st is not None and st.state == "PENDING" else ""
+        click.echo(f"Job {job.job_id}: {state}{reason} on {job.node or '-'}{extra}.")
+    if not running:
+        sys.exit(1)
+
+
+@jupyter.command()
+@_name
+@click.option("--lines", "-n", default=50, show_default=True, help="How many last lines to show.")
+@click.option("--follow", "-f", is_flag=True, help="Keep showing what is added (Ctrl-C stops).")
+@click.option(
+    "--interval", default=2.0, show_default=True, help="Seconds between looks with --follow."
+)
+@ssh_config_option
+def logs(name: str, lines: int, follow: bool, interval: float, ssh_config: str | None) -> None:
+    """Show the remote Jupyter's log (the file `jupyter start` writes, mode 0600).
+
+    Control characters in the log (terminal escape sequences...) are shown as text.
+
+    \b
+    Example:
+      sshjup jupyter logs gpu
+      sshjup jupyter logs gpu --follow
+    """
+    import time  # noqa: PLC0415
+
+    from sshjup.jupyter import logs as lib  # noqa: PLC0415
+
+    where = locate(ssh_config)
+    chunk = lib.read(where, name, lines=max(lines, 1))
+    click.echo(lib.terminal_safe(chunk.text), nl=False)
+    if not follow:
+        return
+    offset = chunk.size
+    try:
+        while True:
+            time.sleep(max(interval, 0.2))
+            chunk = lib.read(where, name, offset=offset)
+            if chunk.restarted:
+                click.echo("--- the log started again (a new `sshjup jupyter start`) ---", err=True)
+            click.echo(lib.terminal_safe(chunk.text), nl=False)
+            offset = chunk.size
+    except KeyboardInterrupt:
+        return
 
 
 @click.command(name="url")
@@ -277,23 +461,36 @@ def status(name: str, as_json: bool, ssh_config: str | None) -> None:
 )
 @click.option("--tree", "page", flag_value="notebook", help="The Notebook 7 tree: /tree?token=.")
 @click.option("--root", "page", flag_value="server", help="The server root (the default).")
+@click.option(
+    "--no-check", is_flag=True, help="Print the URL without checking that Jupyter answers."
+)
 @json_option
 @ssh_config_option
 def url_command(
-    name: str, token: str | None, page: str | None, as_json: bool, ssh_config: str | None
+    name: str,
+    token: str | None,
+    page: str | None,
+    no_check: bool,
+    as_json: bool,
+    ssh_config: str | None,
 ) -> None:
     """Print the local URL with the token, for an editor's "existing Jupyter server" box.
 
-    `--json` gives the base URL and the token separately, for editor plugins.
+    Checks first that a Jupyter answers through the tunnel; exits 11 with what to run
+    (`sshjup up NAME`, `sshjup jupyter start NAME`) when none does. `--json` gives the
+    base URL and the token separately, for editor plugins.
 
     \b
     Example:
       sshjup url gpu
       sshjup url gpu --lab
+      sshjup url gpu --no-check     # before the tunnel is up
     """
     from sshjup.jupyter import service  # noqa: PLC0415
 
-    result = service.url(locate(ssh_config), name, token=token, kind=page or "server")
+    result = service.url(
+        locate(ssh_config), name, token=token, kind=page or "server", check=not no_check
+    )
     if result.token_source == "none":  # noqa: S105 (a source label, not a secret)
         echo("Warning: no token known (fine if the server uses a password).", err=True)
     if as_json:
@@ -319,6 +516,9 @@ def open_command(
     name: str, token: str | None, print_only: bool, timeout: float, ssh_config: str | None
 ) -> None:
     """Bring the tunnel up if needed and open Jupyter in the browser, with the token.
+
+    Checks that a Jupyter answers through the tunnel; exits 11 with what to run
+    (`sshjup jupyter start NAME`) when none does, and opens nothing.
 
     \b
     Example:

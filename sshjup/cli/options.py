@@ -63,6 +63,9 @@ def complete_names(
         from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
 
         ssh_config = ctx.params.get("ssh_config") if ctx is not None else None
+        if ssh_config is None and ctx is not None:
+            root = ctx.find_root()
+            ssh_config = root.params.get("ssh_config") or group_ssh_config(ctx)
         targets = hosts.list_targets(hosts.Where.locate(ssh_config))
         if incomplete.startswith(ALIAS_PREFIX):
             words = [(t.alias, t.hostname) for t in targets]
@@ -73,10 +76,20 @@ def complete_names(
         return []
 
 
+def group_ssh_config(ctx: click.Context | None = None) -> str | None:
+    """``--ssh-config`` given before the command (``sshjup --ssh-config F add ...``)."""
+    ctx = ctx or click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    obj = ctx.find_root().obj
+    return obj.get("ssh_config") if isinstance(obj, dict) else None
+
+
 def locate(ssh_config: str | None) -> Where:
+    """The files to work on: the command's ``--ssh-config``, else the group's, else the default."""
     from sshjup.hosts import Where  # noqa: PLC0415
 
-    return Where.locate(ssh_config)
+    return Where.locate(ssh_config if ssh_config is not None else group_ssh_config())
 
 
 # C0 controls but tab and newline, DEL, C1 controls (CSI is also U+009B), and the Unicode
@@ -130,6 +143,7 @@ __all__ = [
     "echo",
     "echo_json",
     "end_progress",
+    "group_ssh_config",
     "json_option",
     "locate",
     "printable",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from sshjup.cli.options import complete_names, echo, json_option, ssh_config_option
+from sshjup.cli.options import complete_names, echo, json_option, locate, ssh_config_option
 
 
 @click.group()
@@ -40,7 +40,7 @@ def list_sessions(as_json: bool, ssh_config: str | None) -> None:
     """
     from sshjup import hosts  # noqa: PLC0415
 
-    rows = hosts.putty_sessions(hosts.Where.locate(ssh_config))
+    rows = hosts.putty_sessions(locate(ssh_config))
     if as_json:
         import json  # noqa: PLC0415 (only --json needs it; --help stays fast)
 
@@ -95,7 +95,7 @@ def export_reg(
         ppk[name] = path
     from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
 
-    warnings = hosts.putty_export(hosts.Where.locate(ssh_config), list(names), Path(reg_file), ppk)
+    warnings = hosts.putty_export(locate(ssh_config), list(names), Path(reg_file), ppk)
     for warning in warnings:
         echo(f"Warning: {warning}", err=True)
     echo(f"Wrote {reg_file} ({len(names)} session(s)); import it on Windows with regedit.")

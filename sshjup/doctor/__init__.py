@@ -39,6 +39,7 @@ from sshjup.doctor.check import (
 from sshjup.doctor.config import (
     check_config_parses,
     check_config_permissions,
+    check_home,
     check_inventory,
     check_key_permissions,
     check_openssh,
@@ -90,6 +91,7 @@ def run_checks(
     doc = read_doc(checks, where)
     if caps is not None:
         checks.append(check_config_parses(where, doc, targets))
+        checks.append(check_home(where, targets, chosen=paths.ssh_config_chosen()))
     checks.extend(check_config_permissions(where.ssh_config, version_text))
     if doc is not None and inv is not None and caps is not None:
         checks.append(check_section(where, doc, inv, caps))
@@ -145,6 +147,7 @@ __all__ = [
     "Check",
     "Listener",
     "Status",
+    "check_home",
     "classify_config_mode",
     "group_is_private",
     "host_of",

@@ -54,6 +54,7 @@ DETAIL_KEYS: dict[str, tuple[str, ...]] = {
     "inventory": ("path", "hosts"),
     "config.read": ("path",),
     "config.parse": ("path", "exists", "command", "error"),
+    "home": ("home", "ssh_home", "ssh_reads", "alias", "resolved_hostname"),
     "config.permissions": ("path", "mode", "owner_uid", "verdict", "checked_by_ssh"),
     "ssh_dir.permissions": ("path", "mode", "owner_uid"),
     "section": ("path", "begin_line", "end_line", "state"),
@@ -76,6 +77,7 @@ DETAIL_KEYS: dict[str, tuple[str, ...]] = {
     "remote": ("host", "alias"),
     "jupyter": ("host", "alias", "kind", "path", "server_version", "app_version"),
     "server": ("host", "alias", "remote_port", "running", "servers"),
+    "job": ("host", "alias", "job_id", "state", "node", "time_left"),
     "host": ("host",),
 }
 _EMPTY_LISTS = {"hosts", "overrides", "changes", "servers", "ports"}

@@ -62,12 +62,16 @@ def openssh_check(version_text: str, caps: sshconfig.Capabilities) -> Check:
     if not caps.session_type:
         missing.append("SessionType/ForkAfterAuthentication (OpenSSH 8.7+)")
         fixes.append(
-            "`ssh jup-NAME` opens a shell and stays in the foreground: use `sshjup up NAME` "
-            "(or `ssh -N -f jup-NAME`), or upgrade OpenSSH to 8.7 or later"
+            "plain `ssh` to a tunnel alias opens a shell and stays in the foreground: use "
+            "`sshjup up` with the tunnel's name (or `ssh -N -f` with its alias), or upgrade "
+            "OpenSSH to 8.7 or later"
         )
     elif not caps.fork_after_authentication:
         missing.append("ForkAfterAuthentication")
-        fixes.append("`ssh jup-NAME` keeps the terminal: leave it open, or use `sshjup up NAME`")
+        fixes.append(
+            "plain `ssh` to a tunnel alias keeps the terminal: leave it open, or use `sshjup up` "
+            "with the tunnel's name"
+        )
     if not caps.control_master:
         missing.append("ControlMaster (not on Windows)")
         fixes.append(
@@ -163,6 +167,63 @@ def check_config_parses(
 
 
 # --- permissions (OpenSSH's rules) -------------------------------------------------------------
+
+
+Resolver = Callable[..., openssh.Resolved]
+
+
+def check_home(
+    where: hosts.Where,
+    targets: list[Target],
+    *,
+    chosen: bool = False,
+    resolve: Resolver = openssh.resolve,
+) -> Check:
+    """Does plain ``ssh`` (no ``-F``) read the file sshjup writes?
+
+    OpenSSH takes ``~`` from the password database, not ``$HOME``: when the two differ (``sudo``
+    keeping ``$HOME``, a container, a changed ``HOME``), sshjup writes ``$HOME/.ssh/config`` and
+    ssh reads another file. One ``ssh -G`` without ``-F`` tells whether ssh sees the tunnel anyway
+    (an ``Include``, a link). ``chosen``: the user named the config (``--ssh-config``,
+    ``$SSHJUP_SSH_CONFIG``) and knows it needs ``-F``.
+    """
+    home, ssh_home = paths.home().absolute(), paths.ssh_home().absolute()
+    reads = paths.default_ssh_config()
+    details: dict[str, Any] = {
+        "home": str(home),
+        "ssh_home": str(ssh_home),
+        "ssh_reads": str(reads),
+    }
+    if home == ssh_home or paths.is_default_ssh_config(where.ssh_config):
+        return Check("home", "pass", f"ssh reads the file sshjup writes ({reads})", None, details)
+    mismatch = (
+        f"$HOME is {home}, but ssh takes ~ from the password database ({ssh_home}) and reads "
+        f"{reads}"
+    )
+    if chosen or where.ssh_config.absolute() != paths.user_ssh_config().absolute():
+        summary = (
+            f"{mismatch}; sshjup writes {where.ssh_config} as you chose, which ssh reads only "
+            "with -F (sshjup's hints include it)"
+        )
+        return Check("home", "pass", summary, None, details)
+    fix = (
+        f"run sshjup with HOME={ssh_home}, or write that file: "
+        f"`sshjup --ssh-config {shlex.quote(str(reads))} ...`"
+    )
+    if not targets:
+        return Check("home", "warn", f"{mismatch}, not {where.ssh_config}", fix, details)
+    target = targets[0]
+    resolved = resolve(where.ssh_config, target.alias, use_default=True)
+    details |= {"alias": target.alias, "resolved_hostname": resolved.get("hostname")}
+    if resolved.ok and resolved.get("hostname") == target.hostname:
+        summary = f"{mismatch}, but ssh sees {target.alias} there too (an Include or a link)"
+        return Check("home", "pass", summary, None, details)
+    summary = (
+        f"plain `ssh {target.alias}` does not see the tunnel: {mismatch}, not "
+        f"{where.ssh_config}, which sshjup wrote"
+    )
+    fix += f"; or open it with `{paths.ssh_command(target.alias, where.ssh_config)}`"
+    return Check("home", "fail", summary, fix, details)
 
 
 def classify_config_mode(
@@ -412,7 +473,9 @@ def check_resolves(
 ) -> Check:
     check_id = f"resolve:{target.name}"
     forwards = [
-        openssh.expected_forward(f.bind, f.local_port, f.remote_host, f.remote_port)
+        openssh.expected_forward(
+            f.bind, f.local_port, f.remote_host, f.remote_port, f.remote_socket
+        )
         for f in target.forwards
     ]
     expected: dict[str, Any] = {

@@ -48,6 +48,39 @@ def check_keyring(targets: list[Target]) -> Check:
 # --- the remote (--remote) -------------------------------------------------------------------
 
 
+def _check_job(where: hosts.Where, target: Target) -> Check | None:
+    """The batch job ``jupyter start --slurm`` left for this host, if any: still running?"""
+    from sshjup.jupyter import slurm  # noqa: PLC0415
+
+    job = slurm.get_job(target.name)
+    if job is None:
+        return None
+    details: dict[str, Any] = {"host": target.name, "alias": target.alias, "job_id": job.job_id}
+    try:
+        st = slurm.poll(target, where.ssh_config, job)
+    except SshjupError as err:
+        return Check(f"job:{target.name}", "fail", err.message, err.hint, details)
+    details |= {
+        "state": st.state or "ENDED",
+        "node": st.node or job.node,
+        "time_left": st.time_left,
+    }
+    if st.state == "RUNNING":
+        summary = (
+            f"{target.alias}: Jupyter job {job.job_id} runs on {st.node} ({st.time_left} left)"
+        )
+        return Check(f"job:{target.name}", "pass", summary, None, details)
+    if st.state:
+        summary = f"{target.alias}: Jupyter job {job.job_id} is {st.state} ({st.reason})"
+        return Check(f"job:{target.name}", "warn", summary, "wait, or stop it", details)
+    summary = (
+        f"{target.alias}: Jupyter job {job.job_id} has ended by itself (its time limit, or "
+        "Jupyter exited); the tunnel reaches nothing"
+    )
+    fix = f"sshjup jupyter stop {target.name}, then start it again with --slurm"
+    return Check(f"job:{target.name}", "fail", summary, fix, details)
+
+
 def check_remote(where: hosts.Where, target: Target, progress: Progress | None) -> list[Check]:
     from sshjup.jupyter import remote  # noqa: PLC0415 (only with --remote)
 
@@ -67,6 +100,9 @@ def check_remote(where: hosts.Where, target: Target, progress: Progress | None) 
     checks = [
         Check(f"remote:{target.name}", "pass", f"{alias}: the remote is reachable", None, base)
     ]
+    job_check = _check_job(where, target)
+    if job_check is not None:  # Jupyter runs on a compute node, not on the login node
+        return [*checks, job_check]
     if progress is not None:
         progress(f"checking Jupyter on {alias} ...")
     try:
@@ -85,7 +121,12 @@ def check_remote(where: hosts.Where, target: Target, progress: Progress | None) 
     checks.append(Check(f"jupyter:{target.name}", "pass", summary, None, jdetails))
     try:
         st = remote.status(
-            alias, where.ssh_config, target.jupyter, target.remote_port, timeout=REMOTE_TIMEOUT
+            alias,
+            where.ssh_config,
+            target.jupyter,
+            target.remote_port,
+            timeout=REMOTE_TIMEOUT,
+            sock=target.remote_socket,
         )
     except SshjupError as err:
         checks.append(Check(f"server:{target.name}", "fail", err.message, err.hint, base))

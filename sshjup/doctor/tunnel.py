@@ -14,6 +14,7 @@ from sshjup.doctor.check import SECTION_LINES, Check
 from sshjup.errors import SshjupError
 from sshjup.models import Target
 from sshjup.ssh import openssh, sshconfig
+from sshjup.store import paths
 
 if TYPE_CHECKING:
     from sshjup.ssh.tunnel import TunnelStatus
@@ -91,7 +92,10 @@ def check_control(
         fix = f"remove it: rm {shlex.quote(control_path)}"
         checks.append(Check(check_id, "warn", summary, fix, details))
     else:
-        summary = f"{target.alias}: tunnel not running (open it with `ssh {target.alias}`)"
+        summary = (
+            f"{target.alias}: tunnel not running (open it with "
+            f"`{paths.ssh_command(target.alias, where.ssh_config)}`)"
+        )
         checks.append(Check(check_id, "pass", summary, None, details))
     return st
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,13 +39,16 @@ from sshjup.jupyter.scripts import (
     poll_script,
     port_in_use,
     probe_script,
+    resolve_socket_script,
     scrub,
     server_secrets,
     start_script,
     stop_script,
     write_config_script,
 )
+from sshjup.models import validate_socket_path
 from sshjup.ssh import openssh
+from sshjup.store import paths
 
 if TYPE_CHECKING:
     import subprocess
@@ -67,11 +70,19 @@ _INSTALL_HINTS = {
 # -- running a script -------------------------------------------------------------------------
 
 
-def ssh_argv(alias: str, ssh_config: Path, *, caps: Capabilities | None = None) -> list[str]:
+def ssh_argv(
+    alias: str,
+    ssh_config: Path,
+    *,
+    caps: Capabilities | None = None,
+    connect: Sequence[str] = (),
+) -> list[str]:
     """``ssh`` and options to run ``sh -s`` through ``alias`` without its forwards.
 
     ``-F`` is passed unless ``ssh_config`` is the file ssh reads anyway. ``caps``: what the
-    local client parses (default: ``openssh.capabilities()``, from ``ssh -V``).
+    local client parses (default: ``openssh.capabilities()``, from ``ssh -V``). ``connect``:
+    more ``-o`` options (``HostName=...``), which win over the config (for a host whose
+    block is not written yet).
     """
     if caps is None:
         caps = openssh.capabilities()
@@ -89,7 +100,7 @@ def ssh_argv(alias: str, ssh_config: Path, *, caps: Capabilities | None = None) 
         options.insert(0, "ForkAfterAuthentication=no")
     if caps.session_type:  # SessionType and StdinNull came together (OpenSSH 8.7)
         options[:0] = ["SessionType=default", "StdinNull=no"]
-    for option in options:
+    for option in [*options, *connect]:
         argv += ["-o", option]
     return [*argv, "--", alias, "sh", "-s"]
 
@@ -103,6 +114,17 @@ def _tail(text: str, lines: int = 6, secret: str | None = None, stdout: str = ""
     return "\n".join(kept[-lines:])
 
 
+# What turns the tunnel alias into a plain command for a person to type (the hint above).
+_AS_A_COMMAND = (
+    "-o",
+    "SessionType=default",
+    "-o",
+    "RemoteCommand=none",
+    "-o",
+    "ClearAllForwardings=yes",
+)
+
+
 def run_script(
     alias: str,
     ssh_config: Path,
@@ -110,12 +132,14 @@ def run_script(
     *,
     timeout: float = SSH_TIMEOUT,
     secret: str | None = None,
+    connect: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run ``script`` with ``sh -s`` on the remote; ssh failures become RemoteCommandFailed.
 
     ``secret``: a value the script holds, removed from any text quoted in an error.
+    ``connect``: extra ``-o`` options (see ``ssh_argv``).
     """
-    argv = ssh_argv(alias, ssh_config)
+    argv = ssh_argv(alias, ssh_config, connect=connect)
     try:
         cp = proc.run(argv, input_text=script, timeout=timeout)
     except ToolMissing:
@@ -126,10 +150,11 @@ def run_script(
     if cp.returncode == 255:  # noqa: PLR2004 (ssh's own failure; our scripts never exit 255)
         detail = _tail(cp.stderr, 3, secret, cp.stdout) or "no message"
         msg = f"ssh could not run a command on {alias}: {detail}"
+        check = paths.ssh_command(alias, ssh_config, *_AS_A_COMMAND)
         hint = (
             "sshjup logs in without prompting (BatchMode): load your key into ssh-agent or "
             "install it on the remote (ssh-copy-id), accept the host key once, then check with "
-            f"`ssh -o SessionType=default -o ClearAllForwardings=yes {alias} true`"
+            f"`{check} true`"
         )
         raise RemoteCommandFailed(msg, hint=hint)
     return cp
@@ -139,6 +164,53 @@ def _fail(alias: str, what: str, cp: subprocess.CompletedProcess[str], secret: s
     detail = _tail(cp.stderr, 6, secret, cp.stdout)
     msg = f"{what} on {alias} failed (exit {cp.returncode})" + (f":\n{detail}" if detail else "")
     raise RemoteCommandFailed(msg, hint=f"run `ssh {alias}` and look at the remote host")
+
+
+# -- the remote Unix socket ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SocketPath:
+    """Where Jupyter's socket goes on the remote; ``exists``: its directory is there (0700)."""
+
+    path: str
+    exists: bool
+
+
+def resolve_socket(
+    alias: str,
+    ssh_config: Path,
+    name: str,
+    requested: str | None,
+    *,
+    create: bool = True,
+    connect: Sequence[str] = (),
+    timeout: float = SSH_TIMEOUT,
+) -> SocketPath:
+    """Resolve ``--remote-socket [PATH]`` on the remote, once: an absolute path whose
+    directory is private (made 0700 when missing; refused when others can open it).
+    """
+    script = resolve_socket_script(requested, name, create=create)
+    cp = run_script(alias, ssh_config, script, timeout=timeout, connect=connect)
+    out = parse_markers(cp.stdout)
+    error = out.values.get("error", "")
+    if error.startswith("socket-dir"):
+        perms = error.partition(" ")[2] or "?"
+        where = out.values.get("dir", "the directory")
+        msg = (
+            f"the socket's directory on {alias} can be opened by other accounts ({perms}); "
+            "sshjup only puts Jupyter's socket in a directory of your own with mode 0700"
+        )
+        hint = (
+            f"chmod 700 that directory on the remote ({where}), or give a path in a new "
+            "directory: --remote-socket '~/.jupyter-sock/jupyter.sock'"
+        )
+        raise InvalidInput(msg, hint=hint)
+    path = out.values.get("socket", "")
+    if cp.returncode != 0 or not path.startswith("/"):
+        _fail(alias, "resolving the remote socket path", cp, None)
+    exists = "socket-dir-missing" not in out.flags
+    return SocketPath(validate_socket_path(path, "remote socket"), exists)
 
 
 # -- checking Jupyter -------------------------------------------------------------------------
@@ -258,8 +330,12 @@ def plan_setup(
     *,
     password_hash: str | None = None,
     timeout: float = SSH_TIMEOUT,
+    sock: str | None = None,
 ) -> SetupPlan:
-    """Check Jupyter, read the remote config and merge sshjup's settings into it (no write)."""
+    """Check Jupyter, read the remote config and merge sshjup's settings into it (no write).
+
+    ``sock``: the host's remote socket; Jupyter is then set up to listen there, not on TCP.
+    """
     info, out = _probe(alias, ssh_config, spec, read_config=True, timeout=timeout)
     config_dir = out.values.get("config-dir")
     if not config_dir:
@@ -267,7 +343,7 @@ def plan_setup(
         raise RemoteCommandFailed(msg, hint="check `jupyter --config-dir` on the remote")
     old_text = out.blocks.get("config")
     path = f"{config_dir.rstrip('/')}/jupyter_server_config.json"
-    merge = merge_server_config(old_text, port, password_hash=password_hash, path=path)
+    merge = merge_server_config(old_text, port, password_hash=password_hash, path=path, sock=sock)
     return SetupPlan(info, config_dir, merge, has_py_config="config-py" in out.flags)
 
 
@@ -303,13 +379,16 @@ def setup(
     dry_run: bool = False,
     replace: bool = False,
     timeout: float = SSH_TIMEOUT,
+    sock: str | None = None,
 ) -> SetupPlan:
     """Plan, then write unless ``dry_run``. Settings the user already had with another value
     (``plan.merge.replaces``) are only replaced with ``replace=True``; otherwise ``Conflict``
     lists them. For an interactive "show the diff and ask", call ``plan_setup`` and
     ``apply_setup`` yourself.
     """
-    plan = plan_setup(alias, ssh_config, spec, port, password_hash=password_hash, timeout=timeout)
+    plan = plan_setup(
+        alias, ssh_config, spec, port, password_hash=password_hash, timeout=timeout, sock=sock
+    )
     if dry_run or not plan.merge.changed:
         return plan
     if plan.merge.replaces and not replace:
@@ -358,18 +437,34 @@ def _list(
 
 
 def status(
-    alias: str, ssh_config: Path, spec: JupyterSpec, port: int, *, timeout: float = SSH_TIMEOUT
+    alias: str,
+    ssh_config: Path,
+    spec: JupyterSpec,
+    port: int,
+    *,
+    timeout: float = SSH_TIMEOUT,
+    sock: str | None = None,
 ) -> RemoteStatus:
-    """What ``jupyter server list --json`` shows for the remote user (tokens included)."""
+    """What ``jupyter server list --json`` shows for the remote user (tokens included).
+
+    ``server`` is the one on ``port``, or on the Unix socket ``sock`` when given.
+    """
     servers = _list(alias, ssh_config, spec, timeout)
-    return RemoteStatus(servers, find_server(servers, port))
+    return RemoteStatus(servers, find_server(servers, port, sock))
 
 
-def _port_taken_by_jupyter(alias: str, port: int, server: RunningServer) -> RemoteCommandFailed:
-    msg = f"remote port {port} on {alias} is already used by {server.describe()}"
+def _port_taken_by_jupyter(
+    alias: str, port: int, server: RunningServer, sock: str | None = None
+) -> RemoteCommandFailed:
+    where = f"the socket {sock}" if sock is not None else f"remote port {port}"
+    msg = f"{where} on {alias} is already used by {server.describe()}"
+    from sshjup.models import name_from_alias  # noqa: PLC0415
+
+    name = name_from_alias(alias)
     hint = (
-        "stop it with `sshjup jupyter stop NAME` if it is yours (or reach it with `sshjup open "
-        "NAME`), or give the host another remote port: `sshjup edit NAME --remote-port N`"
+        f"stop it with `sshjup jupyter stop {name}` if it is yours (or reach it with `sshjup open "
+        f"{name}`), or give the host another remote port: "
+        f"`sshjup edit {name} --remote-port auto`"
     )
     return RemoteCommandFailed(msg, hint=hint)
 
@@ -385,31 +480,34 @@ def start(
     progress: ProgressFn | None = None,
     poll_interval: float = 1.0,
     ssh_timeout: float = SSH_TIMEOUT,
+    sock: str | None = None,
 ) -> StartResult:
     """Start Jupyter detached on the remote port with ``token``; wait until it is listed.
 
     Fails with ``RemoteCommandFailed`` (and never moves to another port) when the port is
     taken: by a Jupyter server of the remote user (found before starting), or by anything
     else (Jupyter exits saying so). ``progress`` gets a line about once a second while
-    waiting. On timeout the started process is stopped again.
+    waiting. On timeout the started process is stopped again. With ``sock`` Jupyter listens
+    on that Unix socket (0600, in a directory checked to be 0700) and on no TCP port.
     """
     check_extra_args(spec.args)
-    script = start_script(spec, port, token)  # validates the token
+    script = start_script(spec, port, token, sock)  # validates the token
     began = time.monotonic()
     if progress is not None:
         progress(f"checking Jupyter on {alias}")
     _info, out = _probe(
         alias, ssh_config, spec, server_version=False, list_servers=True, timeout=ssh_timeout
     )
-    existing = find_server(parse_server_list(out.blocks.get("list", "")), port)
+    existing = find_server(parse_server_list(out.blocks.get("list", "")), port, sock)
     if existing is not None:
-        raise _port_taken_by_jupyter(alias, port, existing)
+        raise _port_taken_by_jupyter(alias, port, existing, sock)
 
     cp = run_script(alias, ssh_config, script, timeout=ssh_timeout, secret=token)
     launched = parse_markers(cp.stdout)
     if launched.values.get("error") == "root-dir":
         msg = f"the root dir {spec.root_dir} does not exist on {alias}"
         raise RemoteCommandFailed(msg, hint="create it on the remote, or change --root-dir")
+    _raise_for_socket_errors(alias, launched, sock)
     pid_text = launched.values.get("pid", "")
     if cp.returncode != 0 or not pid_text.isdigit():
         _fail(alias, "starting Jupyter", cp, token)
@@ -419,22 +517,26 @@ def start(
         progress(f"started Jupyter on {alias} (pid {pid}, log {log_path})")
 
     deadline = began + timeout
+    where = f"socket {sock}" if sock is not None else f"remote port {port}"
     while True:
         tick = time.monotonic()
         if progress is not None:
-            progress(f"waiting for Jupyter on {alias}, remote port {port} ({tick - began:.0f} s)")
+            progress(f"waiting for Jupyter on {alias}, {where} ({tick - began:.0f} s)")
         cp = run_script(
             alias, ssh_config, poll_script(spec, port, pid), timeout=ssh_timeout, secret=token
         )
         polled = parse_markers(cp.stdout)
         _raise_for_remote_errors(alias, spec, cp, polled)
-        server = find_server(parse_server_list(polled.blocks.get("list", "")), port)
+        server = find_server(parse_server_list(polled.blocks.get("list", "")), port, sock)
         if server is not None:
             works = server.token if server.token else (None if server.password_mode else token)
             return StartResult(server, log_path, time.monotonic() - began, works)
         if polled.values.get("alive") == "0":
             log_tail = _tail(polled.blocks.get("log", ""), 8, token, cp.stdout)
-            if port_in_use(log_tail, port):
+            if sock is not None and "is already in use" in log_tail:
+                msg = f"the socket {sock} on {alias} is already in use by another program"
+                raise RemoteCommandFailed(msg, hint="stop what listens there, then start again")
+            if sock is None and port_in_use(log_tail, port):
                 msg = (
                     f"remote port {port} on {alias} is already in use by another program "
                     "(Jupyter does not move to another port)"
@@ -444,15 +546,35 @@ def start(
                     "`sshjup edit NAME --remote-port N`"
                 )
                 raise RemoteCommandFailed(msg, hint=hint)
-            msg = f"Jupyter exited on {alias} before it served port {port}"
+            msg = f"Jupyter exited on {alias} before it served {where}"
             msg += f"; the end of {log_path}:\n{log_tail}" if log_tail else ""
             raise RemoteCommandFailed(msg, hint=f"read {log_path} on the remote")
         if time.monotonic() >= deadline:
             _stop_pid(alias, ssh_config, pid, ssh_timeout)
-            msg = f"Jupyter did not come up on {alias} port {port} within {timeout:.0f} s"
+            msg = f"Jupyter did not come up on {alias} {where} within {timeout:.0f} s"
             hint = f"it was stopped again; read {log_path} on the remote, or allow more --timeout"
             raise RemoteCommandFailed(msg, hint=hint)
         time.sleep(max(0.0, poll_interval - (time.monotonic() - tick)))
+
+
+def _raise_for_socket_errors(alias: str, out: ScriptOutput, sock: str | None) -> None:
+    error = out.values.get("error", "")
+    if sock is None or not error:
+        return
+    if error.startswith("socket-dir"):
+        perms = error.partition(" ")[2] or "?"
+        msg = (
+            f"the directory of the socket {sock} on {alias} can be opened by other accounts "
+            f"({perms}); Jupyter was not started"
+        )
+        hint = f"chmod 700 {out.values.get('dir', 'that directory')} on the remote"
+        raise RemoteCommandFailed(msg, hint=hint)
+    if error == "not-a-socket":
+        msg = f"{sock} on {alias} exists and is not a socket; Jupyter was not started"
+        raise RemoteCommandFailed(msg, hint="move that file away on the remote")
+    if error == "mkdir":
+        msg = f"could not create the directory of the socket {sock} on {alias}"
+        raise RemoteCommandFailed(msg, hint="check that directory's parent on the remote")
 
 
 def _stop_pid(
@@ -476,6 +598,7 @@ def stop(
     *,
     grace_seconds: int = 10,
     timeout: float = SSH_TIMEOUT,
+    sock: str | None = None,
 ) -> StopResult | None:
     """Stop the remote user's Jupyter server on ``port`` (``None``: none was running).
 
@@ -486,7 +609,7 @@ def stop(
         msg = "the grace period must be at least one second"
         raise InvalidInput(msg, hint="give a whole number of seconds")
     servers = _list(alias, ssh_config, spec, timeout)
-    server = find_server(servers, port)
+    server = find_server(servers, port, sock)
     if server is None:
         return None
     forced = _stop_pid(alias, ssh_config, server.pid, timeout + grace_seconds, grace_seconds)
@@ -498,11 +621,13 @@ __all__ = [
     "ProgressFn",
     "RemoteStatus",
     "SetupPlan",
+    "SocketPath",
     "StartResult",
     "StopResult",
     "apply_setup",
     "check_jupyter",
     "plan_setup",
+    "resolve_socket",
     "run_script",
     "setup",
     "ssh_argv",

@@ -15,6 +15,9 @@ and secrets"):
   by scraping logs.
 * Remote files sshjup writes are created with ``umask 077``: the log
   (``~/.local/state/sshjup/jupyter-PORT.log``) and the server config are 0600.
+* With a remote socket (``sshjup add --remote-socket``) Jupyter listens on no TCP port at
+  all: ``ServerApp.sock`` names a Unix socket (mode 0600) in a directory only its owner can
+  open (0700, checked before every start), which the Host block forwards to.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from sshjup.errors import ConfigParseError, InvalidInput, ToolMissing
-from sshjup.models import JupyterSpec, validate_port
+from sshjup.models import JupyterSpec, validate_path, validate_port, validate_socket_path
 
 LOOPBACK = "127.0.0.1"
 MARK = "@@sshjup"
@@ -40,6 +43,12 @@ TOKEN_BYTES = 24  # what jupyter_server generates: hexlify(os.urandom(24))
 # What `jupyter server password` uses (jupyter_server.auth.security.passwd).
 ARGON2_PARAMETERS: Mapping[str, int] = {"memory_cost": 10240, "time_cost": 10, "parallelism": 8}
 SALT_HEX_CHARS = 32
+SOCKET_MODE = "0600"
+SOCKET_DIR = "${XDG_DATA_HOME:-$HOME/.local/share}/sshjup/run"
+SOCKET_DIR_DISPLAY = "~/.local/share/sshjup/run"
+# jupyter_server refuses --sock together with any port but its default (8888) and then sets the
+# port to 0; passing the default overrides a port that a jupyter_server_config.json may set.
+_JUPYTER_DEFAULT_PORT = 8888
 
 PasswordAlgorithm = Literal["auto", "argon2", "sha512"]
 
@@ -55,6 +64,10 @@ _RESERVED_OPTIONS = frozenset(
         "serverapp.ip",
         "serverapp.port",
         "serverapp.port_retries",
+        "serverapp.sock",
+        "serverapp.sock_mode",
+        "sock",
+        "sock_mode",
         "serverapp.open_browser",
         "notebookapp.ip",
         "notebookapp.port",
@@ -190,22 +203,26 @@ def check_extra_args(args: Sequence[str]) -> tuple[str, ...]:
     return tuple(args)
 
 
-def start_argv(spec: JupyterSpec, port: int) -> list[str]:
+def start_argv(spec: JupyterSpec, port: int, sock: str | None = None) -> list[str]:
     """The remote command that starts Jupyter (as words, before shell quoting).
 
     ``jupyter lab|notebook|server --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=N
     --ServerApp.port_retries=0 [--ServerApp.root_dir=DIR] [extra args...]``. No secret: the
-    token reaches Jupyter through ``JUPYTER_TOKEN`` in its environment.
+    token reaches Jupyter through ``JUPYTER_TOKEN`` in its environment. With ``sock`` (an
+    absolute remote path) ``--ServerApp.sock=PATH --ServerApp.sock_mode=0600`` replace the
+    address: no TCP port is opened.
     """
     validate_port(port, "remote port")
-    argv = [
-        jupyter_program(spec),
-        spec.kind,
-        "--no-browser",
-        f"--ServerApp.ip={LOOPBACK}",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-    ]
+    argv = [jupyter_program(spec), spec.kind, "--no-browser"]
+    if sock is not None:
+        argv += [
+            f"--ServerApp.sock={validate_socket_path(sock)}",
+            f"--ServerApp.sock_mode={SOCKET_MODE}",
+            f"--ServerApp.port={_JUPYTER_DEFAULT_PORT}",
+        ]
+    else:
+        argv += [f"--ServerApp.ip={LOOPBACK}", f"--ServerApp.port={port}"]
+    argv.append("--ServerApp.port_retries=0")
     if spec.root_dir:
         argv.append(f"--ServerApp.root_dir={spec.root_dir}")
     argv.extend(check_extra_args(spec.args))
@@ -222,6 +239,90 @@ def shell_word(word: str) -> str:
     if word.startswith("~/"):
         return '"$HOME"' + shlex.quote(word[1:])
     return shlex.quote(word)
+
+
+# -- the remote Unix socket (--remote-socket) -------------------------------------------------
+
+# A directory is private when it is a directory of the user's own with no group or other
+# permission bits (an ACL, shown as a trailing "+", does not count as private).
+_PRIVATE_DIR_FUNCTION = (
+    "private_dir() {",
+    '  [ -d "$1" ] && [ ! -L "$1" ] || return 1',
+    '  set -- $(ls -ldn "$1" 2>/dev/null)',
+    '  case "${1:-}" in d???------|d???------.) ;; *) return 1 ;; esac',
+    '  [ "${3:-}" = "$(id -u)" ]',
+    "}",
+)
+
+
+def socket_request_expr(requested: str | None, name: str) -> str:
+    """The remote socket path as a shell expression, from what ``--remote-socket`` was given.
+
+    ``None`` or ``""``: ``$XDG_DATA_HOME/sshjup/run/jupyter-NAME.sock`` (``~/.local/share`` by
+    default); ``~/P`` or a relative ``P``: under the remote ``$HOME``; ``/P``: as given.
+    """
+    if not requested:
+        return f'"{SOCKET_DIR}"/' + shlex.quote(f"jupyter-{name}.sock")
+    validate_path(requested, "--remote-socket")
+    if requested.startswith("/"):
+        return shlex.quote(validate_socket_path(requested, "--remote-socket"))
+    if requested == "~" or requested.endswith("/"):
+        msg = f"--remote-socket: {requested!r} names a directory, not a socket file"
+        raise InvalidInput(msg, hint="for example --remote-socket '~/.jupyter-sock/jupyter.sock'")
+    rest = requested[2:] if requested.startswith("~/") else requested
+    return '"$HOME"/' + shlex.quote(rest)
+
+
+def resolve_socket_script(requested: str | None, name: str, *, create: bool) -> str:
+    """Turn the request into one absolute path on the remote; make its directory (0700).
+
+    Prints ``@@sshjup socket PATH`` (the directory's symlinks resolved), or ``@@sshjup error
+    socket-dir PERMS`` when the directory exists but others can open it. ``create=False``
+    (a dry run) makes nothing and prints ``socket-dir-missing`` if it does not exist yet.
+    """
+    lines = [
+        "set -u",
+        "umask 077",
+        *_PRIVATE_DIR_FUNCTION,
+        f"path={socket_request_expr(requested, name)}",
+        'dir="${path%/*}"',
+        'base="${path##*/}"',
+        'if [ ! -d "$dir" ]; then',
+    ]
+    if create:
+        lines += [
+            f'  mkdir -p "$dir" && chmod 700 "$dir" || {{ echo "{MARK} error mkdir"; exit 5; }}',
+            "fi",
+        ]
+    else:
+        lines += [f'  echo "{MARK} socket-dir-missing"; echo "{MARK} socket $path"; exit 0', "fi"]
+    lines += [
+        'real=$(cd "$dir" && pwd -P) || exit 5',
+        f'echo "{MARK} dir $real"',
+        'if ! private_dir "$real"; then',
+        f'  echo "{MARK} error socket-dir $(ls -ldn "$real" | cut -d" " -f1)"; exit 6',
+        "fi",
+        f'echo "{MARK} socket $real/$base"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _socket_check_lines(sock: str) -> list[str]:
+    """Before a start: the socket's directory exists (made 0700) and is private."""
+    return [
+        *_PRIVATE_DIR_FUNCTION,
+        f"sock={shlex.quote(validate_socket_path(sock))}",
+        'sdir="${sock%/*}"',
+        'if [ ! -d "$sdir" ]; then mkdir -p "$sdir" && chmod 700 "$sdir" || '
+        f'{{ echo "{MARK} error mkdir"; exit 5; }}; fi',
+        f'echo "{MARK} dir $sdir"',
+        'if ! private_dir "$sdir"; then',
+        f'  echo "{MARK} error socket-dir $(ls -ldn "$sdir" | cut -d" " -f1)"; exit 6',
+        "fi",
+        'if [ -e "$sock" ] && [ ! -S "$sock" ]; then',
+        f'  echo "{MARK} error not-a-socket"; exit 6',
+        "fi",
+    ]
 
 
 def log_path_expr(port: int) -> str:
@@ -310,7 +411,7 @@ def list_script(spec: JupyterSpec) -> str:
     return "\n".join([*_prologue(spec), *_list_lines()]) + "\n"
 
 
-def start_script(spec: JupyterSpec, port: int, token: str) -> str:
+def start_script(spec: JupyterSpec, port: int, token: str, sock: str | None = None) -> str:
     """Start Jupyter detached (``nohup`` + ``setsid`` where present), logging to a 0600 file.
 
     The token is a shell assignment exported as ``JUPYTER_TOKEN``: it stays inside the shell
@@ -320,8 +421,10 @@ def start_script(spec: JupyterSpec, port: int, token: str) -> str:
     if not token or not all("!" <= ch <= "~" for ch in token):
         msg = "the token must be non-empty printable ASCII without spaces"
         raise InvalidInput(msg, hint="use `sshjup token set NAME` with another token")
-    words = " ".join(shell_word(w) for w in start_argv(spec, port)[1:])
+    words = " ".join(shell_word(w) for w in start_argv(spec, port, sock)[1:])
     lines = _prologue(spec)
+    if sock is not None:
+        lines += _socket_check_lines(sock)
     lines += [
         f"JUPYTER_TOKEN={shlex.quote(token)}",
         "export JUPYTER_TOKEN",
@@ -532,7 +635,8 @@ class RunningServer:
         """A one-line description without the token."""
         where = f" in {self.root_dir}" if self.root_dir else ""
         ver = f" {self.version}" if self.version else ""
-        return f"Jupyter Server{ver} (pid {self.pid}) on {self.hostname}:{self.port}{where}"
+        on = self.sock if self.sock else f"{self.hostname}:{self.port}"
+        return f"Jupyter Server{ver} (pid {self.pid}) on {on}{where}"
 
 
 def _as_int(value: object) -> int | None:
@@ -584,10 +688,15 @@ def parse_server_list(text: str) -> list[RunningServer]:
     return servers
 
 
-def find_server(servers: Sequence[RunningServer], port: int) -> RunningServer | None:
-    """The server listening on ``port`` (TCP, not a Unix socket), or ``None``."""
+def find_server(
+    servers: Sequence[RunningServer], port: int, sock: str | None = None
+) -> RunningServer | None:
+    """The server listening on ``port`` (TCP), or on the Unix socket ``sock``; else ``None``."""
     for server in servers:
-        if server.port == port and not server.sock:
+        if sock is not None:
+            if server.sock == sock:
+                return server
+        elif server.port == port and not server.sock:
             return server
     return None
 
@@ -735,17 +844,19 @@ def _mask_secrets(text: str, mask: str) -> str:
 
 
 def desired_server_settings(
-    port: int, *, password_hash: str | None = None
+    port: int, *, password_hash: str | None = None, sock: str | None = None
 ) -> dict[str, dict[str, object]]:
-    """The settings ``jupyter setup`` writes (the password hash under ``IdentityProvider``)."""
-    settings: dict[str, dict[str, object]] = {
-        "ServerApp": {
-            "ip": LOOPBACK,
-            "port": validate_port(port, "remote port"),
-            "port_retries": 0,
-            "open_browser": False,
-        }
-    }
+    """The settings ``jupyter setup`` writes (the password hash under ``IdentityProvider``).
+
+    With ``sock``: ``ServerApp.sock`` and ``sock_mode`` instead of ``ip`` and ``port``.
+    """
+    server: dict[str, object]
+    if sock is not None:
+        server = {"sock": validate_socket_path(sock), "sock_mode": SOCKET_MODE}
+    else:
+        server = {"ip": LOOPBACK, "port": validate_port(port, "remote port")}
+    server |= {"port_retries": 0, "open_browser": False}
+    settings: dict[str, dict[str, object]] = {"ServerApp": server}
     if password_hash is not None:
         if not password_hash or "\n" in password_hash or '"' in password_hash:
             msg = "the password hash is not in Jupyter's form"
@@ -760,6 +871,7 @@ def merge_server_config(
     *,
     password_hash: str | None = None,
     path: str = "~/.jupyter/" + CONFIG_FILE,
+    sock: str | None = None,
 ) -> ConfigMerge:
     """Merge sshjup's settings into the existing JSON config, keeping everything else.
 
@@ -782,7 +894,7 @@ def merge_server_config(
             msg = f"the remote {path} is not a JSON object"
             raise ConfigParseError(msg, hint=_FIX_CONFIG)
         data = loaded
-    wanted = desired_server_settings(port, password_hash=password_hash)
+    wanted = desired_server_settings(port, password_hash=password_hash, sock=sock)
     notes: list[str] = []
     if password_hash is not None:
         extra = [("PasswordIdentityProvider", "hashed_password"), ("ServerApp", "password")]
@@ -823,6 +935,9 @@ __all__ = [
     "ConfigChange",
     "ConfigMerge",
     "PasswordAlgorithm",
+    "SOCKET_DIR",
+    "SOCKET_DIR_DISPLAY",
+    "SOCKET_MODE",
     "RunningServer",
     "ScriptOutput",
     "argon2_available",
@@ -842,7 +957,9 @@ __all__ = [
     "poll_script",
     "port_in_use",
     "probe_script",
+    "resolve_socket_script",
     "shell_word",
+    "socket_request_expr",
     "start_argv",
     "start_script",
     "stop_script",

@@ -7,19 +7,24 @@ secrets through :mod:`sshjup.store.tokens`.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sshjup import hosts
-from sshjup.errors import NotFound
+from sshjup.errors import Conflict, InvalidInput, NotFound, SshjupError
 from sshjup.jupyter import remote, scripts
 from sshjup.models import JupyterSpec, Target
 from sshjup.store import fileio, paths, state
 from sshjup.store.tokens import TOKEN_ENV, TokenStore, resolve_token
+
+if TYPE_CHECKING:
+    from sshjup.jupyter import slurm
 
 Progress = Callable[[str], None]
 
@@ -57,6 +62,7 @@ def remember_spec(where: hosts.Where, target: Target, spec: JupyterSpec) -> Targ
 class SetupResult:
     plan: remote.SetupPlan
     password_stored: bool
+    password_algorithm: str | None = None  # "argon2", or "sha512" without argon2-cffi
 
 
 def setup(
@@ -84,6 +90,7 @@ def setup(
         password_hash=password_hash,
         dry_run=dry_run,
         replace=replace_values,
+        sock=target.remote_socket,
     )
     stored = False
     if store is not None and password is not None and not dry_run:
@@ -91,7 +98,8 @@ def setup(
         stored = True
     if not dry_run:
         remember_spec(where, target, spec)
-    return SetupResult(plan, stored)
+    algorithm = password_hash.partition(":")[0] if password_hash else None
+    return SetupResult(plan, stored, algorithm)
 
 
 def remember(
@@ -132,15 +140,23 @@ def start(
         store = TokenStore()
         store.backend()  # fail early: a server whose token cannot be kept is no use
         given, source = scripts.new_token(), "keyring"
-    started = remote.start(
-        target.alias,
-        where.ssh_config,
-        spec,
-        target.remote_port,
-        given,
-        timeout=timeout,
-        progress=progress,
-    )
+    try:
+        started = remote.start(
+            target.alias,
+            where.ssh_config,
+            spec,
+            target.remote_port,
+            given,
+            timeout=timeout,
+            progress=progress,
+            sock=target.remote_socket,
+        )
+    except BaseException:
+        # Ctrl-C (or a failure) after the server may have started: keep the --jupyter-cmd it
+        # was started with, so `jupyter stop` and `jupyter status` find it without it.
+        with contextlib.suppress(SshjupError):
+            remember_spec(where, target, spec)
+        raise
     if store is not None:
         store.set(target.alias, started.token or given, "token")
     _record_server(target.alias, target.remote_port, started.server.pid)
@@ -172,7 +188,13 @@ def check_our_server(where: hosts.Where, target: Target) -> None:
             "not handed to whatever listens on the remote port now"
         )
         raise NotFound(msg, hint=fix)
-    st = remote.status(target.alias, where.ssh_config, target.jupyter, target.remote_port)
+    st = remote.status(
+        target.alias,
+        where.ssh_config,
+        target.jupyter,
+        target.remote_port,
+        sock=target.remote_socket,
+    )
     server = st.server
     if server is None or server.pid != recorded["pid"] or recorded["port"] != target.remote_port:
         now = f"{server.describe()} runs there now" if server else "nothing of the remote user"
@@ -183,9 +205,108 @@ def check_our_server(where: hosts.Where, target: Target) -> None:
         raise NotFound(msg, hint=fix + ", or check what listens on the remote port")
 
 
-def stop(where: hosts.Where, name: str) -> remote.StopResult | None:
+@dataclass(frozen=True)
+class SlurmStartResult:
+    target: Target
+    started: slurm.SlurmStart
+    token_source: str
+
+
+def start_slurm(
+    where: hosts.Where,
+    name: str,
+    *,
+    kind: str | None = None,
+    command: str | None = None,
+    args: tuple[str, ...] | None = None,
+    root_dir: str | None = None,
+    token: str | None = None,
+    timeout: float = 300.0,
+    progress: Progress | None = None,
+    time_limit: str | None = None,
+    partition: str | None = None,
+    sbatch_args: tuple[str, ...] = (),
+    launch_command: str | None = None,
+) -> SlurmStartResult:
+    """Submit Jupyter as a batch job through the login node, wait, forward the local port."""
+    import time  # noqa: PLC0415
+
+    from sshjup.jupyter import slurm  # noqa: PLC0415 (only for batch jobs: keeps url light)
+
+    began = time.monotonic()
     target = hosts.get_target(where, name)
-    stopped = remote.stop(target.alias, where.ssh_config, target.jupyter, target.remote_port)
+    if target.remote_socket is not None:
+        msg = f"{target.alias} runs Jupyter on a remote socket; a batch job listens on TCP"
+        raise InvalidInput(msg, hint=f"`sshjup edit {target.name} --no-remote-socket` first")
+    known = slurm.get_job(target.name)
+    if known is not None:
+        msg = f"job {known.job_id} is already known for {target.alias}"
+        raise Conflict(msg, hint=f"stop it first: sshjup jupyter stop {target.name}")
+    spec = _spec_with(target, kind=kind, command=command, args=args, root_dir=root_dir)
+    given, source = resolve_token(
+        target.alias, cli_value=token, env_value=os.environ.get(TOKEN_ENV), store=None
+    )
+    store: TokenStore | None = None
+    if given is None:
+        store = TokenStore()
+        store.backend()
+        given, source = scripts.new_token(), "keyring"
+    job = slurm.submit(
+        target,
+        where.ssh_config,
+        spec,
+        given,
+        time_limit=time_limit,
+        partition=partition,
+        sbatch_args=sbatch_args,
+        launch_command=launch_command,
+    )
+    if progress is not None:
+        progress(f"submitted job {job.job_id} on {target.alias}")
+    if store is not None:
+        store.set(target.alias, given, "token")
+    started = slurm.wait_and_forward(
+        target,
+        where.ssh_config,
+        job,
+        timeout=timeout,
+        progress=progress,
+        tunnel_up=lambda: hosts.tunnel_up(where, name),
+        began=began,
+    )
+    target = remember_spec(where, target, spec)
+    return SlurmStartResult(target, started, source)
+
+
+def slurm_status(where: hosts.Where, name: str) -> tuple[Target, slurm.Job | None, Any]:
+    """The known job of NAME and what squeue says of it now (``None`` when no job is known)."""
+    from sshjup.jupyter import slurm  # noqa: PLC0415 (only for batch jobs: keeps url light)
+
+    target = hosts.get_target(where, name)
+    job = slurm.get_job(target.name)
+    if job is None:
+        return target, None, None
+    return target, job, slurm.poll(target, where.ssh_config, job)
+
+
+def stop_slurm(where: hosts.Where, name: str) -> slurm.Job | None:
+    from sshjup.jupyter import slurm  # noqa: PLC0415 (only for batch jobs: keeps url light)
+
+    target = hosts.get_target(where, name)
+    return slurm.stop(target, where.ssh_config)
+
+
+def stop(where: hosts.Where, name: str, *, command: str | None = None) -> remote.StopResult | None:
+    """Stop the host's Jupyter; ``command``: the remote ``jupyter`` to ask (not remembered)."""
+    target = hosts.get_target(where, name)
+    spec = _spec_with(target, command=command)
+    stopped = remote.stop(
+        target.alias,
+        where.ssh_config,
+        spec,
+        target.remote_port,
+        sock=target.remote_socket,
+    )
     st = state.load()
     if target.alias in st.servers:
         st.servers[target.alias] = {"port": target.remote_port, "pid": 0}
@@ -193,9 +314,56 @@ def stop(where: hosts.Where, name: str) -> remote.StopResult | None:
     return stopped
 
 
-def status(where: hosts.Where, name: str) -> tuple[Target, remote.RemoteStatus]:
+def status(
+    where: hosts.Where, name: str, *, command: str | None = None
+) -> tuple[Target, remote.RemoteStatus]:
+    """The remote user's servers; ``command``: the remote ``jupyter`` to ask (not remembered)."""
     target = hosts.get_target(where, name)
-    return target, remote.status(target.alias, where.ssh_config, target.jupyter, target.remote_port)
+    spec = _spec_with(target, command=command)
+    return target, remote.status(
+        target.alias,
+        where.ssh_config,
+        spec,
+        target.remote_port,
+        sock=target.remote_socket,
+    )
+
+
+def connect_options(target: Target) -> list[str]:
+    """``-o`` options that reach ``target`` by themselves (its Host block may not exist yet)."""
+    options = [f"HostName={target.hostname}"]
+    if target.user is not None:
+        options.append(f"User={target.user}")
+    if target.port is not None:
+        options.append(f"Port={target.port}")
+    if target.identity_file is not None:
+        options.append(f"IdentityFile={target.identity_file}")
+    if target.proxy_jump is not None:
+        options.append(f"ProxyJump={target.proxy_jump}")
+    return options
+
+
+def resolve_remote_socket(
+    where: hosts.Where, target: Target, requested: str | None, *, create: bool = True
+) -> Target:
+    """``target`` with its Jupyter forward going to a Unix socket on the remote.
+
+    The path is resolved on the remote once, over ssh with ``target``'s own settings (so this
+    works before ``add`` writes the block): ``requested`` may be empty (the default under the
+    remote's data dir), ``~/P``, a path relative to the remote home, or absolute. Its
+    directory is made 0700 (unless ``create`` is false: a dry run) or refused when others can
+    open it. The inventory keeps the absolute path; the Host block forwards to it.
+    """
+    found = remote.resolve_socket(
+        target.alias,
+        where.ssh_config,
+        target.name,
+        requested,
+        create=create,
+        connect=connect_options(target),
+    )
+    main = replace(target.forwards[0], remote_socket=found.path)
+    return target.with_changes(forwards=(main, *target.forwards[1:]))
 
 
 @dataclass(frozen=True)
@@ -213,12 +381,14 @@ def url(
     token: str | None = None,
     ui: bool = False,
     kind: str | None = None,
+    check: bool = False,
 ) -> UrlResult:
     """The local URL with the token; ``ui`` opens the host's front end (lab, tree); ``kind``
     (``lab``, ``notebook``, ``server``) picks the page instead.
 
     For a server sshjup started, first checks that it still is the one on the remote port
-    (:func:`check_our_server`).
+    (:func:`check_our_server`). ``check``: first make sure a Jupyter answers on the tunnel's
+    local port (:class:`~sshjup.errors.JupyterUnreachable` naming the fix, otherwise).
     """
     target = hosts.get_target(where, name)
     check_our_server(where, target)
@@ -232,6 +402,10 @@ def url(
     )
     if kind is None:
         kind = target.jupyter.kind if ui else "server"
+    if check:
+        from sshjup.jupyter import probe  # noqa: PLC0415 (http.client: only when checking)
+
+        probe.check_jupyter_answers(target, tunnel_up=False)
     return UrlResult(
         scripts.local_url(target.local_port, value, kind=kind),
         source,
@@ -248,9 +422,15 @@ def open_tunnel_and_url(
     timeout: float = 30.0,
     progress: Progress | None = None,
 ) -> UrlResult:
-    """Tunnel up if needed (``sshjup up``), then the URL of the front end with the token."""
+    """Tunnel up if needed (``sshjup up``), then the URL of the front end with the token.
+
+    Checks that a Jupyter answers through the tunnel first: never a URL on a dead port.
+    """
     result = url(where, name, token=token, ui=True)
     hosts.tunnel_up(where, name, timeout=timeout, progress=progress)
+    from sshjup.jupyter import probe  # noqa: PLC0415 (http.client: only when checking)
+
+    probe.check_jupyter_answers(hosts.get_target(where, name), tunnel_up=True)
     return result
 
 
@@ -308,17 +488,23 @@ def token_delete(where: hosts.Where, name: str) -> bool:
 
 __all__ = [
     "SetupResult",
+    "SlurmStartResult",
     "StartResult",
     "UrlResult",
     "check_our_server",
     "open_file",
+    "connect_options",
     "open_tunnel_and_url",
     "remember",
     "remember_spec",
+    "resolve_remote_socket",
     "setup",
+    "slurm_status",
     "start",
+    "start_slurm",
     "status",
     "stop",
+    "stop_slurm",
     "token_delete",
     "token_get",
     "token_set",

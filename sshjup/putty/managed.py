@@ -174,6 +174,17 @@ def apply(putty_plan: PuttyPlan, *, force: bool) -> None:
     for session in putty_plan.writes:
         st.pending.pop(digest_key(store, session.name), None)
     state.save(st)
+    # The plan's lines read as what to do; once done, they say what was done.
+    done = {
+        "PuTTY: create session ": "PuTTY: created session ",
+        "PuTTY: update session ": "PuTTY: updated session ",
+        "PuTTY: delete session ": "PuTTY: deleted session ",
+        "PuTTY: convert the key: ": "PuTTY: converted the key with: ",
+    }
+    for i, line in enumerate(putty_plan.messages):
+        for planned, did in done.items():
+            if line.startswith(planned):
+                putty_plan.messages[i] = did + line.removeprefix(planned)
 
 
 def as_ssh_sees_it(ssh_config: Path, target: Target) -> tuple[Target, Path | None]:

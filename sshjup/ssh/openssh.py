@@ -169,8 +169,12 @@ def _error_lines(stderr: str) -> str:
     return "; ".join(lines[:3]) or "ssh -G failed without a message"
 
 
-def expected_forward(bind: str, local_port: int, host: str, remote_port: int) -> str:
-    """How ``ssh -G`` prints ``LocalForward bind:lport host:rport``."""
+def expected_forward(
+    bind: str, local_port: int, host: str, remote_port: int, socket: str | None = None
+) -> str:
+    """How ``ssh -G`` prints ``LocalForward bind:lport host:rport`` (or ``bind:lport /socket``)."""
+    if socket is not None:
+        return f"[{bind}]:{local_port} {socket}"
     return f"[{bind}]:{local_port} [{host}]:{remote_port}"
 
 

@@ -81,30 +81,70 @@ def unquote_arg(value: str) -> str:
 def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[str]:
     """The Host block for one target, as lines without line endings."""
     lines = [f"Host {target.alias}", f"{INDENT}HostName {target.hostname}"]
+    given = {key for key, _ in target.ssh_options}
     if target.user is not None:
         lines.append(f"{INDENT}User {target.user}")
     if target.port is not None:
         lines.append(f"{INDENT}Port {target.port}")
     if target.identity_file is not None:
         lines.append(f"{INDENT}IdentityFile {quote_arg(target.identity_file)}")
+        # Only that key: an agent full of keys otherwise hits the server's MaxAuthTries first.
+        if "IdentitiesOnly" not in given:
+            lines.append(f"{INDENT}IdentitiesOnly yes")
     if target.proxy_jump is not None:
         lines.append(f"{INDENT}ProxyJump {target.proxy_jump}")
+    lines.extend(f"{INDENT}{key} {value}" for key, value in target.ssh_options)
     lines.extend(
-        f"{INDENT}LocalForward {fwd.bind}:{fwd.local_port} {fwd.remote_host}:{fwd.remote_port}"
+        f"{INDENT}LocalForward {fwd.bind}:{fwd.local_port} {fwd.destination}"
         for fwd in target.forwards
     )
     lines.append(f"{INDENT}ExitOnForwardFailure yes")
     if caps.session_type:
         lines.append(f"{INDENT}SessionType none")
+        lines.append(f"{INDENT}RemoteCommand {refusal_command(target)}")
     if caps.fork_after_authentication:
         lines.append(f"{INDENT}ForkAfterAuthentication yes")
     if caps.control_master:
         lines.append(f"{INDENT}ControlMaster auto")
         lines.append(f"{INDENT}ControlPath {control_path(control_dir, target.alias)}")
         lines.append(f"{INDENT}ControlPersist yes")
-    lines.append(f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}")
-    lines.append(f"{INDENT}ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}")
+    if "ServerAliveInterval" not in given:
+        lines.append(f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}")
+    if "ServerAliveCountMax" not in given:
+        lines.append(f"{INDENT}ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}")
     return lines
+
+
+def plain_ssh_command(target: Target) -> str:
+    """``ssh [-p PORT] [-i KEY] [-J JUMP] [USER@]HOST``: the host without the tunnel."""
+    words = ["ssh"]
+    if target.port is not None:
+        words += ["-p", str(target.port)]
+    if target.identity_file is not None:
+        words += ["-i", target.identity_file]
+    if target.proxy_jump is not None:
+        words += ["-J", target.proxy_jump]
+    at = f"{target.user}@" if target.user is not None else ""
+    return " ".join([*words, at + target.hostname])
+
+
+def refusal_command(target: Target) -> str:
+    """The ``RemoteCommand`` of a tunnel block: it makes a command through the alias fail.
+
+    With a ``RemoteCommand`` in the config, ``ssh jup-NAME CMD`` (and sftp, and an editor's
+    ``ssh jup-NAME bash``) stops at once with "Cannot execute command-line and remote command"
+    and leaves no master behind, instead of ignoring CMD and exiting 0 (``SessionType none``).
+    The master runs no session, so the command never runs there; sshjup's own remote commands
+    pass ``RemoteCommand=none``. A second ``ssh jup-NAME`` while the tunnel is up goes through
+    the master's socket, which does open a session: it runs this, prints which command to use
+    for a shell, and exits 0 (before, it opened a shell), as does a session forced with
+    ``-o SessionType=default``. Every value in it was validated (no quotes, ``$``, ``%`` or
+    spaces); ``echo`` reads the same in sh, csh and fish.
+    """
+    return (
+        f'echo "{target.alias} is the Jupyter tunnel and runs no shell or command; for those, '
+        f'scp or an editor use: {plain_ssh_command(target)}"'
+    )
 
 
 @functools.lru_cache(maxsize=16)  # the same for every block of a section

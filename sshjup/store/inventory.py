@@ -12,6 +12,7 @@ module that imports yaml.
         local_port: 8888
         remote_port: 8889
         forwards: ["6006:6006"]
+        remote_socket: /home/alice/.local/share/sshjup/jupyter-gpu.sock  # (optional)
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from sshjup.models import (
     validate_name,
     validate_port,
     validate_proxy_jump,
+    validate_socket_path,
+    validate_ssh_option,
     validate_user,
 )
 from sshjup.store import fileio
@@ -47,9 +50,11 @@ _HOST_KEYS = {
     "proxy_jump",
     "local_port",
     "remote_port",
+    "remote_socket",
     "forwards",
     "putty",
     "jupyter",
+    "ssh_options",
 }
 _JUPYTER_KEYS = {"kind", "command", "args", "root_dir"}
 HEADER = (
@@ -261,6 +266,7 @@ def _target(name: str, node: Any, source: str) -> Target:
         "port": validate_port,
         "local_port": validate_port,
         "remote_port": validate_port,
+        "remote_socket": validate_socket_path,
     }
     for key, validate in validators.items():
         value = number(key) if key.endswith("port") else text(key)
@@ -268,7 +274,10 @@ def _target(name: str, node: Any, source: str) -> Target:
             checked(key, lambda v=value, f=validate, k=key: f(v, k))
     local_port = number("local_port") or DEFAULT_LOCAL_PORT
     remote_port = number("remote_port") or DEFAULT_REMOTE_PORT
-    main = checked("local_port", lambda: Forward(local_port, remote_port))
+    remote_socket = text("remote_socket")
+    main = checked(
+        "local_port", lambda: Forward(local_port, remote_port, remote_socket=remote_socket)
+    )
     extra = [
         checked("forwards", lambda spec=spec: Forward.parse(spec))
         for spec in (
@@ -282,6 +291,18 @@ def _target(name: str, node: Any, source: str) -> Target:
     if "jupyter" in fields:
         jupyter = checked("jupyter", lambda: _jupyter(fields["jupyter"], source, name))
     port = number("port")
+    ssh_options: tuple[tuple[str, str], ...] = ()
+    if "ssh_options" in fields:
+        options = _mapping(fields["ssh_options"], source, f"host {name!r}: ssh_options")
+        ssh_options = tuple(
+            checked(
+                "ssh_options",
+                lambda k=k, v=v: validate_ssh_option(
+                    str(k), str(_scalar(v, source, "ssh option value")), "ssh_options"
+                ),
+            )
+            for k, v in options.items()
+        )
     target: Target = checked(
         "hostname",
         lambda: Target(
@@ -294,6 +315,7 @@ def _target(name: str, node: Any, source: str) -> Target:
             proxy_jump=text("proxy_jump"),
             putty=putty_value,
             jupyter=jupyter,
+            ssh_options=ssh_options,
         ),
     )
     return target
@@ -333,10 +355,14 @@ def to_data(inventory: Inventory) -> dict[str, Any]:
                 entry[key] = value
         entry["local_port"] = t.local_port
         entry["remote_port"] = t.remote_port
+        if t.remote_socket is not None:
+            entry["remote_socket"] = t.remote_socket
         if len(t.forwards) > 1:
             entry["forwards"] = [f.spec() for f in t.forwards[1:]]
         if t.putty is not None:
             entry["putty"] = t.putty
+        if t.ssh_options:
+            entry["ssh_options"] = dict(t.ssh_options)
         jupyter = _jupyter_data(t.jupyter)
         if jupyter:
             entry["jupyter"] = jupyter

@@ -69,12 +69,28 @@ def ssh_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return user_ssh_config()
 
 
+def ssh_config_chosen() -> bool:
+    """True when ``$SSHJUP_SSH_CONFIG`` names the config (the user chose a file on purpose)."""
+    return bool(os.environ.get("SSHJUP_SSH_CONFIG"))
+
+
 def is_default_ssh_config(path: Path) -> bool:
     """True when ``path`` is the file ssh reads without ``-F`` (then sshjup passes no ``-F``)."""
     try:
         return path.expanduser().absolute() == default_ssh_config().absolute()
     except OSError:
         return False
+
+
+def ssh_command(alias: str, ssh_config: Path, *options: str) -> str:
+    """The ``ssh`` command line a user types for ``alias``: with ``-F FILE`` unless ``ssh_config``
+    is the file ssh reads by itself (a hint that leaves ``-F`` out sends the user elsewhere)."""
+    import shlex  # noqa: PLC0415
+
+    words = ["ssh", *options]
+    if not is_default_ssh_config(ssh_config):
+        words += ["-F", str(ssh_config)]
+    return " ".join(shlex.quote(w) for w in [*words, alias])
 
 
 def app_dir() -> Path:
@@ -150,5 +166,7 @@ __all__ = [
     "inventory_path",
     "is_default_ssh_config",
     "is_users_config",
+    "ssh_command",
+    "ssh_config_chosen",
     "ssh_config_path",
 ]

@@ -35,12 +35,16 @@ def sshd_factory(tmp_path: Path) -> Iterator[Callable[..., SshServer]]:
     with ExitStack() as stack:
         count = 0
 
-        def start(*, login_user: str | None = None) -> SshServer:
+        def start(
+            *, login_user: str | None = None, extra_config: tuple[str, ...] = ()
+        ) -> SshServer:
             nonlocal count
             count += 1
             try:
                 return stack.enter_context(
-                    start_sshd(tmp_path / f"sshd{count}", login_user=login_user)
+                    start_sshd(
+                        tmp_path / f"sshd{count}", login_user=login_user, extra_config=extra_config
+                    )
                 )
             except SshdUnavailable as err:
                 pytest.skip(str(err))

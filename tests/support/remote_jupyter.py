@@ -158,6 +158,7 @@ class RemoteHost:
     remote_port: int
     spec: JupyterSpec
     pids: list[int] = field(default_factory=list)
+    sock: str | None = None  # the remote socket (``add --remote-socket``), read back after add
 
     @property
     def alias(self) -> str:
@@ -190,7 +191,9 @@ def _running_pids(dirs: RemoteJupyterDirs) -> list[int]:
 
 def _cleanup(host: RemoteHost) -> None:
     with contextlib.suppress(Exception):
-        remote.stop(host.alias, host.cfg, host.spec, host.remote_port, grace_seconds=5)
+        remote.stop(
+            host.alias, host.cfg, host.spec, host.remote_port, grace_seconds=5, sock=host.sock
+        )
     for pid in {*host.pids, *_running_pids(host.dirs)}:
         if pid_alive(pid):
             stop_pid(pid)
@@ -198,6 +201,8 @@ def _cleanup(host: RemoteHost) -> None:
         CliRunner().invoke(cli, ["down", host.name])
     stop_master(host.cfg, host.alias)
     host.log_file.unlink(missing_ok=True)
+    if host.sock is not None:  # a socket a killed server left behind
+        Path(host.sock).unlink(missing_ok=True)
 
 
 @dataclass
@@ -210,9 +215,17 @@ class RemoteAccount:
     hosts: list[RemoteHost] = field(default_factory=list)
 
     def add(
-        self, name: str = "jr", *, local_port: int | None = None, remote_port: int | None = None
+        self,
+        name: str = "jr",
+        *,
+        local_port: int | None = None,
+        remote_port: int | None = None,
+        extra: tuple[str, ...] = (),
     ) -> RemoteHost:
-        """``sshjup add`` through the CLI (free ports unless given); cleaned up at teardown."""
+        """``sshjup add`` through the CLI (free ports unless given); cleaned up at teardown.
+
+        ``extra``: more options for ``sshjup add`` (``--remote-socket``...).
+        """
         local = local_port if local_port is not None else free_port()
         rport = remote_port if remote_port is not None else free_port()
         spec = JupyterSpec(kind="server", command=str(self.dirs.command))
@@ -229,7 +242,11 @@ class RemoteAccount:
             str(local),
             "--remote-port",
             str(rport),
+            *extra,
         )
+        if "--remote-socket" in extra:
+            [listed] = [t for t in json.loads(invoke("list", "--json").stdout) if t["name"] == name]
+            host.sock = listed["remote_socket"]
         return host
 
 
@@ -240,7 +257,10 @@ def remote_account(
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
-    server = sshd_factory(login_user=remote_user())
+    yield from _remote_account(sshd_factory(login_user=remote_user()), ssh_config, tmp_path)
+
+
+def _remote_account(server: SshServer, ssh_config: Path, tmp_path: Path) -> Iterator[RemoteAccount]:
     with remote_jupyter_dirs() as dirs:
         known_hosts = server.write_known_hosts(tmp_path / "known_hosts")
         ssh_config.write_text(server.client_config_tail(known_hosts))
@@ -251,6 +271,16 @@ def remote_account(
         finally:
             for host in account.hosts:
                 _cleanup(host)
+
+
+def remote_account_on(
+    server: SshServer, ssh_config: Path, tmp_path: Path
+) -> contextlib.AbstractContextManager[RemoteAccount]:
+    """``remote_account`` for an sshd the caller started (with its own ``extra_config``)."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    return contextlib.contextmanager(_remote_account)(server, ssh_config, tmp_path)
 
 
 @pytest.fixture
@@ -402,6 +432,7 @@ __all__ = [
     "invoke",
     "make_opener",
     "remote_account",
+    "remote_account_on",
     "remote_host",
     "remote_jupyter",
     "remote_jupyter_dirs",

@@ -284,6 +284,7 @@ def _write_valid_config(
     pid_file: Path,
     authorized_keys: Path,
     user: str,
+    extra: tuple[str, ...] = (),
 ) -> None:
     optional = [line for line in _OPTIONAL_LINES if _supported_optional.get(line, True)]
     while True:
@@ -295,7 +296,7 @@ def _write_valid_config(
             user=user,
             optional=optional,
         )
-        config.write_text(text)
+        config.write_text(text + "".join(line + "\n" for line in extra))
         result = _validate(sshd, config)
         if result.returncode == 0:
             for line in optional:
@@ -333,8 +334,12 @@ def start_sshd(
     *,
     login_user: str | None = None,
     startup_timeout: float = STARTUP_TIMEOUT,
+    extra_config: tuple[str, ...] = (),
 ) -> Iterator[SshServer]:
-    """Run a throwaway sshd for the ``with`` block; stop it (by PID) however the block ends."""
+    """Run a throwaway sshd for the ``with`` block; stop it (by PID) however the block ends.
+
+    ``extra_config``: more sshd_config lines (``SetEnv SLURM_CONF=...``).
+    """
     reason = unavailable_reason()
     if reason:
         raise SshdUnavailable(reason)
@@ -380,6 +385,7 @@ def start_sshd(
                 pid_file=pid_file,
                 authorized_keys=authorized_keys,
                 user=user,
+                extra=extra_config,
             )
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
