@@ -24,6 +24,8 @@ from sshjup.jupyter.scripts import (
     check_password,
     find_server,
     hash_password,
+    list_script,
+    live_servers,
     local_url,
     merge_server_config,
     new_token,
@@ -322,6 +324,40 @@ def test_stop_script_kills_what_ignores_sigterm(tmp_path: Path) -> None:
             stubborn.wait()
         if stubborn.stdout is not None:
             stubborn.stdout.close()
+
+
+def test_a_listed_server_whose_process_is_a_zombie_or_gone_is_not_live(tmp_path: Path) -> None:
+    # `jupyter server list` trusts `kill -0`: the runtime file of a killed server whose zombie
+    # nobody reaped still lists it. The list script names such pids, and live_servers drops them.
+    zombie = subprocess.Popen(["true"])  # our child: a zombie until we reap it
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if ") Z " in Path(f"/proc/{zombie.pid}/stat").read_text():
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("the child did not become a zombie")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    live = os.getpid()
+    entries = [
+        {"port": 18001 + i, "pid": pid, "url": "", "token": "t"}
+        for i, pid in enumerate((live, zombie.pid, gone.pid))
+    ]
+    fake = tmp_path / "jupyter"
+    listing = "".join(json.dumps(e) + "\\n" for e in entries)
+    fake.write_text(f"#!/bin/sh\nprintf '{listing}'\n")
+    fake.chmod(0o700)
+    try:
+        out = parse_markers(_sh(list_script(JupyterSpec(command=str(fake))), home=tmp_path).stdout)
+        assert [s.pid for s in parse_server_list(out.blocks["list"])] == [
+            live,
+            zombie.pid,
+            gone.pid,
+        ]
+        assert [s.pid for s in live_servers(out)] == [live]
+    finally:
+        zombie.wait()
 
 
 # -- reading answers --------------------------------------------------------------------------

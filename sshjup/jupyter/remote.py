@@ -33,9 +33,9 @@ from sshjup.jupyter.scripts import (
     check_extra_args,
     find_server,
     list_script,
+    live_servers,
     merge_server_config,
     parse_markers,
-    parse_server_list,
     poll_script,
     port_in_use,
     probe_script,
@@ -433,7 +433,7 @@ def _list(
     _raise_for_remote_errors(alias, spec, cp, out)
     if cp.returncode != 0 or "list" not in out.blocks:
         _fail(alias, "`jupyter server list`", cp, None)
-    return tuple(parse_server_list(out.blocks["list"]))
+    return tuple(live_servers(out))
 
 
 def status(
@@ -498,7 +498,7 @@ def start(
     _info, out = _probe(
         alias, ssh_config, spec, server_version=False, list_servers=True, timeout=ssh_timeout
     )
-    existing = find_server(parse_server_list(out.blocks.get("list", "")), port, sock)
+    existing = find_server(live_servers(out), port, sock)
     if existing is not None:
         raise _port_taken_by_jupyter(alias, port, existing, sock)
 
@@ -527,7 +527,7 @@ def start(
         )
         polled = parse_markers(cp.stdout)
         _raise_for_remote_errors(alias, spec, cp, polled)
-        server = find_server(parse_server_list(polled.blocks.get("list", "")), port, sock)
+        server = find_server(live_servers(polled), port, sock)
         if server is not None:
             works = server.token if server.token else (None if server.password_mode else token)
             return StartResult(server, log_path, time.monotonic() - began, works)

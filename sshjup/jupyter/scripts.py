@@ -395,11 +395,21 @@ def _error_block(name: str) -> list[str]:
     ]
 
 
-def _list_lines() -> list[str]:
+def _list_lines(*, define_alive: bool = True) -> list[str]:
     # stderr is kept (a failure says why); parse_server_list skips what is not JSON.
+    # `jupyter server list` trusts `kill -0`, so the runtime file of a killed server whose
+    # zombie nobody reaped (pid 1 in a container often does not) still lists it: the "gone"
+    # block names the listed pids that are dead or zombies, and live_servers drops them.
     return [
+        *(_ALIVE_FUNCTION if define_alive else ()),
         'if out=$("$JUPYTER" server list --json 2>&1); then',
         f'  echo "{MARK} begin list"; printf "%s\\n" "$out"; echo "{MARK} end list"',
+        f'  echo "{MARK} begin gone"',
+        "  pids=$(printf '%s\\n' \"$out\" | sed -n 's/.*\"pid\": *\\([0-9][0-9]*\\).*/\\1/p')",
+        "  for p in $pids; do",
+        '    alive "$p" || echo "$p"',
+        "  done",
+        f'  echo "{MARK} end gone"',
         "else",
         *_error_block("error-server"),
         "fi",
@@ -462,7 +472,7 @@ def poll_script(spec: JupyterSpec, port: int, pid: int, *, log_lines: int = 40) 
         *_ALIVE_FUNCTION,
         'if alive "$pid"; then alive=1; else alive=0; fi',
         f'echo "{MARK} alive $alive"',
-        *_list_lines(),
+        *_list_lines(define_alive=False),
         'if [ "$alive" = 0 ]; then',
         f'  echo "{MARK} begin log"; tail -n {int(log_lines)} "$log" 2>/dev/null; '
         f'echo "{MARK} end log"',
@@ -736,6 +746,12 @@ def scrub(text: str, known: Sequence[str | None] = ()) -> str:
     return text
 
 
+def live_servers(out: ScriptOutput) -> list[RunningServer]:
+    """The servers of a script's ``list`` block whose pid the ``gone`` block does not name."""
+    gone = {int(w) for w in out.blocks.get("gone", "").split() if w.isdigit()}
+    return [s for s in parse_server_list(out.blocks.get("list", "")) if s.pid not in gone]
+
+
 def server_secrets(text: str) -> tuple[str, ...]:
     """The tokens ``jupyter server list --json`` output holds (to mask them anywhere)."""
     return tuple(s.token for s in parse_server_list(text) if s.token)
@@ -953,6 +969,7 @@ __all__ = [
     "merge_server_config",
     "new_token",
     "parse_markers",
+    "live_servers",
     "parse_server_list",
     "poll_script",
     "port_in_use",
