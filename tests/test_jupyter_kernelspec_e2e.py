@@ -1,0 +1,263 @@
+"""`sshjup kernelspec install` and its launcher `sshjup kernel run`, driven by stock front ends.
+
+jupyter_client's KernelManager (what JupyterLab, Zed's and emacs-jupyter's Python side and
+nbclient use) starts the `jup-NAME` kernelspec, runs code as the remote account, interrupts,
+restarts and shuts it down; nbclient executes a notebook on it; a SIGKILLed launcher takes
+its remote kernel with it. Real sshd, real remote ipykernel, no fakes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import remote_jupyter
+from tests.support.procs import pid_alive
+from tests.support.remote_jupyter import (
+    ProcSampler,
+    RemoteHost,
+    files_holding,
+    invoke,
+    remote_user,
+)
+
+remote_account = remote_jupyter.remote_account
+remote_host = remote_jupyter.remote_host
+
+jupyter_client = pytest.importorskip("jupyter_client")
+
+pytestmark = pytest.mark.e2e
+
+READY_TIMEOUT = 60
+
+
+@pytest.fixture
+def jupyter_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """JUPYTER_DATA_DIR and JUPYTER_RUNTIME_DIR in temp dirs (the front end's and sshjup's)."""
+    data, runtime = tmp_path / "jupyter-data", tmp_path / "jupyter-runtime"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(data))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.delenv("JUPYTER_PATH", raising=False)
+    return data, runtime
+
+
+def _install(host: RemoteHost, *extra: str) -> dict[str, Any]:
+    out = invoke(
+        "kernelspec", "install", host.name, "--jupyter-cmd", str(host.dirs.command), *extra, "--json"
+    )
+    return dict(json.loads(out.stdout))
+
+
+def _remote_pids_with(text: str) -> list[int]:
+    """PIDs of the remote account whose command line names ``text`` (our kernel's dir)."""
+    import pwd
+
+    uid = pwd.getpwnam(remote_user()).pw_uid
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if entry.stat().st_uid != uid:
+                continue
+            if text.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_gone(remote_dir: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(remote_dir).exists() and not _remote_pids_with(remote_dir):
+            return
+        time.sleep(0.1)
+    assert not Path(remote_dir).exists(), f"{remote_dir} is still there"
+    assert not _remote_pids_with(remote_dir), "a remote process of the kernel is still running"
+
+
+def _execute(kc: Any, code: str, timeout: float = 30) -> tuple[dict[str, Any], str]:
+    chunks: list[str] = []
+
+    def hook(msg: dict[str, Any]) -> None:
+        content = msg["content"]
+        if msg["msg_type"] == "stream":
+            chunks.append(str(content["text"]))
+        elif msg["msg_type"] == "execute_result":
+            chunks.append(str(content["data"]["text/plain"]))
+        elif msg["msg_type"] == "error":
+            chunks.append(str(content["ename"]))
+
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout)
+    return reply["content"], "".join(chunks).strip()
+
+
+def _remote_dir(kc: Any) -> str:
+    content, out = _execute(
+        kc,
+        "from ipykernel.kernelapp import IPKernelApp; "
+        "import os; print(os.path.dirname(IPKernelApp.instance().connection_file))",
+    )
+    assert content["status"] == "ok", content
+    assert out.startswith("/tmp/sshjup-r."), out
+    return out
+
+
+@contextlib.contextmanager
+def _manager(log: Path) -> Iterator[Any]:
+    km = jupyter_client.KernelManager(kernel_name="jup-jr")
+    with log.open("ab") as sink:  # (open for restarts too)
+        km.start_kernel(stdout=sink, stderr=sink)
+        try:
+            yield km
+        finally:
+            if km.has_kernel:
+                with contextlib.suppress(Exception):
+                    km.shutdown_kernel(now=True)
+
+
+def _client(km: Any) -> Any:
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=READY_TIMEOUT)
+    return kc
+
+
+@pytest.mark.parametrize("route", ["own", "tunnel"])
+def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path], tmp_path: Path, route: str
+) -> None:
+    data, _runtime = jupyter_dirs
+    if route == "tunnel":
+        invoke("up", remote_host.name)
+    info = _install(remote_host)
+    spec_file = data / "kernels" / "jup-jr" / "kernel.json"
+    assert info["directory"] == str(spec_file.parent)
+    spec = json.loads(spec_file.read_text())
+    assert spec["argv"][1:6] == ["-m", "sshjup", "kernel", "run", "jr"]
+    assert spec["argv"][-2:] == ["--connection-file", "{connection_file}"]
+    assert spec["interrupt_mode"] == "message"
+    assert jupyter_client.kernelspec.KernelSpecManager().get_kernel_spec("jup-jr").argv == (
+        spec["argv"]
+    )
+
+    log = tmp_path / "launcher.log"
+    sampler = ProcSampler()
+    sampler.start()
+    with _manager(log) as km:
+        key = km.session.key.decode()
+        kc = _client(km)
+        try:
+            content, out = _execute(kc, "import getpass; print(getpass.getuser())")
+            assert (content["status"], out) == ("ok", remote_user())
+            first_dir = _remote_dir(kc)
+            assert os.stat(first_dir).st_mode & 0o777 == 0o700
+            assert f"({route} route)" in log.read_text()
+
+            # Interrupt a time.sleep(60): KeyboardInterrupt within 10 s.
+            msg_id = kc.execute("import time; time.sleep(60)")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # wait until it is running
+                msg = kc.get_iopub_msg(timeout=10)
+                if msg["msg_type"] == "execute_input":
+                    break
+            time.sleep(0.5)
+            start = time.monotonic()
+            km.interrupt_kernel()
+            reply = kc.get_shell_msg(timeout=10)
+            assert reply["parent_header"]["msg_id"] == msg_id
+            assert reply["content"]["status"] == "error"
+            assert reply["content"]["ename"] == "KeyboardInterrupt"
+            assert time.monotonic() - start < 10  # noqa: PLR2004
+            content, out = _execute(kc, "1+1")
+            assert out == "2"
+
+            # Restart: a fresh remote kernel; the old one and its dir are gone.
+            content, _ = _execute(kc, "x = 42")
+            km.restart_kernel(now=False)
+            kc.stop_channels()
+            kc = _client(km)
+            content, out = _execute(kc, "print('x' in dir())")
+            assert out == "False"
+            second_dir = _remote_dir(kc)
+            assert second_dir != first_dir
+            _wait_gone(first_dir)
+        finally:
+            kc.stop_channels()
+        launcher = km.provisioner.process.pid
+        km.shutdown_kernel(now=False)
+        assert not pid_alive(launcher)
+        _wait_gone(second_dir)
+    sampler.stop()
+
+    # Nothing of the kernel is left on the remote; the forwards on the tunnel are cancelled.
+    if route == "tunnel":
+        assert json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text()).get(
+            "launches", []
+        ) == []
+    # The key never reached an argv (local or remote: /proc of this machine), output or file.
+    assert sampler.rounds > 0
+    assert not [c for c in sampler.cmdlines if key.encode() in c]
+    assert key not in log.read_text()
+    assert files_holding(Path(os.environ["SSHJUP_HOME"]), {"key": key}) == {"key": []}
+    assert files_holding(data, {"key": key}) == {"key": []}
+
+    invoke("kernelspec", "uninstall", remote_host.name)
+    assert not spec_file.parent.exists()
+    with pytest.raises(jupyter_client.kernelspec.NoSuchKernel):
+        jupyter_client.kernelspec.KernelSpecManager().get_kernel_spec("jup-jr")
+
+
+def test_nbclient_executes_a_notebook_on_the_remote_kernel(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path]
+) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    _install(remote_host)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import getpass\nuser = getpass.getuser()"),
+        nbformat.v4.new_code_cell("print(user, 6 * 7)"),
+    ]
+    client = nbclient.NotebookClient(nb, kernel_name="jup-jr", timeout=60, startup_timeout=60)
+    client.execute()
+    outputs = nb.cells[1].outputs
+    assert [o.get("text", "").strip() for o in outputs] == [f"{remote_user()} 42"]
+
+
+def test_sigkill_of_the_launcher_takes_the_remote_kernel_with_it(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    invoke("up", remote_host.name)
+    _install(remote_host)
+    with _manager(tmp_path / "launcher.log") as km:
+        kc = _client(km)
+        try:
+            remote_dir = _remote_dir(kc)
+        finally:
+            kc.stop_channels()
+        assert _remote_pids_with(remote_dir)
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        start = time.monotonic()
+        _wait_gone(remote_dir, timeout=10)
+        assert time.monotonic() - start < 10  # noqa: PLR2004
+    # The killed launcher's forwards on the tunnel are cancelled by the next launcher.
+    launches = json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text())
+    assert len(launches.get("launches", [])) == 1
+    with _manager(tmp_path / "launcher2.log") as km:
+        kc = _client(km)
+        try:
+            content, out = _execute(kc, "6 * 7")
+            assert out == "42"
+        finally:
+            kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    state = json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text())
+    assert state.get("launches", []) == []
