@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.support import remote_jupyter
-from tests.support.procs import pid_alive
+from tests.support.procs import descendants_of, pid_alive
 from tests.support.remote_jupyter import (
     ProcSampler,
     RemoteHost,
@@ -51,7 +51,13 @@ def jupyter_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
 
 def _install(host: RemoteHost, *extra: str) -> dict[str, Any]:
     out = invoke(
-        "kernelspec", "install", host.name, "--jupyter-cmd", str(host.dirs.command), *extra, "--json"
+        "kernelspec",
+        "install",
+        host.name,
+        "--jupyter-cmd",
+        str(host.dirs.command),
+        *extra,
+        "--json",
     )
     return dict(json.loads(out.stdout))
 
@@ -73,14 +79,31 @@ def _remote_pids_with(text: str) -> list[int]:
     return found
 
 
-def _wait_gone(remote_dir: str, timeout: float = 15.0) -> None:
+def _ppid(pid: int) -> int:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _family(remote_dir: str) -> set[int]:
+    """The kernel's remote processes (KernelApp, the kernel: their argv names the dir), the
+    wrapper shell that started them (KernelApp's parent) and everything below that shell."""
+    named = _remote_pids_with(remote_dir)
+    shells = {_ppid(p) for p in named} - {0, 1}
+    return {*named, *shells, *(d for sh in shells for d in descendants_of(sh))}
+
+
+def _wait_gone(remote_dir: str, family: set[int], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not Path(remote_dir).exists() and not _remote_pids_with(remote_dir):
+        alive = {p for p in family if pid_alive(p)}
+        if not Path(remote_dir).exists() and not alive and not _remote_pids_with(remote_dir):
             return
         time.sleep(0.1)
     assert not Path(remote_dir).exists(), f"{remote_dir} is still there"
     assert not _remote_pids_with(remote_dir), "a remote process of the kernel is still running"
+    assert not {p for p in family if pid_alive(p)}, "the remote wrapper is still running"
 
 
 def _execute(kc: Any, code: str, timeout: float = 30) -> tuple[dict[str, Any], str]:
@@ -144,8 +167,9 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
     assert spec["argv"][1:6] == ["-m", "sshjup", "kernel", "run", "jr"]
     assert spec["argv"][-2:] == ["--connection-file", "{connection_file}"]
     assert spec["interrupt_mode"] == "message"
-    assert jupyter_client.kernelspec.KernelSpecManager().get_kernel_spec("jup-jr").argv == (
-        spec["argv"]
+    assert (
+        jupyter_client.kernelspec.KernelSpecManager().get_kernel_spec("jup-jr").argv
+        == (spec["argv"])
     )
 
     log = tmp_path / "launcher.log"
@@ -158,6 +182,8 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
             content, out = _execute(kc, "import getpass; print(getpass.getuser())")
             assert (content["status"], out) == ("ok", remote_user())
             first_dir = _remote_dir(kc)
+            first_family = _family(first_dir)
+            assert len(first_family) >= 3, "wrapper, KernelApp, kernel"
             assert os.stat(first_dir).st_mode & 0o777 == 0o700
             assert f"({route} route)" in log.read_text()
 
@@ -175,7 +201,7 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
             assert reply["parent_header"]["msg_id"] == msg_id
             assert reply["content"]["status"] == "error"
             assert reply["content"]["ename"] == "KeyboardInterrupt"
-            assert time.monotonic() - start < 10  # noqa: PLR2004
+            assert time.monotonic() - start < 10
             content, out = _execute(kc, "1+1")
             assert out == "2"
 
@@ -187,21 +213,28 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
             content, out = _execute(kc, "print('x' in dir())")
             assert out == "False"
             second_dir = _remote_dir(kc)
+            second_family = _family(second_dir)
             assert second_dir != first_dir
-            _wait_gone(first_dir)
+            _wait_gone(first_dir, first_family)
         finally:
             kc.stop_channels()
         launcher = km.provisioner.process.pid
+        ssh_session = descendants_of(launcher)
+        assert ssh_session, "the launcher's ssh"
         km.shutdown_kernel(now=False)
         assert not pid_alive(launcher)
-        _wait_gone(second_dir)
+        _wait_gone(second_dir, second_family)
+        assert not [p for p in ssh_session if pid_alive(p)]
     sampler.stop()
 
     # Nothing of the kernel is left on the remote; the forwards on the tunnel are cancelled.
     if route == "tunnel":
-        assert json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text()).get(
-            "launches", []
-        ) == []
+        assert (
+            json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text()).get(
+                "launches", []
+            )
+            == []
+        )
     # The key never reached an argv (local or remote: /proc of this machine), output or file.
     assert sampler.rounds > 0
     assert not [c for c in sampler.cmdlines if key.encode() in c]
@@ -243,18 +276,25 @@ def test_sigkill_of_the_launcher_takes_the_remote_kernel_with_it(
             remote_dir = _remote_dir(kc)
         finally:
             kc.stop_channels()
-        assert _remote_pids_with(remote_dir)
-        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        family = _family(remote_dir)
+        assert family
+        launcher = km.provisioner.process.pid
+        ssh_session = descendants_of(launcher)
+        os.kill(launcher, signal.SIGKILL)
         start = time.monotonic()
-        _wait_gone(remote_dir, timeout=10)
-        assert time.monotonic() - start < 10  # noqa: PLR2004
+        _wait_gone(remote_dir, family, timeout=10)
+        assert time.monotonic() - start < 10
+        deadline = time.monotonic() + 10  # the orphaned ssh ends with its session
+        while [p for p in ssh_session if pid_alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in ssh_session if pid_alive(p)]
     # The killed launcher's forwards on the tunnel are cancelled by the next launcher.
     launches = json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text())
     assert len(launches.get("launches", [])) == 1
     with _manager(tmp_path / "launcher2.log") as km:
         kc = _client(km)
         try:
-            content, out = _execute(kc, "6 * 7")
+            _content, out = _execute(kc, "6 * 7")
             assert out == "42"
         finally:
             kc.stop_channels()

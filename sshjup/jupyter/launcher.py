@@ -223,18 +223,24 @@ class _Session:
         if self.key_sent:
             self.send("int\n")
 
-    def end(self) -> int:
+    def end(self, reader: threading.Thread | None) -> int:
         """Close stdin (the remote stops the kernel), wait; terminate only if ssh hangs."""
         self.close()
         try:
-            return self.child.wait(timeout=EXIT_GRACE)
+            code = self.child.wait(timeout=EXIT_GRACE)
         except Exception:
             self.child.terminate()
             try:
-                return self.child.wait(timeout=5)
+                code = self.child.wait(timeout=5)
             except Exception:
                 self.child.kill()
-                return self.child.wait()
+                code = self.child.wait()
+        if reader is not None:
+            reader.join(timeout=2)
+        if self.child.stdout is not None and (reader is None or not reader.is_alive()):
+            with contextlib.suppress(OSError):
+                self.child.stdout.close()
+        return code
 
 
 def _install_signals(session: _Session) -> dict[int, Any]:
@@ -305,6 +311,7 @@ def run(
     if p.route == "tunnel":
         _sweep(where, target.alias)
     session: _Session | None = None
+    reader: threading.Thread | None = None
     saved: dict[int, Any] = {}
     try:
         child = proc.spawn(p.argv)
@@ -312,7 +319,8 @@ def run(
         saved = _install_signals(session)
         lines: queue.Queue[str | None] = queue.Queue()
         assert child.stdout is not None  # noqa: S101 (spawn gives a pipe)
-        threading.Thread(target=_reader, args=(child.stdout, lines), daemon=True).start()
+        reader = threading.Thread(target=_reader, args=(child.stdout, lines), daemon=True)
+        reader.start()
         session.send(script)
         _wait_for(lines, kernels.SEND_KEY, child, target.alias)
         session.send(frontend.key + "\n")
@@ -333,7 +341,7 @@ def run(
         return code
     finally:
         if session is not None:
-            session.end()
+            session.end(reader)
         _restore_signals(saved)
         if forwarded:
             _cancel_tunnel(where, target.alias, p.specs)
