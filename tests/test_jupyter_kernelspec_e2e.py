@@ -188,20 +188,7 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
             assert f"({route} route)" in log.read_text()
 
             # Interrupt a time.sleep(60): KeyboardInterrupt within 10 s.
-            msg_id = kc.execute("import time; time.sleep(60)")
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:  # wait until it is running
-                msg = kc.get_iopub_msg(timeout=10)
-                if msg["msg_type"] == "execute_input":
-                    break
-            time.sleep(0.5)
-            start = time.monotonic()
-            km.interrupt_kernel()
-            reply = kc.get_shell_msg(timeout=10)
-            assert reply["parent_header"]["msg_id"] == msg_id
-            assert reply["content"]["status"] == "error"
-            assert reply["content"]["ename"] == "KeyboardInterrupt"
-            assert time.monotonic() - start < 10
+            assert _interrupt_sleep(km, kc) < 10
             content, out = _execute(kc, "1+1")
             assert out == "2"
 
@@ -301,3 +288,63 @@ def test_sigkill_of_the_launcher_takes_the_remote_kernel_with_it(
         km.shutdown_kernel(now=False)
     state = json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text())
     assert state.get("launches", []) == []
+
+
+def _interrupt_sleep(km: Any, kc: Any) -> float:
+    """Run time.sleep(60), interrupt it; seconds until the KeyboardInterrupt reply."""
+    msg_id = kc.execute("import time; time.sleep(60)")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if kc.get_iopub_msg(timeout=10)["msg_type"] == "execute_input":
+            break
+    time.sleep(0.5)
+    start = time.monotonic()
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=10)
+    while reply["parent_header"].get("msg_id") != msg_id:  # (a kernel_info reply before it)
+        reply = kc.get_shell_msg(timeout=max(start + 10 - time.monotonic(), 0.1))
+    assert (reply["content"]["status"], reply["content"]["ename"]) == ("error", "KeyboardInterrupt")
+    return time.monotonic() - start
+
+
+def test_signal_interrupt_mode_relays_sigint_to_the_remote_kernel(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """With interrupt_mode signal the front end sends the launcher SIGINT; it is relayed as a
+    line on ssh's stdin, and the remote wrapper signals the kernel's process group."""
+    _install(remote_host, "--interrupt-mode", "signal")
+    with _manager(tmp_path / "launcher.log") as km:
+        assert km.kernel_spec.interrupt_mode == "signal"
+        kc = _client(km)
+        try:
+            assert _interrupt_sleep(km, kc) < 10
+            assert _execute(kc, "6 * 7")[1] == "42"  # the kernel lives on
+        finally:
+            kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def test_launcher_exits_when_the_remote_kernel_exits(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _install(remote_host)
+    km = jupyter_client.KernelManager(kernel_name="jup-jr", autorestart=False)
+    with (tmp_path / "launcher.log").open("ab") as sink:
+        km.start_kernel(stdout=sink, stderr=sink)
+        try:
+            kc = _client(km)
+            try:
+                remote_dir = _remote_dir(kc)
+                family = _family(remote_dir)
+                kc.execute("import os; os._exit(0)")
+            finally:
+                kc.stop_channels()
+            deadline = time.monotonic() + 10
+            while km.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not km.is_alive(), "the launcher outlived its kernel"
+            _wait_gone(remote_dir, family)
+        finally:
+            if km.is_alive():
+                km.shutdown_kernel(now=True)
+            km.cleanup_resources()
