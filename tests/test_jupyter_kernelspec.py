@@ -430,3 +430,21 @@ def test_install_for_another_ssh_config_names_it_in_the_launcher_argv(
     assert result.exit_code == 0, result.output
     argv = json.loads(result.stdout)["argv"]
     assert argv[argv.index("--ssh-config") + 1] == str(other)
+
+
+def test_kernel_run_without_the_connection_file_exits_4(managed: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["kernel", "run", "gpu", "--connection-file", str(tmp_path / "nope.json")]
+    )
+    assert result.exit_code == NotFound.exit_code
+    assert "does not exist" in result.stderr
+
+
+def test_kernel_run_with_an_unusable_connection_file_exits_2_without_the_key(
+    managed: Path, tmp_path: Path
+) -> None:
+    cf = tmp_path / "kernel.json"
+    cf.write_text(_frontend_text(transport="ipc"))
+    result = CliRunner().invoke(cli, ["kernel", "run", "gpu", "--connection-file", str(cf)])
+    assert result.exit_code == InvalidInput.exit_code
+    assert KEY not in result.output + result.stderr

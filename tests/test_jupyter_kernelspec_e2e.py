@@ -348,3 +348,37 @@ def test_launcher_exits_when_the_remote_kernel_exits(
             if km.is_alive():
                 km.shutdown_kernel(now=True)
             km.cleanup_resources()
+
+
+def test_kernel_run_with_no_jupyter_on_the_remote_exits_8_and_leaves_nothing(
+    remote_host: RemoteHost, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from sshjup.cli import cli
+
+    def dirs() -> set[str]:
+        return {str(p) for p in Path("/tmp").glob("sshjup-r.*")}
+
+    before = dirs()
+    cf = tmp_path / "kernel-x.json"
+    km = jupyter_client.KernelManager()  # only to write a connection file as a front end does
+    km.connection_file = str(cf)
+    km.write_connection_file()
+    key = json.loads(cf.read_text())["key"]
+    result = CliRunner().invoke(
+        cli,
+        [
+            "kernel",
+            "run",
+            remote_host.name,
+            "--jupyter-cmd",
+            "/nonexistent/bin/jupyter",
+            "--connection-file",
+            str(cf),
+        ],
+    )
+    assert result.exit_code == 8, result.output
+    assert "did not start" in result.stderr
+    assert key not in result.output + result.stderr
+    assert dirs() <= before
