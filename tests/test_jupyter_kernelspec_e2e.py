@@ -382,3 +382,67 @@ def test_kernel_run_with_no_jupyter_on_the_remote_exits_8_and_leaves_nothing(
     assert "did not start" in result.stderr
     assert key not in result.output + result.stderr
     assert dirs() <= before
+
+
+def test_direct_route_of_windows_runs_over_one_ssh_with_five_forwards(
+    remote_host: RemoteHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route Windows' OpenSSH takes (no ControlMaster), run here against the real sshd:
+    one ssh carries the five -L forwards and the session; with the tunnel up, the Host block's
+    own Jupyter forward only warns, and the tunnel keeps serving."""
+    import threading
+
+    from sshjup.hosts import Where
+    from sshjup.jupyter import launcher
+    from sshjup.ssh.sshconfig import Capabilities
+
+    invoke("up", remote_host.name)
+    no_mux = Capabilities(True, True, False, "9.2")  # (ForkAfterAuthentication=no still needed)
+    monkeypatch.setattr(launcher.openssh, "capabilities", lambda: no_mux)
+    km = jupyter_client.KernelManager()
+    km.connection_file = str(tmp_path / "kernel-direct.json")
+    km.write_connection_file()
+    spawned: list[list[str]] = []
+    real_spawn = launcher.proc.spawn
+
+    def spawn(argv: list[str], **kw: Any) -> Any:
+        spawned.append(list(argv))
+        return real_spawn(argv, **kw)
+
+    monkeypatch.setattr(launcher.proc, "spawn", spawn)
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["code"] = launcher.run(
+                Where.locate(),
+                remote_host.name,
+                Path(km.connection_file),
+                jupyter_cmd=str(remote_host.dirs.command),
+            )
+        except Exception as err:
+            result["error"] = err
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    kc = jupyter_client.BlockingKernelClient(connection_file=km.connection_file)
+    kc.load_connection_file()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=READY_TIMEOUT)
+        content, out = _execute(kc, "import getpass; print(getpass.getuser())")
+        assert out == remote_user(), (content, result)
+        remote_dir = _remote_dir(kc)
+        family = _family(remote_dir)
+        [argv] = spawned
+        assert argv.count("-L") == 5
+        assert "ControlPath=none" in argv
+        status = json.loads(invoke("status", remote_host.name, "--json").stdout)
+        assert status[0]["port_open"], "the tunnel's own port still serves"
+        kc.shutdown()
+    finally:
+        kc.stop_channels()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the launcher did not exit with its kernel"
+    assert result == {"code": 0}
+    _wait_gone(remote_dir, family)
