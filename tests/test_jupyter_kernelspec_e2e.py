@@ -22,6 +22,7 @@ import pytest
 from tests.support import remote_jupyter
 from tests.support.procs import descendants_of, pid_alive
 from tests.support.remote_jupyter import (
+    ProcessStartRecorder,
     ProcSampler,
     RemoteHost,
     files_holding,
@@ -175,6 +176,9 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
     log = tmp_path / "launcher.log"
     sampler = ProcSampler()
     sampler.start()
+    recorder = ProcessStartRecorder()
+    recorder.start()
+    environs: list[bytes] = []
     with _manager(log) as km:
         key = km.session.key.decode()
         kc = _client(km)
@@ -183,6 +187,9 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
             assert (content["status"], out) == ("ok", remote_user())
             first_dir = _remote_dir(kc)
             first_family = _family(first_dir)
+            for pid in first_family:  # the remote processes' environment
+                with contextlib.suppress(OSError):
+                    environs.append((Path("/proc") / str(pid) / "environ").read_bytes())
             assert len(first_family) >= 3, "wrapper, KernelApp, kernel"
             assert os.stat(first_dir).st_mode & 0o777 == 0o700
             assert f"({route} route)" in log.read_text()
@@ -213,6 +220,7 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
         _wait_gone(second_dir, second_family)
         assert not [p for p in ssh_session if pid_alive(p)]
     sampler.stop()
+    recorder.stop()
 
     # Nothing of the kernel is left on the remote; the forwards on the tunnel are cancelled.
     if route == "tunnel":
@@ -225,6 +233,10 @@ def test_kernelspec_runs_interrupts_restarts_and_shuts_down_a_remote_kernel(
     # The key never reached an argv (local or remote: /proc of this machine), output or file.
     assert sampler.rounds > 0
     assert not [c for c in sampler.cmdlines if key.encode() in c]
+    assert recorder.events, "the launcher's start was recorded"
+    assert not [e for e in recorder.events if key in repr(e)]  # argv and env of local starts
+    assert environs
+    assert not [e for e in environs if key.encode() in e]
     assert key not in log.read_text()
     assert files_holding(Path(os.environ["SSHJUP_HOME"]), {"key": key}) == {"key": []}
     assert files_holding(data, {"key": key}) == {"key": []}
