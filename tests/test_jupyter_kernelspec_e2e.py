@@ -458,3 +458,34 @@ def test_direct_route_of_windows_runs_over_one_ssh_with_five_forwards(
     assert not thread.is_alive(), "the launcher did not exit with its kernel"
     assert result == {"code": 0}
     _wait_gone(remote_dir, family)
+
+
+def test_tunnel_down_ends_the_launchers_kernel_and_leaves_nothing(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """On the tunnel route the session rides on the master: `sshjup down` ends it, the remote
+    wrapper stops the kernel, and the launcher exits (a front end then restarts it)."""
+    invoke("up", remote_host.name)
+    _install(remote_host)
+    km = jupyter_client.KernelManager(kernel_name="jup-jr", autorestart=False)
+    with (tmp_path / "launcher.log").open("ab") as sink:
+        km.start_kernel(stdout=sink, stderr=sink)
+        try:
+            kc = _client(km)
+            try:
+                remote_dir = _remote_dir(kc)
+                family = _family(remote_dir)
+            finally:
+                kc.stop_channels()
+            invoke("down", remote_host.name)
+            deadline = time.monotonic() + 20
+            while km.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not km.is_alive(), "the launcher outlived its tunnel"
+            _wait_gone(remote_dir, family)
+        finally:
+            if km.is_alive():
+                km.shutdown_kernel(now=True)
+            km.cleanup_resources()
+    state = json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text())
+    assert state.get("launches", []) == []
