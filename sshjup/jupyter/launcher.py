@@ -203,7 +203,7 @@ class _Session:
     def __init__(self, child: subprocess.Popen[bytes]) -> None:
         self.child = child
         self.key_sent = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # (a signal handler may send while main sends)
 
     def send(self, text: str) -> None:
         stdin = self.child.stdin
