@@ -8,6 +8,10 @@ Needs root and the account from .ci/setup-remote-jupyter.sh (like the end-to-end
    through a hand-made ``ssh -N -L`` forward (five ``-L``, one ssh process); target <= 1.1x.
 2. ``sshjup kernel start`` to the first result vs the same steps by hand (ssh to start the
    kernel, read its connection file, five forwards on the master, connect); target <= 1.3x.
+3. The kernelspec route: jupyter_client's ``KernelManager(kernel_name="jup-bk")`` (the
+   launcher ``sshjup kernel run``) from start to the first result, with the tunnel up
+   (``tunnel`` route) and down (``own`` route), vs the steps by hand of 2.; reported, no target
+   yet (the launcher is a fresh Python process: its import time is in the ratio).
 Everything runs in a temp dir (HOME, SSHJUP_HOME, JUPYTER_RUNTIME_DIR...); every kernel and
 ssh started here is stopped by its PID or through sshjup.
 """
@@ -54,6 +58,27 @@ def round_trip(cf: str, runs: int) -> float:
         c.stop_channels()
 
 
+def launcher_first_result() -> float:
+    """KernelManager on the jup-bk kernelspec: start, connect, run 1+1; seconds; shut down."""
+    import jupyter_client
+
+    t = time.perf_counter()
+    km = jupyter_client.KernelManager(kernel_name="jup-bk")
+    km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        c = km.client()
+        c.start_channels()
+        try:
+            c.wait_for_ready(timeout=60)
+            c.execute_interactive("1+1", timeout=30, output_hook=lambda m: None)
+            took = time.perf_counter() - t
+        finally:
+            c.stop_channels()
+    finally:
+        km.shutdown_kernel(now=False)
+    return took
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
@@ -69,6 +94,7 @@ def main() -> int:
         XDG_CONFIG_HOME=str(home / ".config"),
         XDG_DATA_HOME=str(home / ".local" / "share"),
         JUPYTER_RUNTIME_DIR=str(base / "rt"),
+        JUPYTER_DATA_DIR=str(base / "data"),
         SSHJUP_CONTROL_DIR=tempfile.mkdtemp(prefix="sj"),
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
     )
@@ -140,6 +166,16 @@ def main() -> int:
                 )
                 cf.unlink()
 
+            # 3. the kernelspec's launcher, tunnel up and down, vs the same steps by hand.
+            sj("kernelspec", "install", "bk", "--jupyter-cmd", str(d.command))
+            launched: dict[str, list[float]] = {"tunnel": [], "own": []}
+            for route in ("tunnel", "own"):
+                if route == "own":
+                    sj("down", "bk")
+                for _ in range(args.starts):
+                    launched[route].append(launcher_first_result())
+            sj("up", "bk")
+
             # 1. round trip: sshjup's forwards vs one hand-made `ssh -N -L` x5 to the same kernel.
             info = json.loads(
                 sj("kernel", "start", "bk", "--jupyter-cmd", str(d.command), "--json")
@@ -195,6 +231,13 @@ def main() -> int:
             sj("down", "bk")
             stop_master(cfg, "jup-bk")
     o, h = statistics.median(rt_ours), statistics.median(rt_hand)
+    for route, times in launched.items():
+        lt = statistics.median(times)
+        print(
+            f"kernelspec launcher start to first result, {route} route (median of "
+            f"{args.starts}): {lt:.2f} s, by hand {statistics.median(hand):.2f} s, "
+            f"ratio {lt / statistics.median(hand):.2f} (reported)"
+        )
     so, sh = statistics.median(ours), statistics.median(hand)
     print(
         f"execute round trip 1+1 (median of {args.runs}): sshjup {o * 1000:.2f} ms, "

@@ -83,10 +83,32 @@ def run(
         ) from err
 
 
+def spawn(argv: Sequence[str], *, own_group: bool = True) -> subprocess.Popen[bytes]:
+    """Start ``argv`` with pipes on its stdin and stdout (stderr inherited) and return it:
+    for a process that lives as long as its owner (``sshjup kernel run``'s ssh session).
+
+    The caller owns its end: it closes stdin (the child sees EOF), waits, and terminates
+    it if need be. ``own_group``: a process group of its own (POSIX), so a signal the front
+    end sends the owner's group does not reach it.
+    """
+    import subprocess  # noqa: PLC0415
+
+    new_session = own_group and os.name == "posix"
+    try:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=new_session,
+        )
+    except FileNotFoundError as err:
+        raise missing(argv[0]) from err
+
+
 def missing(program: str) -> ToolMissing:
     what = _PACKAGES.get(os.path.basename(program), program)
     msg = f"`{program}` was not found on PATH"
     return ToolMissing(msg, hint=f"install {what}")
 
 
-__all__ = ["missing", "run", "which"]
+__all__ = ["missing", "run", "spawn", "which"]

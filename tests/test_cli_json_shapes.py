@@ -73,6 +73,7 @@ def docs() -> dict[str, Any]:
         "sshjup putty list --json",
         "sshjup doctor [NAME] --json",
         "sshjup kernel start|list --json",
+        "sshjup kernelspec install NAME --json",
         "sshjup url NAME --json",
     }
     return examples
@@ -158,3 +159,11 @@ def test_url_json_matches_the_documented_shape(docs: dict[str, Any], managed: Pa
     assert_same_shape(
         docs["sshjup url NAME --json"], run("url", "gpu", "--no-check", "--token", "t", "--json")
     )
+
+
+def test_kernelspec_install_json_matches_the_documented_shape(
+    docs: dict[str, Any], managed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    out = run("kernelspec", "install", "gpu", "--json")
+    assert_same_shape(docs["sshjup kernelspec install NAME --json"], out)

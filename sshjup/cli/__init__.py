@@ -2,7 +2,7 @@
 
 One module per command group: :mod:`~sshjup.cli.hosts` (add, edit, remove, list, show, apply,
 export), :mod:`~sshjup.cli.tunnel` (up, down, status), :mod:`~sshjup.cli.jupyter` (jupyter,
-open, url, token), :mod:`~sshjup.cli.kernel` (kernel),
+open, url, token), :mod:`~sshjup.cli.kernel` (kernel, kernelspec),
 :mod:`~sshjup.cli.putty`, :mod:`~sshjup.cli.doctor` (doctor, completion);
 :mod:`~sshjup.cli.options` holds what they share. This module holds the group, the one place
 where an ``SshjupError`` becomes an exit code, and :func:`main`.
@@ -88,7 +88,7 @@ def cli(ctx: click.Context, debug: bool, ssh_config: str | None) -> None:
 from sshjup.cli.doctor import completion, doctor  # noqa: E402
 from sshjup.cli.hosts import add, apply, edit, export, list_, remove, show  # noqa: E402
 from sshjup.cli.jupyter import jupyter, open_command, token, url_command  # noqa: E402
-from sshjup.cli.kernel import kernel  # noqa: E402
+from sshjup.cli.kernel import kernel, kernelspec  # noqa: E402
 from sshjup.cli.putty import putty  # noqa: E402
 from sshjup.cli.service import service  # noqa: E402
 from sshjup.cli.tunnel import down, keep, status, up  # noqa: E402
@@ -104,6 +104,7 @@ cli.add_command(token)
 cli.add_command(open_command)
 cli.add_command(url_command)
 cli.add_command(kernel)
+cli.add_command(kernelspec)
 
 
 def main() -> None:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import click
 
-from sshjup.cli.options import complete_names, echo_json, json_option, locate, ssh_config_option
+from sshjup.cli.options import (
+    complete_names,
+    echo,
+    echo_json,
+    json_option,
+    locate,
+    ssh_config_option,
+)
 
 
 @click.group()
@@ -129,4 +136,131 @@ def kernel_stop(name: str, kernel_id: str | None, all_: bool, ssh_config: str | 
         click.echo(f"stopped {rec.alias} {rec.kernel_id}")
 
 
-__all__ = ["kernel"]
+@kernel.command(name="run")
+@click.argument("name", shell_complete=complete_names)
+@click.option(
+    "--connection-file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The connection file the front end wrote ({connection_file} in a kernelspec).",
+)
+@click.option(
+    "--kernel", "spec", default=None, help="The remote kernelspec [default: its default]."
+)
+@click.option("--jupyter-cmd", default=None, help="The remote `jupyter` to use.")
+@ssh_config_option
+def kernel_run(
+    name: str,
+    connection_file: str,
+    spec: str | None,
+    jupyter_cmd: str | None,
+    ssh_config: str | None,
+) -> None:
+    """The launcher a jup-NAME kernelspec runs: a remote kernel for one front end.
+
+    Uses the front end's ports and key, stays in the foreground, relays SIGINT and exits
+    when the kernel does; when it ends (even killed), the remote kernel ends too.
+    `sshjup kernelspec install NAME` writes the kernelspec that runs it.
+
+    \b
+    Example:
+      sshjup kernel run gpu --connection-file /tmp/kernel-abc.json
+    """
+    from pathlib import Path  # noqa: PLC0415
+
+    from sshjup.jupyter import launcher  # noqa: PLC0415
+
+    def log(message: str) -> None:
+        echo(message, err=True)
+
+    code = launcher.run(
+        locate(ssh_config),
+        name,
+        Path(connection_file),
+        kernel=spec,
+        jupyter_cmd=jupyter_cmd,
+        log=log,
+    )
+    raise SystemExit(0 if code in (0, None) else 1)
+
+
+@click.group()
+def kernelspec() -> None:
+    """A local kernelspec jup-NAME that editors launch (Zed, JupyterLab, nbclient).
+
+    \b
+    Example:
+      sshjup kernelspec install gpu
+      jupyter console --kernel jup-gpu
+      sshjup kernelspec uninstall gpu
+    """
+
+
+@kernelspec.command(name="install")
+@click.argument("name", shell_complete=complete_names)
+@click.option(
+    "--kernel", "spec", default=None, help="The remote kernelspec [default: its default]."
+)
+@click.option("--display-name", default=None, help="The name editors show.")
+@click.option("--jupyter-cmd", default=None, help="The remote `jupyter` the launcher uses.")
+@click.option(
+    "--language", default="python", show_default=True, help="The kernel's language, for editors."
+)
+@click.option(
+    "--interrupt-mode",
+    type=click.Choice(["message", "signal"]),
+    default="message",
+    show_default=True,
+    help="How the front end interrupts: an interrupt_request, or SIGINT (relayed).",
+)
+@json_option
+@ssh_config_option
+def kernelspec_install(
+    name: str,
+    spec: str | None,
+    display_name: str | None,
+    jupyter_cmd: str | None,
+    language: str,
+    interrupt_mode: str,
+    as_json: bool,
+    ssh_config: str | None,
+) -> None:
+    """Install the kernelspec jup-NAME in the Jupyter data dir (its launcher is sshjup).
+
+    \b
+    Example:
+      sshjup kernelspec install gpu --kernel python3 --display-name "GPU box"
+    """
+    from sshjup.jupyter import kernelops  # noqa: PLC0415
+
+    res = kernelops.install_kernelspec(
+        locate(ssh_config),
+        name,
+        kernel=spec,
+        display_name=display_name,
+        jupyter_cmd=jupyter_cmd,
+        language=language,
+        interrupt_mode=interrupt_mode,
+    )
+    if as_json:
+        echo_json(res.to_json())
+    else:
+        echo(f"installed kernelspec {res.name} in {res.directory}")
+
+
+@kernelspec.command(name="uninstall")
+@click.argument("name", shell_complete=complete_names)
+@ssh_config_option
+def kernelspec_uninstall(name: str, ssh_config: str | None) -> None:
+    """Remove the kernelspec jup-NAME that `kernelspec install` wrote.
+
+    \b
+    Example:
+      sshjup kernelspec uninstall gpu
+    """
+    from sshjup.jupyter import kernelops  # noqa: PLC0415
+
+    echo(f"removed {kernelops.uninstall_kernelspec(locate(ssh_config), name)}")
+
+
+__all__ = ["kernel", "kernelspec"]

@@ -12,21 +12,30 @@ Like the other façades it never prints.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sshjup import hosts
-from sshjup.errors import NotFound, RemoteCommandFailed, SshjupError, TunnelError
+from sshjup.errors import (
+    Conflict,
+    NotFound,
+    RemoteCommandFailed,
+    SshjupError,
+    ToolMissing,
+    TunnelError,
+)
 from sshjup.jupyter import kernels, remote
 from sshjup.jupyter.service import remember_spec
 from sshjup.models import JupyterSpec, Target
-from sshjup.ssh import tunnel
-from sshjup.store import fileio, state
+from sshjup.ssh import openssh, tunnel
+from sshjup.store import fileio, paths, state
 
 START_TIMEOUT = 90.0
 
@@ -151,6 +160,7 @@ def start(
     target = hosts.get_target(where, name)
     if kernel is not None:
         kernels.check_spec(kernel)
+    require_master()
     command, spec = _jupyter_cmd(target, jupyter_cmd)
     hosts.tunnel_up(where, name, timeout=timeout)
     cp = remote.run_script(
@@ -199,6 +209,23 @@ def start(
     if jupyter_cmd:
         remember_spec(where, target, spec)
     return rec
+
+
+def require_master(*, control_master: bool | None = None) -> None:
+    """``kernel start|attach`` forward through the tunnel's master; Windows' OpenSSH has none
+    (there a kernel lives as long as the ssh that carries its forwards: the kernelspec route)."""
+    if control_master is None:
+        control_master = openssh.capabilities().control_master
+    if not control_master:
+        msg = (
+            "this ssh client has no ControlMaster (Windows' OpenSSH), so a detached kernel "
+            "cannot be forwarded through the tunnel"
+        )
+        hint = (
+            "use the kernelspec route: `sshjup kernelspec install NAME`, then pick the "
+            "jup-NAME kernel in your editor (its launcher runs its own ssh with -L forwards)"
+        )
+        raise ToolMissing(msg, hint=hint)
 
 
 def _alive(where: hosts.Where, alias: str, recs: list[KernelRecord]) -> dict[str, bool]:
@@ -260,6 +287,7 @@ def attach(
     recs = _select(where, name, kernel_id)
     if not recs:
         return []
+    require_master()
     hosts.tunnel_up(where, name, timeout=timeout)
     for rec in recs:
         if not _forwarded(rec):
@@ -294,7 +322,110 @@ def stop(where: hosts.Where, name: str, kernel_id: str | None = None) -> list[Ke
     return recs
 
 
+# -- the local kernelspec jup-NAME ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KernelspecResult:
+    name: str
+    directory: str
+    argv: list[str]
+    display_name: str
+    interrupt_mode: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "directory": self.directory,
+            "argv": list(self.argv),
+            "display_name": self.display_name,
+            "interrupt_mode": self.interrupt_mode,
+        }
+
+
+def _kernelspec_dir(alias: str) -> Path:
+    return kernels.data_dir() / "kernels" / kernels.kernelspec_name(alias)
+
+
+def _ours(path: Path) -> bool | None:
+    """True: a kernelspec sshjup wrote; False: someone else's; None: no kernel.json."""
+    data = fileio.read_bytes(path)
+    if data is None:
+        return None
+    try:
+        meta = json.loads(data.decode("utf-8", "replace")).get("metadata", {})
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(meta, dict) and isinstance(meta.get("sshjup"), dict)
+
+
+def install_kernelspec(
+    where: hosts.Where,
+    name: str,
+    *,
+    kernel: str | None = None,
+    display_name: str | None = None,
+    jupyter_cmd: str | None = None,
+    language: str = "python",
+    interrupt_mode: str = "message",
+    python: str | None = None,
+) -> KernelspecResult:
+    """Write the local kernelspec ``jup-NAME`` (``DATA/kernels/jup-NAME/kernel.json``) whose
+    argv runs ``python -m sshjup kernel run NAME --connection-file {connection_file}``."""
+    target = hosts.get_target(where, name)
+    if kernel is not None:
+        kernels.check_spec(kernel)
+    if jupyter_cmd is not None:
+        _jupyter_cmd(target, jupyter_cmd)  # validated like `kernel start --jupyter-cmd`
+    config = None
+    if not paths.is_users_config(where.ssh_config):
+        config = str(where.ssh_config.expanduser().absolute())
+    argv = kernels.launcher_argv(
+        python or sys.executable, name, spec=kernel, jupyter_cmd=jupyter_cmd, ssh_config=config
+    )
+    shown = display_name or f"{kernel or 'Python'} on {target.alias} (sshjup)"
+    text = kernels.render_kernelspec(
+        argv,
+        display_name=shown,
+        language=language,
+        interrupt_mode=interrupt_mode,
+        alias=target.alias,
+        remote_kernel=kernel,
+    )
+    directory = _kernelspec_dir(target.alias)
+    path = directory / kernels.KERNELSPEC_FILE
+    if _ours(path) is False:
+        msg = f"{directory} holds a kernelspec sshjup did not write"
+        hint = f"remove it (`jupyter kernelspec remove {target.alias}`) or keep it"
+        raise Conflict(msg, hint=hint)
+    fileio.ensure_dir(directory)
+    fileio.atomic_write(path, text, backup=False, new_mode=0o644)
+    return KernelspecResult(target.alias, str(directory), argv, shown, interrupt_mode)
+
+
+def uninstall_kernelspec(where: hosts.Where, name: str) -> str:
+    """Remove the kernelspec ``jup-NAME`` that :func:`install_kernelspec` wrote; its dir."""
+    alias = hosts.get_target(where, name).alias
+    directory = _kernelspec_dir(alias)
+    path = directory / kernels.KERNELSPEC_FILE
+    ours = _ours(path)
+    if ours is None:
+        msg = f"no kernelspec {alias} is installed in {directory.parent}"
+        raise NotFound(msg, hint="see `jupyter kernelspec list`")
+    if not ours:
+        msg = f"{directory} holds a kernelspec sshjup did not write; it was left as it was"
+        raise Conflict(msg, hint=f"remove it with `jupyter kernelspec remove {alias}`")
+    fileio.delete_file(path, backup=False)
+    with contextlib.suppress(OSError):
+        directory.rmdir()  # (kept when the user put more files there)
+    return str(directory)
+
+
 __all__ = [
+    "KernelspecResult",
+    "install_kernelspec",
+    "require_master",
+    "uninstall_kernelspec",
     "KernelInfo",
     "KernelRecord",
     "attach",

@@ -241,9 +241,274 @@ def runtime_dir() -> Path:
     return Path(jupyter_runtime_dir())
 
 
+# -- the kernelspec route: a local kernelspec whose launcher is `sshjup kernel run` ----------
+
+KERNELSPEC_FILE = "kernel.json"
+INTERRUPT_MODES = ("message", "signal")
+SEND_KEY = "--sshjup-send-key--"
+READY = "--sshjup-kernel-ready--"
+LAUNCH_DIR_PREFIX = "/tmp/sshjup-r."  # noqa: S108 (remote; mkdir of a fresh random name, 0700)
+_LAUNCH_ID_RE = re.compile(r"[0-9a-f]{16}")
+_KEY_RE = re.compile(r"[A-Za-z0-9._-]{8,256}")
+_SCHEME_RE = re.compile(r"hmac-[a-z0-9]{3,16}")
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+STOP_GRACE_TENTHS = 50  # the launcher's remote wrapper gives KernelApp 5 s to shut down
+
+
+def kernelspec_name(alias: str) -> str:
+    """The local kernelspec's name: the alias itself (``jup-NAME``)."""
+    return alias
+
+
+def launcher_argv(
+    python: str,
+    name: str,
+    *,
+    spec: str | None = None,
+    jupyter_cmd: str | None = None,
+    ssh_config: str | None = None,
+) -> list[str]:
+    """The kernelspec's argv: ``python -m sshjup kernel run NAME --connection-file
+    {connection_file}`` (plus the remote kernelspec, remote jupyter and ssh config if given)."""
+    argv = [python, "-m", "sshjup", "kernel", "run", name]
+    if spec is not None:
+        argv += ["--kernel", check_spec(spec)]
+    if jupyter_cmd is not None:
+        argv += ["--jupyter-cmd", jupyter_cmd]
+    if ssh_config is not None:
+        argv += ["--ssh-config", ssh_config]
+    return [*argv, "--connection-file", "{connection_file}"]
+
+
+def render_kernelspec(
+    argv: list[str],
+    *,
+    display_name: str,
+    language: str = "python",
+    interrupt_mode: str = "message",
+    alias: str,
+    remote_kernel: str | None = None,
+) -> bytes:
+    """kernel.json of the local kernelspec (jupyter_client's format)."""
+    if interrupt_mode not in INTERRUPT_MODES:
+        msg = f"{interrupt_mode!r} is not an interrupt mode"
+        raise InvalidInput(msg, hint="use message or signal")
+    for what, value in (("display name", display_name), ("language", language)):
+        if not value.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):  # noqa: PLR2004
+            msg = f"the {what} {value!r} is empty or holds control characters"
+            raise InvalidInput(msg, hint=f"give a {what} on one line")
+    data = {
+        "argv": list(argv),
+        "display_name": display_name,
+        "language": language,
+        "interrupt_mode": interrupt_mode,
+        "metadata": {
+            "sshjup": {"alias": alias, "remote_kernel": remote_kernel},
+            "debugger": False,
+        },
+    }
+    return (json.dumps(data, indent=2) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """What the front end wrote into the connection file it gives the launcher."""
+
+    key: str
+    signature_scheme: str
+    ports: dict[str, int]
+
+
+def parse_frontend(text: str) -> FrontEnd:
+    """Read the front end's connection file: tcp on loopback, five ports, a key. The key is
+    only checked against an allow-list, never quoted in an error."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        msg = "the connection file the front end gave is not a JSON object"
+        raise InvalidInput(msg, hint="let the front end (jupyter_client) write it")
+    transport = data.get("transport", "tcp")
+    ip = data.get("ip", "127.0.0.1")
+    if transport != "tcp" or ip not in _LOOPBACK_NAMES:
+        msg = f"the connection file asks for {transport} on {ip!r}; sshjup forwards loopback TCP"
+        raise InvalidInput(msg, hint="use the front end's default (tcp, 127.0.0.1)")
+    ports: dict[str, int] = {}
+    for ch in CHANNELS:
+        value = data.get(f"{ch}_port")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536:  # noqa: PLR2004
+            msg = f"the connection file has no usable {ch}_port"
+            raise InvalidInput(msg, hint="let the front end choose the five ports")
+        ports[ch] = value
+    key = data.get("key")
+    if isinstance(key, bytes):  # pragma: no cover - json never gives bytes
+        key = key.decode("ascii", "replace")
+    if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+        msg = "the connection file's key is missing or not 8-256 letters, digits, '.', '_', '-'"
+        raise InvalidInput(msg, hint="let the front end generate the key (a UUID)")
+    scheme = data.get("signature_scheme") or "hmac-sha256"
+    if not isinstance(scheme, str) or not _SCHEME_RE.fullmatch(scheme):
+        msg = f"the connection file's signature scheme {scheme!r} is not hmac-NAME"
+        raise InvalidInput(msg, hint="use hmac-sha256")
+    return FrontEnd(key, scheme, ports)
+
+
+def check_launch_id(launch_id: str) -> str:
+    if not _LAUNCH_ID_RE.fullmatch(launch_id):
+        msg = f"{launch_id!r} is not a launcher id"
+        raise InvalidInput(msg, hint="let sshjup choose it")
+    return launch_id
+
+
+def launch_dir(launch_id: str) -> str:
+    """The launcher's private remote directory: known before connecting, so a Windows ssh
+    can be given the ``-L`` forwards on its command line."""
+    return LAUNCH_DIR_PREFIX + check_launch_id(launch_id)
+
+
+def launch_specs(local_ports: Mapping[str, int], remote_dir: str) -> list[str]:
+    """The five ``-L`` specs: the front end's ports to ``DIR/k-1`` ... ``DIR/k-5``."""
+    return [
+        forward_spec(int(local_ports[ch]), remote_dir, n) for n, ch in enumerate(CHANNELS, start=1)
+    ]
+
+
+def launch_script(
+    jupyter_cmd: str,
+    spec: str | None,
+    remote_dir: str,
+    signature_scheme: str,
+    *,
+    cwd: str | None = None,
+) -> str:
+    """The remote wrapper of ``sshjup kernel run``, tied to its ssh session.
+
+    Creates ``remote_dir`` (0700), prints SEND_KEY and reads the key as one line of its
+    stdin (the ``read`` and ``printf`` builtins: never an argv) into ``DIR/key`` (0600),
+    starts KernelApp with ``--Session.keyfile``, ipc sockets ``DIR/k-1`` ... ``DIR/k-5``, and
+    prints READY. Then each ``int`` line sends SIGINT to the kernel's process group; EOF on
+    stdin (the launcher or its ssh went away, even by SIGKILL) or the kernel's exit stops
+    KernelApp (SIGTERM, then SIGKILL) and removes the directory.
+    """
+    d = shlex.quote(check_remote_dir(remote_dir))
+    cmd = shlex.quote(jupyter_cmd)
+    kernel = f" --kernel={shlex.quote(check_spec(spec))}" if spec else ""
+    if not _SCHEME_RE.fullmatch(signature_scheme):
+        msg = f"{signature_scheme!r} is not a signature scheme"
+        raise InvalidInput(msg, hint="use hmac-sha256")
+    ports = " ".join(f"--KernelManager.{ch}_port={n}" for n, ch in enumerate(CHANNELS, start=1))
+    where = f"cd {shlex.quote(cwd)} 2>/dev/null || " if cwd else ""
+    return f"""set -u
+umask 077
+d={d}
+app=""
+kid=""
+w=""
+gone() {{
+  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+  case $s in Z*|"") return 0 ;; esac
+  return 1
+}}
+stop() {{
+  trap '' TERM HUP
+  [ -n "$w" ] && kill "$w" 2>/dev/null
+  if [ -n "$app" ] && ! gone "$app"; then
+    kill -TERM "$app" 2>/dev/null
+    i=0
+    while ! gone "$app" && [ "$i" -lt {STOP_GRACE_TENTHS} ]; do i=$((i+1)); sleep 0.1; done
+    kill -KILL -"$app" 2>/dev/null || kill -KILL "$app" 2>/dev/null
+  fi
+  [ -n "$kid" ] && {{ kill -KILL -"$kid" 2>/dev/null || kill -KILL "$kid" 2>/dev/null; }}
+  cd /
+  rm -rf "$d"
+}}
+trap 'stop; exit 0' TERM HUP
+mkdir "$d" || {{ echo "cannot create $d on the remote" >&2; exit 3; }}
+chmod 700 "$d"
+echo "{SEND_KEY}"
+IFS= read -r key || {{ stop; exit 6; }}
+case $key in
+  ""|*[!A-Za-z0-9._-]*) stop; echo "the key sshjup sent was refused" >&2; exit 6 ;;
+esac
+printf '%s' "$key" >"$d/key"
+key=""
+run=""
+command -v setsid >/dev/null 2>&1 && run=setsid
+( {where}cd "${{HOME:-/}}" 2>/dev/null || cd /
+  exec $run {cmd} kernel{kernel} --KernelManager.transport=ipc --KernelManager.ip="$d/k" \
+  --KernelManager.connection_file="$d/k.json" --Session.keyfile="$d/key" \
+  --Session.signature_scheme={signature_scheme} {ports} \
+  </dev/null >"$d/k.log" 2>&1 ) &
+app=$!
+i=0
+while :; do
+  if [ -s "$d/k.json" ] && [ -S "$d/k-1" ] && [ -S "$d/k-2" ] && [ -S "$d/k-3" ] \
+     && [ -S "$d/k-4" ] && [ -S "$d/k-5" ]; then break; fi
+  if gone "$app"; then
+    echo "the kernel exited at start:" >&2; tail -n 15 "$d/k.log" >&2; stop; exit 4
+  fi
+  i=$((i+1))
+  if [ "$i" -gt {START_WAIT_TENTHS} ]; then
+    echo "the kernel did not open its sockets within 60 s:" >&2; tail -n 15 "$d/k.log" >&2
+    stop; exit 5
+  fi
+  sleep 0.1
+done
+kid=$(ps -A -o pid= -o ppid= 2>/dev/null | awk -v a="$app" '$2 == a {{ print $1; exit }}')
+echo "{READY}"
+main=$$
+( while ! gone "$app" && {{ [ -z "$kid" ] || ! gone "$kid"; }}; do sleep 0.3; done
+  kill -TERM "$main" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+w=$!
+while IFS= read -r line; do
+  case $line in
+    int) [ -n "$kid" ] && {{ kill -INT -"$kid" 2>/dev/null || kill -INT "$kid" 2>/dev/null; }} ;;
+  esac
+done
+stop
+exit 0
+"""
+
+
+def choose_route(*, control_master: bool, master_running: bool) -> str:
+    """How ``kernel run`` reaches the remote (the seam between Unix and Windows' OpenSSH):
+
+    * ``tunnel``: the tunnel's master runs: forwards with ``ssh -O forward`` on it, the
+      session through it;
+    * ``own``: no tunnel, but ssh can multiplex: the session is a private master of its own
+      (no forwards from the config), and the forwards are added to it;
+    * ``direct``: no ControlMaster (Windows' OpenSSH): one ssh with the five ``-L`` forwards
+      on its command line.
+    """
+    if not control_master:
+        return "direct"
+    return "tunnel" if master_running else "own"
+
+
+def data_dir() -> Path:
+    """The local Jupyter data dir (kernelspecs go in ``DATA/kernels``): jupyter_core's answer
+    when it is installed, else the documented default rules."""
+    try:
+        from jupyter_core.paths import jupyter_data_dir  # noqa: PLC0415
+    except ImportError:
+        return default_data_dir(os.environ, Path.home())
+    return Path(jupyter_data_dir())
+
+
 __all__ = [
     "CHANNELS",
+    "FrontEnd",
     "Started",
+    "choose_route",
+    "data_dir",
+    "kernelspec_name",
+    "launch_dir",
+    "launch_script",
+    "launch_specs",
+    "launcher_argv",
+    "parse_frontend",
+    "render_kernelspec",
     "alive_script",
     "check_kernel_id",
     "check_spec",

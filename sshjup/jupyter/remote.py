@@ -76,21 +76,26 @@ def ssh_argv(
     *,
     caps: Capabilities | None = None,
     connect: Sequence[str] = (),
+    control: Sequence[str] = ("ControlMaster=no", "ControlPath=none"),
+    forwards: Sequence[str] = (),
 ) -> list[str]:
     """``ssh`` and options to run ``sh -s`` through ``alias`` without its forwards.
 
     ``-F`` is passed unless ``ssh_config`` is the file ssh reads anyway. ``caps``: what the
     local client parses (default: ``openssh.capabilities()``, from ``ssh -V``). ``connect``:
     more ``-o`` options (``HostName=...``), which win over the config (for a host whose
-    block is not written yet).
+    block is not written yet). ``control``: the multiplexing options (default: never become,
+    or ride on, a master). ``forwards``: ``-L`` specs for this connection itself; then the
+    config's forwards are not cleared (ClearAllForwardings would clear these too) and a
+    forward that fails only warns (the host's own Jupyter port may be the tunnel's).
     """
     if caps is None:
         caps = openssh.capabilities()
     argv = openssh.base_argv(ssh_config)
+    clear = ["ExitOnForwardFailure=no"] if forwards else ["ClearAllForwardings=yes"]
     options = [
-        "ClearAllForwardings=yes",
-        "ControlMaster=no",
-        "ControlPath=none",
+        *clear,
+        *control,
         "BatchMode=yes",
         "RequestTTY=no",
         "RemoteCommand=none",
@@ -102,6 +107,8 @@ def ssh_argv(
         options[:0] = ["SessionType=default", "StdinNull=no"]
     for option in [*options, *connect]:
         argv += ["-o", option]
+    for spec in forwards:
+        argv += ["-L", spec]
     return [*argv, "--", alias, "sh", "-s"]
 
 

@@ -275,8 +275,11 @@ def _mux_spec(ssh_config: Path, alias: str, op: str, spec: str) -> subprocess.Co
     ``-O forward`` would ask for them again and fail (ssh sends every forward it knows of,
     OpenSSH 9.2), so the socket is named directly.
     """
-    socket_path = _control_path(alias, ssh_config).replace("%", "%%")
-    argv = ["ssh", "-F", os.devnull, "-o", f"ControlPath={socket_path}"]
+    return _mux_on(_control_path(alias, ssh_config), alias, op, spec)
+
+
+def _mux_on(socket_path: str, alias: str, op: str, spec: str) -> subprocess.CompletedProcess[str]:
+    argv = ["ssh", "-F", os.devnull, "-o", f"ControlPath={socket_path.replace('%', '%%')}"]
     return proc.run([*argv, "-O", op, "-L", spec, alias], timeout=CHECK_TIMEOUT)
 
 
@@ -625,11 +628,29 @@ def cancel(ssh_config: Path, alias: str, spec: str) -> None:
     _forward_op("cancel", ssh_config, alias, spec)
 
 
+def forward_on(socket_path: str, alias: str, spec: str) -> None:
+    """:func:`forward` on a master found by its socket (``sshjup kernel run``'s own master)."""
+    _check_alias(alias)
+    result = _mux_on(socket_path, alias, "forward", spec)
+    if result.returncode != 0:
+        said = _trim(result.stderr) or "no message"
+        msg = f"`ssh -O forward -L {spec}` on sshjup's own connection to {alias} failed: {said}"
+        hint = "a local port the front end chose is in use: start the kernel again"
+        raise TunnelError(msg, hint=hint)
+
+
+def control_path(alias: str, ssh_config: Path) -> str:
+    """The alias's own control socket, as ``ssh -G`` resolves it (TunnelError without one)."""
+    return _control_path(alias, ssh_config)
+
+
 __all__ = [
     "LOOPBACK",
     "ForwardState",
     "cancel",
+    "control_path",
     "forward",
+    "forward_on",
     "TunnelStatus",
     "add_forwards",
     "cancel_forwards",

@@ -35,6 +35,10 @@ class State:
     # Remote kernels sshjup started (sshjup kernel start): alias, kernel_id, remote_dir, pid,
     # local_ports, remote_ports, connection_file. Never the kernel's key.
     kernels: list[dict[str, Any]] = field(default_factory=list)
+    # Forwards `sshjup kernel run` added to a running tunnel's master: alias, launcher pid,
+    # the -L specs. A launcher killed before it could cancel them leaves its record; the next
+    # `kernel run` for that alias cancels them. Never the kernel's key.
+    launches: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -48,6 +52,8 @@ class State:
             data["pending"] = dict(sorted(self.pending.items()))
         if self.kernels:
             data["kernels"] = self.kernels
+        if self.launches:
+            data["launches"] = self.launches
         return data
 
 
@@ -73,6 +79,7 @@ def load() -> State:
             },
             {str(k): int(v) for k, v in raw.get("restart_pending", {}).items()},
             [dict(k) for k in raw.get("kernels", []) if isinstance(k, dict) and "key" not in k],
+            [dict(k) for k in raw.get("launches", []) if isinstance(k, dict) and "key" not in k],
         )
     except (ValueError, AttributeError, TypeError, KeyError):
         # A damaged state file only loses conveniences (file removal, hand-edit digests);

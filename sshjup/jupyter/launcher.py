@@ -1,0 +1,353 @@
+"""``sshjup kernel run``: the launcher that a ``jup-NAME`` kernelspec runs for its front end.
+
+The front end (jupyter_client's KernelManager: JupyterLab, nbclient, Zed...) writes a
+connection file with the five local ports and the key, and runs the kernelspec's argv. The
+launcher then:
+
+1. reads that file (:func:`sshjup.jupyter.kernels.parse_frontend`);
+2. picks the route (:func:`sshjup.jupyter.kernels.choose_route`, the Unix/Windows seam): the
+   running tunnel's master, a private master of its own, or (Windows' OpenSSH, no
+   ControlMaster) one ssh with ``-L`` forwards;
+3. runs the remote wrapper (:func:`sshjup.jupyter.kernels.launch_script`) in one ssh session
+   that stays in the foreground, sends it the key as a line on ssh's stdin (never an argv),
+   and forwards the front end's ports to the kernel's Unix sockets;
+4. relays SIGINT (an ``int`` line), and stops on SIGTERM/SIGHUP by closing ssh's stdin: the
+   remote wrapper stops the kernel on EOF, which is also what happens when the launcher is
+   killed (even by SIGKILL: the pipe closes with the process). It exits when the kernel does.
+
+The ssh session is the one process it starts and owns (``proc.spawn``); forwards it adds to
+the tunnel's master are cancelled on the way out, and recorded in the state meanwhile so a
+killed launcher's forwards are cancelled by the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from sshjup import hosts, proc
+from sshjup.errors import InvalidInput, NotFound, RemoteCommandFailed, SshjupError, TunnelError
+from sshjup.jupyter import kernels, remote
+from sshjup.models import validate_command_arg
+from sshjup.ssh import openssh, tunnel
+from sshjup.store import fileio, paths, state
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from sshjup.models import Target
+    from sshjup.ssh.sshconfig import Capabilities
+
+START_TIMEOUT = 90.0
+EXIT_GRACE = 15.0
+MAX_CONNECTION_FILE = 64 * 1024
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One launch: the route, the session's argv, the forwards and the remote directory."""
+
+    route: str
+    alias: str
+    argv: list[str]
+    specs: list[str]
+    remote_dir: str
+    socket: str | None = None  # the "own" route: the private master's control socket
+
+
+def plan(
+    where: hosts.Where,
+    target: Target,
+    frontend: kernels.FrontEnd,
+    *,
+    caps: Capabilities,
+    master_running: bool,
+    launch_id: str,
+    socket_dir: Path | None = None,
+) -> Plan:
+    """The launch for these facts (no process runs here: unit-tested with fake capabilities)."""
+    route = kernels.choose_route(control_master=caps.control_master, master_running=master_running)
+    remote_dir = kernels.launch_dir(launch_id)
+    specs = kernels.launch_specs(frontend.ports, remote_dir)
+    sock: str | None = None
+    if route == "tunnel":  # ride on the tunnel's master (the config's ControlPath)
+        argv = remote.ssh_argv(
+            target.alias, where.ssh_config, caps=caps, control=("ControlMaster=no",)
+        )
+    elif route == "own":
+        base = socket_dir if socket_dir is not None else paths.control_dir(where.ssh_config)[1]
+        sock = str(base / f"sshjup-kr-{launch_id}")
+        control = (
+            "ControlMaster=yes",
+            f"ControlPath={sock.replace('%', '%%')}",
+            "ControlPersist=no",
+        )
+        argv = remote.ssh_argv(target.alias, where.ssh_config, caps=caps, control=control)
+    else:  # direct: no multiplexing at all (Windows' OpenSSH)
+        argv = remote.ssh_argv(target.alias, where.ssh_config, caps=caps, forwards=specs)
+    return Plan(route, target.alias, argv, specs, remote_dir, sock)
+
+
+def read_frontend(connection_file: Path) -> kernels.FrontEnd:
+    try:
+        data = fileio.read_bytes(connection_file, MAX_CONNECTION_FILE)
+    except SshjupError as err:
+        msg = f"cannot read the connection file {connection_file}: {err}"
+        raise InvalidInput(msg, hint="the front end passes {connection_file}") from err
+    if data is None:
+        msg = f"the connection file {connection_file} does not exist"
+        raise NotFound(msg, hint="the kernelspec's argv must end with {connection_file}")
+    return kernels.parse_frontend(data.decode("utf-8", "replace"))
+
+
+# -- forwards on the tunnel's master, and the records of them ----------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":  # (os.kill would end the process there; no tunnel route anyway)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _sweep(where: hosts.Where, alias: str) -> None:
+    """Cancel the forwards of launchers of ``alias`` that died without cancelling them."""
+    dead: list[dict[str, Any]] = []
+    for rec in state.load().launches:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            if rec["alias"] == alias and not _pid_alive(int(rec["pid"])):
+                dead.append(rec)
+    for rec in dead:
+        for spec in rec.get("specs", []):
+            with contextlib.suppress(SshjupError):
+                tunnel.cancel(where.ssh_config, alias, str(spec))
+    if dead:
+        ids = {str(r.get("launch_id")) for r in dead}
+        state.update(lambda st: _drop(st, ids))
+
+
+def _drop(st: state.State, ids: set[str]) -> None:
+    st.launches[:] = [r for r in st.launches if str(r.get("launch_id")) not in ids]
+
+
+def _record(p: Plan, launch_id: str) -> None:
+    rec = {"alias": p.alias, "launch_id": launch_id, "pid": os.getpid(), "specs": p.specs}
+    state.update(lambda st: st.launches.append(rec))
+
+
+def _forward_tunnel(where: hosts.Where, p: Plan) -> None:
+    done: list[str] = []
+    try:
+        for spec in p.specs:
+            tunnel.forward(where.ssh_config, p.alias, spec)
+            done.append(spec)
+    except TunnelError:
+        _cancel_tunnel(where, p.alias, done)
+        raise
+
+
+def _cancel_tunnel(where: hosts.Where, alias: str, specs: list[str]) -> None:
+    for spec in specs:
+        with contextlib.suppress(SshjupError):
+            tunnel.cancel(where.ssh_config, alias, spec)
+
+
+# -- the session ------------------------------------------------------------------------------
+
+
+def _reader(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:
+    for raw in iter(stream.readline, b""):
+        lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
+    lines.put(None)
+
+
+def _wait_for(
+    lines: queue.Queue[str | None], marker: str, child: subprocess.Popen[bytes], alias: str
+) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            msg = f"the kernel on {alias} did not start within {START_TIMEOUT:.0f} s"
+            raise RemoteCommandFailed(msg, hint="see the messages above; check ipykernel") from None
+        if line == marker:
+            return
+        if line is None:
+            code = child.wait()
+            msg = f"the kernel on {alias} did not start (ssh exit {code}); see the messages above"
+            hint = (
+                "check `sshjup status`, that the remote has ipykernel, or give the remote's "
+                "jupyter with --jupyter-cmd PATH"
+            )
+            raise RemoteCommandFailed(msg, hint=hint)
+
+
+class _Session:
+    """The ssh session and its stdin: the lifeline, and the channel for interrupts."""
+
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+        self.child = child
+        self.key_sent = False
+        self._lock = threading.RLock()  # (a signal handler may send while main sends)
+
+    def send(self, text: str) -> None:
+        stdin = self.child.stdin
+        if stdin is None or stdin.closed:
+            return
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            stdin.write(text.encode("utf-8"))
+            stdin.flush()
+
+    def close(self) -> None:
+        stdin = self.child.stdin
+        if stdin is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stdin.close()
+
+    def interrupt(self) -> None:
+        if self.key_sent:
+            self.send("int\n")
+
+    def end(self, reader: threading.Thread | None) -> int:
+        """Close stdin (the remote stops the kernel), wait; terminate only if ssh hangs."""
+        self.close()
+        try:
+            code = self.child.wait(timeout=EXIT_GRACE)
+        except Exception:
+            self.child.terminate()
+            try:
+                code = self.child.wait(timeout=5)
+            except Exception:
+                self.child.kill()
+                code = self.child.wait()
+        if reader is not None:
+            reader.join(timeout=2)
+        if self.child.stdout is not None and (reader is None or not reader.is_alive()):
+            with contextlib.suppress(OSError):
+                self.child.stdout.close()
+        return code
+
+
+def _install_signals(session: _Session) -> dict[int, Any]:
+    saved: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return saved
+
+    def on_int(signo: int, frame: object) -> None:
+        session.interrupt()
+
+    def on_term(signo: int, frame: object) -> None:
+        session.close()
+
+    handlers: list[tuple[int, Callable[[int, Any], None]]] = [(signal.SIGINT, on_int)]
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            handlers.append((int(getattr(signal, name)), on_term))
+    for signo, handler in handlers:
+        saved[signo] = signal.signal(signo, handler)
+    return saved
+
+
+def _restore_signals(saved: dict[int, Any]) -> None:
+    for signo, handler in saved.items():
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(signo, handler)
+
+
+def run(
+    where: hosts.Where,
+    name: str,
+    connection_file: Path,
+    *,
+    kernel: str | None = None,
+    jupyter_cmd: str | None = None,
+    log: Log | None = None,
+) -> int:
+    """Run a remote kernel for the front end that wrote ``connection_file``, until it ends.
+
+    Returns ssh's exit code (0 when the kernel exited or was stopped)."""
+    say = log or (lambda _msg: None)
+    target = hosts.get_target(where, name)
+    if kernel is not None:
+        kernels.check_spec(kernel)
+    frontend = read_frontend(connection_file)
+    if jupyter_cmd is not None:
+        validate_command_arg(jupyter_cmd, "jupyter command")
+    command = jupyter_cmd or target.jupyter.command or "jupyter"
+    caps = openssh.capabilities()
+    running = bool(
+        caps.control_master
+        and tunnel.status(target.alias, where.ssh_config, target.local_port).running
+    )
+    launch_id = secrets.token_hex(8)
+    if caps.control_master and not running:
+        fileio.ensure_dir(paths.control_dir(where.ssh_config)[1])
+    p = plan(where, target, frontend, caps=caps, master_running=running, launch_id=launch_id)
+    root = target.jupyter.root_dir
+    script = kernels.launch_script(
+        command,
+        kernel,
+        p.remote_dir,
+        frontend.signature_scheme,
+        cwd=root if root and root.startswith("/") else None,
+    )
+    say(f"sshjup: starting a kernel on {target.alias} ({p.route} route)")
+    forwarded = False
+    if p.route == "tunnel":
+        _sweep(where, target.alias)
+    session: _Session | None = None
+    reader: threading.Thread | None = None
+    saved: dict[int, Any] = {}
+    try:
+        child = proc.spawn(p.argv)
+        session = _Session(child)
+        saved = _install_signals(session)
+        lines: queue.Queue[str | None] = queue.Queue()
+        assert child.stdout is not None  # noqa: S101 (spawn gives a pipe)
+        reader = threading.Thread(target=_reader, args=(child.stdout, lines), daemon=True)
+        reader.start()
+        session.send(script)
+        _wait_for(lines, kernels.SEND_KEY, child, target.alias)
+        session.send(frontend.key + "\n")
+        session.key_sent = True
+        _wait_for(lines, kernels.READY, child, target.alias)
+        # Forwards once the sockets exist (the front end's early connects are refused
+        # locally, and ZMQ retries, instead of failing on the remote one by one).
+        if p.route == "tunnel":
+            _record(p, launch_id)
+            forwarded = True
+            _forward_tunnel(where, p)
+        elif p.route == "own" and p.socket is not None:
+            for spec in p.specs:
+                tunnel.forward_on(p.socket, target.alias, spec)
+        say(f"sshjup: kernel on {target.alias} ready")
+        code = child.wait()
+        say(f"sshjup: the kernel on {target.alias} ended")
+        return code
+    finally:
+        if session is not None:
+            session.end(reader)
+        _restore_signals(saved)
+        if forwarded:
+            _cancel_tunnel(where, target.alias, p.specs)
+            state.update(lambda st: _drop(st, {launch_id}))
+
+
+__all__ = ["Plan", "plan", "read_frontend", "run"]

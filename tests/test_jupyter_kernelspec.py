@@ -1,0 +1,450 @@
+"""The kernelspec route without a network: kernel.json, the front end's connection file, the
+remote wrapper, the route choice (the Unix/Windows seam) and the launcher driven by fakes."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from sshjup.cli import cli
+from sshjup.errors import Conflict, InvalidInput, NotFound, ToolMissing
+from sshjup.hosts import Where
+from sshjup.jupyter import kernelops, kernels, launcher
+from sshjup.models import JupyterSpec, Target
+from sshjup.ssh.sshconfig import Capabilities
+from tests.support.net import free_port
+
+UNIX = Capabilities(True, True, True, "9.2")
+WINDOWS = Capabilities(True, False, False, "9.5")
+KEY = "0123abcd-4567-89ef-0123-456789abcdef"
+PORTS = dict(zip(kernels.CHANNELS, range(40001, 40006), strict=True))
+
+
+def _frontend_text(**over: Any) -> str:
+    data: dict[str, Any] = {
+        **{f"{ch}_port": p for ch, p in PORTS.items()},
+        "ip": "127.0.0.1",
+        "key": KEY,
+        "transport": "tcp",
+        "signature_scheme": "hmac-sha256",
+        "kernel_name": "jup-gpu",
+    }
+    data.update(over)
+    return json.dumps({k: v for k, v in data.items() if v is not None})
+
+
+# -- kernel.json --------------------------------------------------------------------------------
+
+
+def test_launcher_argv_runs_sshjup_itself_with_the_connection_file_placeholder() -> None:
+    assert kernels.launcher_argv("/py", "gpu") == [
+        "/py",
+        "-m",
+        "sshjup",
+        "kernel",
+        "run",
+        "gpu",
+        "--connection-file",
+        "{connection_file}",
+    ]
+    argv = kernels.launcher_argv(
+        "/py", "gpu", spec="ir", jupyter_cmd="/opt/j/bin/jupyter", ssh_config="/c/cfg"
+    )
+    assert argv[6:] == [
+        "--kernel",
+        "ir",
+        "--jupyter-cmd",
+        "/opt/j/bin/jupyter",
+        "--ssh-config",
+        "/c/cfg",
+        "--connection-file",
+        "{connection_file}",
+    ]
+
+
+def test_kernelspec_json_has_argv_display_name_language_and_message_interrupts() -> None:
+    argv = kernels.launcher_argv("/py", "gpu")
+    data = json.loads(
+        kernels.render_kernelspec(argv, display_name="GPU", alias="jup-gpu", remote_kernel=None)
+    )
+    assert data == {
+        "argv": argv,
+        "display_name": "GPU",
+        "language": "python",
+        "interrupt_mode": "message",
+        "metadata": {"sshjup": {"alias": "jup-gpu", "remote_kernel": None}, "debugger": False},
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("display_name", "two\nlines"), ("display_name", " "), ("language", "py\x1b[2J")],
+)
+def test_kernelspec_refuses_control_characters_and_empty_names(field: str, value: str) -> None:
+    kwargs: dict[str, Any] = {"display_name": "GPU", "language": "python", field: value}
+    with pytest.raises(InvalidInput):
+        kernels.render_kernelspec(["/py"], alias="jup-gpu", **kwargs)
+
+
+def test_kernelspec_refuses_an_unknown_interrupt_mode() -> None:
+    with pytest.raises(InvalidInput):
+        kernels.render_kernelspec(
+            ["/py"], display_name="x", alias="jup-gpu", interrupt_mode="telepathy"
+        )
+
+
+def test_data_dir_rules_without_jupyter_core() -> None:
+    home = Path("/home/a")
+    assert kernels.default_data_dir({"JUPYTER_DATA_DIR": "/d"}, home, "linux") == Path("/d")
+    assert kernels.default_data_dir({}, home, "linux") == home / ".local/share/jupyter"
+    assert kernels.default_data_dir({"XDG_DATA_HOME": "/x"}, home, "linux") == Path("/x/jupyter")
+    assert kernels.default_data_dir({}, home, "darwin") == home / "Library/Jupyter"
+    assert kernels.default_data_dir({"APPDATA": "C:/A"}, home, "win32") == Path("C:/A/jupyter")
+
+
+# -- the front end's connection file ----------------------------------------------------------------
+
+
+def test_frontend_connection_file_gives_ports_key_and_scheme() -> None:
+    fe = kernels.parse_frontend(_frontend_text())
+    assert (fe.key, fe.signature_scheme, fe.ports) == (KEY, "hmac-sha256", PORTS)
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"transport": "ipc"},
+        {"ip": "0.0.0.0"},  # noqa: S104 (what is refused)
+        {"shell_port": 0},
+        {"hb_port": None},
+        {"iopub_port": "40002"},
+        {"key": ""},
+        {"key": "x$(reboot)y12345"},
+        {"key": "abc\ndef-12345"},
+        {"signature_scheme": "none; rm -rf"},
+    ],
+)
+def test_frontend_connection_file_is_refused_when_unusable(over: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput) as err:
+        kernels.parse_frontend(_frontend_text(**over))
+    assert KEY not in str(err.value)
+
+
+def test_frontend_connection_file_that_is_not_json_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        kernels.parse_frontend("not json")
+
+
+# -- the remote wrapper ------------------------------------------------------------------------
+
+
+def test_launch_script_reads_the_key_from_stdin_and_never_holds_it() -> None:
+    d = kernels.launch_dir("0123456789abcdef")
+    script = kernels.launch_script("/opt/j/jupyter", "python3", d, "hmac-sha256")
+    assert KEY not in script
+    assert "IFS= read -r key" in script
+    assert '--Session.keyfile="$d/key"' in script
+    assert "--KernelManager.transport=ipc" in script
+    assert "--kernel=python3" in script
+    assert "--KernelManager.hb_port=5" in script
+    assert (
+        script.index(kernels.SEND_KEY) < script.index("read -r key") < script.index(kernels.READY)
+    )
+    # EOF on stdin (the launcher went away) ends in stop(), which removes the directory.
+    assert script.rstrip().endswith("done\nstop\nexit 0")
+    assert 'rm -rf "$d"' in script
+
+
+def test_launch_script_refuses_hostile_values() -> None:
+    d = kernels.launch_dir("0123456789abcdef")
+    with pytest.raises(InvalidInput):
+        kernels.launch_script("jupyter", "py; reboot", d, "hmac-sha256")
+    with pytest.raises(InvalidInput):
+        kernels.launch_script("jupyter", None, d, "hmac-sha256 --x")
+    with pytest.raises(InvalidInput):
+        kernels.launch_dir("../../etc")
+
+
+def test_launch_specs_forward_the_front_ends_ports_to_the_five_sockets() -> None:
+    d = kernels.launch_dir("0123456789abcdef")
+    assert kernels.launch_specs(PORTS, d) == [
+        f"127.0.0.1:{PORTS[ch]}:{d}/k-{n}" for n, ch in enumerate(kernels.CHANNELS, start=1)
+    ]
+
+
+# -- the route: the seam between Unix and Windows' OpenSSH ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("control_master", "master_running", "route"),
+    [
+        (True, True, "tunnel"),
+        (True, False, "own"),
+        (False, False, "direct"),
+        (False, True, "direct"),
+    ],
+)
+def test_route_choice(control_master: bool, master_running: bool, route: str) -> None:
+    assert (
+        kernels.choose_route(control_master=control_master, master_running=master_running) == route
+    )
+
+
+def _where(tmp_path: Path) -> Where:
+    return Where(tmp_path / "config", tmp_path / "inv.yaml")
+
+
+def _target() -> Target:
+    return Target("gpu", "gpu.example.org", jupyter=JupyterSpec(kind="server"))
+
+
+def _plan(tmp_path: Path, caps: Capabilities, running: bool) -> launcher.Plan:
+    fe = kernels.parse_frontend(_frontend_text())
+    return launcher.plan(
+        _where(tmp_path),
+        _target(),
+        fe,
+        caps=caps,
+        master_running=running,
+        launch_id="0123456789abcdef",
+        socket_dir=tmp_path,
+    )
+
+
+def _options(argv: list[str]) -> list[str]:
+    return [argv[i + 1] for i, a in enumerate(argv) if a == "-o"]
+
+
+def test_windows_plan_is_one_ssh_with_the_five_forwards_and_no_multiplexing(
+    tmp_path: Path,
+) -> None:
+    p = _plan(tmp_path, WINDOWS, running=False)
+    assert p.route == "direct"
+    assert p.socket is None
+    forwards = [p.argv[i + 1] for i, a in enumerate(p.argv) if a == "-L"]
+    assert forwards == p.specs
+    assert len(forwards) == len(kernels.CHANNELS)
+    opts = _options(p.argv)
+    assert "ControlMaster=no" in opts
+    assert "ControlPath=none" in opts
+    assert "ClearAllForwardings=yes" not in opts  # (it would clear the -L forwards too)
+    assert "ExitOnForwardFailure=no" in opts
+    assert not any(o.startswith("ForkAfterAuthentication") for o in opts)  # not on Windows
+    assert p.argv[-3:] == ["jup-gpu", "sh", "-s"]
+
+
+def test_unix_plan_rides_on_the_running_tunnel(tmp_path: Path) -> None:
+    p = _plan(tmp_path, UNIX, running=True)
+    assert p.route == "tunnel"
+    assert "-L" not in p.argv
+    opts = _options(p.argv)
+    assert "ControlMaster=no" in opts
+    assert not any(o.startswith("ControlPath") for o in opts)  # the config's: the master
+    assert "ClearAllForwardings=yes" in opts
+
+
+def test_unix_plan_without_a_tunnel_is_a_private_master(tmp_path: Path) -> None:
+    p = _plan(tmp_path, UNIX, running=False)
+    assert p.route == "own"
+    assert p.socket == str(tmp_path / "sshjup-kr-0123456789abcdef")
+    opts = _options(p.argv)
+    assert {"ControlMaster=yes", f"ControlPath={p.socket}", "ControlPersist=no"} <= set(opts)
+    assert "ClearAllForwardings=yes" in opts
+    assert "-L" not in p.argv
+
+
+def test_kernel_start_and_attach_need_a_control_master() -> None:
+    kernelops.require_master(control_master=True)
+    with pytest.raises(ToolMissing) as err:
+        kernelops.require_master(control_master=False)
+    assert "kernelspec install" in (err.value.hint or "")
+
+
+# -- the launcher on the Windows route, with a fake ssh --------------------------------------------
+
+
+class _FakeStdin:
+    def __init__(self, child: _FakeSsh) -> None:
+        self.child = child
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.child.on_input(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+        self.child.finish()
+
+
+class _FakeSsh:
+    """Plays the remote wrapper: SEND_KEY after the script, READY after the key line; then
+    relays nothing and ends when its stdin is closed (as the real one does on EOF)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = list(argv)
+        self.pid = 4242
+        self.returncode: int | None = None
+        self.received = b""
+        self.lines_after_script: list[str] = []
+        r, w = os.pipe()
+        self.stdout = os.fdopen(r, "rb")
+        self._out = os.fdopen(w, "wb")
+        self.stdin = _FakeStdin(self)
+        self._done = threading.Event()
+
+    def _say(self, line: str) -> None:
+        self._out.write(line.encode() + b"\n")
+        self._out.flush()
+
+    def on_input(self, data: bytes) -> None:
+        self.received += data
+        if data.endswith(b"stop\nexit 0\n"):
+            self._say(kernels.SEND_KEY)
+            return
+        self.lines_after_script.append(data.decode())
+        if len(self.lines_after_script) == 1:
+            self._say(kernels.READY)
+            threading.Timer(0.2, self.finish).start()  # the kernel exits on its own
+
+    def finish(self) -> None:
+        if not self._done.is_set():
+            self._done.set()
+            self._out.close()
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._done.wait(timeout)
+        self.returncode = 0
+        return 0
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def terminate(self) -> None:
+        self.finish()
+
+    kill = terminate
+
+
+def test_launcher_on_windows_runs_one_ssh_with_forwards_and_sends_the_key_on_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cf = tmp_path / "kernel-x.json"
+    cf.write_text(_frontend_text())
+    spawned: list[_FakeSsh] = []
+
+    def spawn(argv: list[str], **_: Any) -> _FakeSsh:
+        spawned.append(_FakeSsh(argv))
+        return spawned[-1]
+
+    def no_mux(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("no multiplexing on Windows")
+
+    monkeypatch.setattr(launcher.hosts, "get_target", lambda where, name: _target())
+    monkeypatch.setattr(launcher.openssh, "capabilities", lambda: WINDOWS)
+    monkeypatch.setattr(launcher.proc, "spawn", spawn)
+    for name in ("status", "forward", "forward_on", "cancel"):
+        monkeypatch.setattr(launcher.tunnel, name, no_mux)
+    said: list[str] = []
+    code = launcher.run(_where(tmp_path), "gpu", cf, log=said.append)
+    assert code == 0
+    [child] = spawned
+    assert KEY not in " ".join(child.argv)
+    assert child.argv.count("-L") == len(kernels.CHANNELS)
+    assert child.lines_after_script == [KEY + "\n"]
+    assert child.stdin.closed
+    assert any("direct route" in line for line in said)
+    assert not any(KEY in line for line in said)
+
+
+# -- install / uninstall through the CLI ------------------------------------------------------------
+
+
+@pytest.fixture
+def managed(ssh_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(
+        cli, ["add", "gpu.example.org", "--user", "alice", "--local-port", str(free_port())]
+    )
+    assert result.exit_code == 0, result.output
+    return tmp_path / "data" / "kernels" / "jup-gpu"
+
+
+def test_install_writes_kernel_json_with_the_ssh_config_and_uninstall_removes_it(
+    managed: Path, ssh_config: Path
+) -> None:
+    result = CliRunner().invoke(
+        cli, ["kernelspec", "install", "gpu", "--display-name", "GPU box", "--kernel", "python3"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((managed / "kernel.json").read_text())
+    assert data["display_name"] == "GPU box"
+    assert "--ssh-config" not in data["argv"]  # ~/.ssh/config: ssh's own default
+    assert data["argv"][data["argv"].index("--kernel") + 1] == "python3"
+    result = CliRunner().invoke(cli, ["kernelspec", "uninstall", "gpu"])
+    assert result.exit_code == 0, result.output
+    assert not managed.exists()
+    result = CliRunner().invoke(cli, ["kernelspec", "uninstall", "gpu"])
+    assert result.exit_code == NotFound.exit_code
+
+
+def test_install_leaves_a_kernelspec_it_did_not_write_alone(managed: Path) -> None:
+    managed.mkdir(parents=True)
+    foreign = '{"argv": ["python"], "display_name": "mine", "language": "python"}\n'
+    (managed / "kernel.json").write_text(foreign)
+    for args in (["install", "gpu"], ["uninstall", "gpu"]):
+        result = CliRunner().invoke(cli, ["kernelspec", *args])
+        assert result.exit_code == Conflict.exit_code, result.output
+        assert (managed / "kernel.json").read_text() == foreign
+
+
+def test_install_for_an_unknown_host_exits_4_and_writes_nothing(managed: Path) -> None:
+    result = CliRunner().invoke(cli, ["kernelspec", "install", "nope"])
+    assert result.exit_code == NotFound.exit_code
+    assert not managed.parent.exists()
+
+
+def test_install_refuses_a_hostile_kernel_name_and_writes_nothing(managed: Path) -> None:
+    result = CliRunner().invoke(cli, ["kernelspec", "install", "gpu", "--kernel", "a b"])
+    assert result.exit_code == InvalidInput.exit_code
+    assert not managed.parent.exists()
+
+
+def test_install_for_another_ssh_config_names_it_in_the_launcher_argv(
+    managed: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other-config"
+    args = ["--ssh-config", str(other)]
+    add = ["add", "box.example.org", "--name", "box", "--local-port", str(free_port())]
+    assert CliRunner().invoke(cli, [*add, *args]).exit_code == 0
+    result = CliRunner().invoke(cli, ["kernelspec", "install", "box", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    argv = json.loads(result.stdout)["argv"]
+    assert argv[argv.index("--ssh-config") + 1] == str(other)
+
+
+def test_kernel_run_without_the_connection_file_exits_4(managed: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["kernel", "run", "gpu", "--connection-file", str(tmp_path / "nope.json")]
+    )
+    assert result.exit_code == NotFound.exit_code
+    assert "does not exist" in result.stderr
+
+
+def test_kernel_run_with_an_unusable_connection_file_exits_2_without_the_key(
+    managed: Path, tmp_path: Path
+) -> None:
+    cf = tmp_path / "kernel.json"
+    cf.write_text(_frontend_text(transport="ipc"))
+    result = CliRunner().invoke(cli, ["kernel", "run", "gpu", "--connection-file", str(cf)])
+    assert result.exit_code == InvalidInput.exit_code
+    assert KEY not in result.output + result.stderr
