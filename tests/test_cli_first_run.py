@@ -571,3 +571,30 @@ def test_ssh_option_is_validated_stored_and_rendered(ssh_config: Path, tmp_path:
     ok("edit", "gpu", "--clear-ssh-options")
     assert "ConnectTimeout" not in ssh_config.read_text()
     assert f"ServerAliveInterval {SERVER_ALIVE_INTERVAL}" in ssh_config.read_text()
+
+
+def test_status_says_tunnel_down_in_its_own_words_for_a_stale_control_socket(
+    ssh_config: Path,
+) -> None:
+    import os
+    import socket
+
+    local = free_port()
+    _add_unreached(local)
+    # A master that was killed leaves its socket file behind: connecting is refused.
+    path = Path(os.environ["SSHJUP_CONTROL_DIR"]) / "sshjup-jup-gpu"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(str(path))
+    try:
+        result = run("status", "gpu")
+        assert result.exit_code == 1
+        assert "Control socket" not in result.output + result.stderr
+        assert result.stdout == (
+            "jup-gpu              down  not running (a stale control socket is left; the next "
+            "`ssh jup-gpu` replaces it)\n"
+        )
+        path.unlink()
+        result = run("status", "gpu")
+        assert (result.exit_code, result.stdout) == (1, "jup-gpu              down  not running\n")
+    finally:
+        path.unlink(missing_ok=True)
