@@ -181,7 +181,9 @@ def submit_script(
     """
     if not token or not all("!" <= ch <= "~" for ch in token):
         msg = "the token must be non-empty printable ASCII without spaces"
-        raise InvalidInput(msg, hint="use `sshjup token set NAME` with another token")
+        raise InvalidInput(
+            msg, hint="give another token (--token, $SSHJUP_TOKEN or `sshjup token set`)"
+        )
     delim = _heredoc_delimiter(token, job_script)
     lines = [
         *_prologue(spec, need_jupyter=False),
