@@ -8,6 +8,7 @@ throwaway sshd) a tunnel that is up but reaches no Jupyter on the remote port.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -255,6 +256,22 @@ def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_and_leaves_no_m
         assert sftp.returncode == 255
         assert "Cannot execute command-line and remote command." in sftp.stderr
         assert master_pid(ssh_config, "jup-cmd") is None
+        # scp passes RemoteCommand=none and runs sftp: it fails, and (ControlPersist no) the
+        # master it started ends with it instead of staying without forwards.
+        scp = subprocess.run(
+            ["scp", "-F", str(ssh_config), "jup-cmd:/etc/hostname", str(tmp_path / "got")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        assert scp.returncode == 255
+        assert not (tmp_path / "got").exists()
+        deadline = time.monotonic() + 5
+        while master_pid(ssh_config, "jup-cmd") is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert master_pid(ssh_config, "jup-cmd") is None
 
         # A session forced through the alias prints the plain command to use instead.
         forced = subprocess.run(
@@ -275,7 +292,7 @@ def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_and_leaves_no_m
             "jup-cmd is the Jupyter tunnel and runs no shell or command; for those, scp or an "
             f"editor use: {plain}\n"
         )
-        assert forced.stdout == message
+        assert (forced.stdout, forced.stderr) == ("", message)
         # ...and that command works (with the test's own known_hosts from the config tail).
         code, err = run_ssh(ssh_config, *plain.split()[1:], "true")
         assert code == 0, err
@@ -294,7 +311,7 @@ def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_and_leaves_no_m
             stdin=subprocess.DEVNULL,
             check=False,
         )
-        assert (again.returncode, again.stdout) == (0, message)
+        assert (again.returncode, again.stdout, again.stderr) == (0, "", message)
         assert master_pid(ssh_config, "jup-cmd") == first
     finally:
         stop_master(ssh_config, "jup-cmd")
@@ -598,3 +615,22 @@ def test_status_says_tunnel_down_in_its_own_words_for_a_stale_control_socket(
         assert (result.exit_code, result.stdout) == (1, "jup-gpu              down  not running\n")
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_jupyter_arg_hints_name_the_host_never_a_placeholder(ssh_config: Path) -> None:
+    _add_unreached(free_port())
+    before = ssh_config.read_bytes()
+    secret = run("jupyter", "start", "gpu", "--token", "t0k", "--jupyter-arg=--ServerApp.token=x")
+    assert secret.exit_code == 2
+    assert secret.stderr == (
+        "Error: jupyter argument '--ServerApp.token' would put a secret on a command line\n"
+        "Hint: every account on the remote can read a command line (ps); tokens go through "
+        "`sshjup token set gpu` (or are made by `sshjup jupyter start gpu`), passwords through "
+        "`sshjup jupyter setup gpu --password`\n"
+    )
+    port = run("jupyter", "start", "gpu", "--token", "t0k", "--jupyter-arg=--port=1")
+    assert port.exit_code == 2
+    assert port.stderr.endswith("change the port with `sshjup edit gpu --remote-port PORT`\n")
+    for result in (secret, port):
+        assert "NAME" not in result.stderr
+    assert ssh_config.read_bytes() == before
