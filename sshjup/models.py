@@ -375,6 +375,9 @@ class Target:
     putty: bool | None = None
     jupyter: JupyterSpec = field(default_factory=JupyterSpec)
     ssh_options: tuple[tuple[str, str], ...] = ()  # (keyword, value), from --ssh-option
+    # A plain `Host NAME` beside `Host jup-NAME` (--companion): the same host without the
+    # tunnel, for a shell, commands, scp, sftp and editors.
+    companion: bool = False
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -416,6 +419,11 @@ class Target:
     @property
     def alias(self) -> str:
         return ALIAS_PREFIX + self.name
+
+    @property
+    def companion_alias(self) -> str | None:
+        """``NAME`` when the host has a plain companion alias (``--companion``), else None."""
+        return self.name if self.companion else None
 
     @property
     def local_port(self) -> int:

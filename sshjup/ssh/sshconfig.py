@@ -121,8 +121,33 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
     return lines
 
 
+def render_companion(target: Target) -> list[str]:
+    """``Host NAME``: the same host as the tunnel block, without the tunnel (``--companion``).
+
+    No forwards, no SessionType, no control socket: a plain alias for a shell, commands, scp,
+    sftp, sshfs and editors.
+    """
+    lines = [f"Host {target.name}", f"{INDENT}HostName {target.hostname}"]
+    given = {key for key, _ in target.ssh_options}
+    if target.user is not None:
+        lines.append(f"{INDENT}User {target.user}")
+    if target.port is not None:
+        lines.append(f"{INDENT}Port {target.port}")
+    if target.identity_file is not None:
+        lines.append(f"{INDENT}IdentityFile {quote_arg(target.identity_file)}")
+        if "IdentitiesOnly" not in given:
+            lines.append(f"{INDENT}IdentitiesOnly yes")
+    if target.proxy_jump is not None:
+        lines.append(f"{INDENT}ProxyJump {target.proxy_jump}")
+    lines.extend(f"{INDENT}{key} {value}" for key, value in target.ssh_options)
+    return lines
+
+
 def plain_ssh_command(target: Target) -> str:
-    """``ssh [-p PORT] [-i KEY] [-J JUMP] [USER@]HOST``: the host without the tunnel."""
+    """``ssh NAME`` with a companion alias, else ``ssh [-p PORT] [-i KEY] [-J JUMP]
+    [USER@]HOST``: the host without the tunnel."""
+    if target.companion:
+        return f"ssh {target.name}"
     words = ["ssh"]
     if target.port is not None:
         words += ["-p", str(target.port)]
@@ -193,6 +218,9 @@ def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str)
         if body:
             body.append("")
         body.extend(render_block(target, caps, control_dir))
+        if target.companion:
+            body.append("")
+            body.extend(render_companion(target))
     return body
 
 
@@ -667,6 +695,7 @@ __all__ = [
     "plan_text",
     "render_block",
     "render_body",
+    "render_companion",
     "render_section",
     "scan_directives",
     "split_args",
