@@ -351,7 +351,7 @@ class JupyterSpec:
         if self.command is not None:
             validate_command_arg(self.command, "jupyter command")
         for arg in self.args:
-            validate_command_arg(arg, "jupyter argument")
+            validate_command_arg(arg, "Jupyter argument")
         if self.root_dir is not None:
             validate_path(self.root_dir, "root dir")
 

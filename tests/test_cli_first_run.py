@@ -635,7 +635,7 @@ def test_jupyter_arg_hints_name_the_host_never_a_placeholder(ssh_config: Path) -
     secret = run("jupyter", "start", "gpu", "--token", "t0k", "--jupyter-arg=--ServerApp.token=x")
     assert secret.exit_code == 2
     assert secret.stderr == (
-        "Error: jupyter argument '--ServerApp.token' would put a secret on a command line\n"
+        "Error: Jupyter argument '--ServerApp.token' would put a secret on a command line\n"
         "Hint: every account on the remote can read a command line (ps); tokens go through "
         "`sshjup token set gpu` (or are made by `sshjup jupyter start gpu`), passwords through "
         "`sshjup jupyter setup gpu --password`\n"
@@ -752,3 +752,24 @@ def test_companion_alias_carries_a_shell_scp_and_sftp_to_the_real_sshd(
     )
     assert sftp.returncode == 0, sftp.stderr
     assert "Remote working directory" in sftp.stdout
+
+
+def test_apply_of_a_companion_that_the_config_defines_is_refused_and_nothing_changes(
+    ssh_config: Path, tmp_path: Path
+) -> None:
+    original = "Host gpu\n    HostName elsewhere.example.org\n"
+    ssh_config.write_text(original)
+    tunnels = tmp_path / "tunnels.yaml"
+    tunnels.write_text(
+        "version: 1\nhosts:\n  gpu:\n    hostname: gpu.example.org\n    companion: true\n"
+    )
+    result = run("apply", str(tunnels), "--yes")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: --companion: the alias 'gpu' is already defined at ")
+    assert ssh_config.read_text() == original
+    tunnels.write_text(
+        "version: 1\nhosts:\n  gpu:\n    hostname: gpu.example.org\n    companion: 1\n"
+    )
+    bad = run("apply", str(tunnels), "--yes")
+    assert bad.exit_code == 2
+    assert "companion must be true or false" in bad.stderr

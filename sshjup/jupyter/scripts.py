@@ -200,7 +200,7 @@ def check_extra_args(args: Sequence[str], *, name: str | None = None) -> tuple[s
         shown = arg.split("=", 1)[0]
         trait = option.rsplit(".", 1)[-1]
         if trait in _SECRET_TRAITS:
-            msg = f"jupyter argument {shown!r} would put a secret on a command line"
+            msg = f"Jupyter argument {shown!r} would put a secret on a command line"
             hint = (
                 "every account on the remote can read a command line (ps); tokens go through "
                 f"`sshjup token set{host}` (or are made by `sshjup jupyter start{host}`), "
@@ -208,7 +208,7 @@ def check_extra_args(args: Sequence[str], *, name: str | None = None) -> tuple[s
             )
             raise InvalidInput(msg, hint=hint)
         if option in _RESERVED_OPTIONS:
-            msg = f"jupyter argument {shown!r} is set by sshjup and cannot be given"
+            msg = f"Jupyter argument {shown!r} is set by sshjup and cannot be given"
             hint = (
                 "sshjup always binds 127.0.0.1 on the host's remote port with port retries off; "
                 f"change the port with `sshjup edit{host} --remote-port PORT`"
