@@ -468,7 +468,7 @@ def _check_companion_free(doc: sshconfig.ConfigDoc, name: str, config_path: Path
     """Refuse a companion alias ``NAME`` that the user's config already defines."""
     for source, line in _alias_definitions(doc, config_path, name):
         msg = (
-            f"--companion: the alias {name!r} is already defined at {source}:{line}, outside "
+            f"the companion alias {name!r} is already defined at {source}:{line}, outside "
             "sshjup's section"
         )
         raise HostExists(

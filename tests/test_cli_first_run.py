@@ -715,7 +715,7 @@ def test_companion_is_refused_for_an_alias_that_exists_and_files_stay(ssh_config
     taken = run("add", "mybox.example.org", "--name", "mybox", "--companion")
     assert taken.exit_code == 3
     assert taken.stderr == (
-        f"Error: --companion: the alias 'mybox' is already defined at {ssh_config}:1, outside "
+        f"Error: the companion alias 'mybox' is already defined at {ssh_config}:1, outside "
         "sshjup's section\n"
         "Hint: use `ssh mybox` for files and commands as it is, without --companion\n"
     )
@@ -765,7 +765,7 @@ def test_apply_of_a_companion_that_the_config_defines_is_refused_and_nothing_cha
     )
     result = run("apply", str(tunnels), "--yes")
     assert result.exit_code == 3
-    assert result.stderr.startswith("Error: --companion: the alias 'gpu' is already defined at ")
+    assert result.stderr.startswith("Error: the companion alias 'gpu' is already defined at ")
     assert ssh_config.read_text() == original
     tunnels.write_text(
         "version: 1\nhosts:\n  gpu:\n    hostname: gpu.example.org\n    companion: 1\n"
