@@ -376,6 +376,15 @@ def _host_dir_lines(host_dir: str) -> list[str]:
     return [f'cdir="$("$JUPYTER" --config-dir)"/{shell_word(host_dir)} || exit 5']
 
 
+def host_config_path_lines(host_dir: str) -> list[str]:
+    """Shell lines that put the host's directory first on ``JUPYTER_CONFIG_PATH`` (exported)."""
+    return [
+        *_host_dir_lines(host_dir),
+        'JUPYTER_CONFIG_PATH="$cdir${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"',
+        "export JUPYTER_CONFIG_PATH",
+    ]
+
+
 def probe_script(
     spec: JupyterSpec,
     *,
@@ -474,11 +483,7 @@ def start_script(
     if sock is not None:
         lines += _socket_check_lines(sock)
     if config_dir is not None:
-        lines += [
-            *_host_dir_lines(config_dir),
-            'JUPYTER_CONFIG_PATH="$cdir${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"',
-            "export JUPYTER_CONFIG_PATH",
-        ]
+        lines += host_config_path_lines(config_dir)
     lines += [
         f"JUPYTER_TOKEN={shlex.quote(token)}",
         "export JUPYTER_TOKEN",
@@ -1003,6 +1008,7 @@ __all__ = [
     "find_server",
     "hash_password",
     "host_config_dir",
+    "host_config_path_lines",
     "jupyter_program",
     "list_script",
     "local_url",
