@@ -235,11 +235,15 @@ class ShowResult:
 
 
 def show_target(where: Where, name: str) -> ShowResult:
-    """The Host block sshjup writes for NAME, and what ``ssh -G`` resolves for it now."""
+    """The Host block sshjup writes for NAME (and its companion's), and what ``ssh -G``
+    resolves for the tunnel alias now."""
     target = get_target(where, name)
     caps = openssh.capabilities()
     control_dir, _ = paths.control_dir(where.ssh_config)
-    block = "\n".join(sshconfig.render_block(target, caps, control_dir)) + "\n"
+    lines = sshconfig.render_block(target, caps, control_dir)
+    if target.companion:
+        lines += ["", *sshconfig.render_companion(target)]
+    block = "\n".join(lines) + "\n"
     resolved = openssh.resolve(
         where.ssh_config, target.alias, use_default=paths.is_default_ssh_config(where.ssh_config)
     )

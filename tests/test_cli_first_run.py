@@ -678,6 +678,11 @@ def test_companion_writes_a_plain_alias_beside_the_tunnel_and_goes_with_remove(
     listed = json.loads(ok("list", "--json").stdout)
     assert [(t["name"], t["companion"]) for t in listed] == [("gpu", "gpu")]
     assert "companion: true" in ok("export").stdout
+    shown = json.loads(ok("show", "gpu", "--json").stdout)
+    assert shown["companion"] == "gpu"
+    assert shown["block"].endswith(
+        "\n\nHost gpu\n    HostName gpu.example.org\n    User alice\n    Port 2222\n"
+    )
 
     # Off and on again with edit; remove takes both blocks.
     ok("edit", "gpu", "--no-companion")
