@@ -48,7 +48,6 @@ CONFIG_FILE = "jupyter_server_config.json"
 # directory is under Jupyter's config dir (``jupyter --config-dir``), which Jupyter itself only
 # reads at its top level.
 HOST_CONFIG_SUBDIR = "sshjup"
-HOST_CONFIG_DISPLAY = "~/.jupyter/sshjup/ALIAS"
 LOG_DIR = "${XDG_STATE_HOME:-$HOME/.local/state}/sshjup"
 LOG_DIR_DISPLAY = "~/.local/state/sshjup"
 TOKEN_BYTES = 24  # what jupyter_server generates: hexlify(os.urandom(24))
@@ -987,7 +986,6 @@ def merge_server_config(
 __all__ = [
     "ARGON2_PARAMETERS",
     "CONFIG_FILE",
-    "HOST_CONFIG_DISPLAY",
     "HOST_CONFIG_SUBDIR",
     "LOG_DIR",
     "LOG_DIR_DISPLAY",
