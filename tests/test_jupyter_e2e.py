@@ -204,6 +204,9 @@ def test_two_hosts_on_one_remote_account_each_keep_their_own_settings_and_run_at
     assert remote.setup(b.alias, b.cfg, b.spec, b.remote_port, password_hash=digest).written
     # Each host has its own file (the second setup did not replace the first one's port).
     assert a.config_file != b.config_file
+    for h in (a, b):
+        assert stat.S_IMODE(h.config_file.parent.stat().st_mode) == 0o700
+        assert stat.S_IMODE(h.config_file.stat().st_mode) == 0o600
     assert json.loads(a.config_file.read_text())["ServerApp"]["port"] == a.remote_port
     saved_b = json.loads(b.config_file.read_text())
     assert saved_b["ServerApp"]["port"] == b.remote_port
