@@ -328,7 +328,7 @@ def add(
     _render_change(result, as_json=as_json, plain=_plain_line(target, defaults.alias, where))
 
 
-def _plain_line(target: Target, alias: str | None, where: Any) -> str:
+def _plain_line(target: Target, alias: str | None, where: Where) -> str:
     """After an add: what to use for a shell, files and editors (never the tunnel alias)."""
     from sshjup.ssh.sshconfig import plain_ssh_command  # noqa: PLC0415
     from sshjup.store.paths import ssh_command  # noqa: PLC0415
