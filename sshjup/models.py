@@ -412,6 +412,9 @@ class Target:
                 msg = f"{self.name}: local port {fwd.local_port} is forwarded twice"
                 raise InvalidInput(msg, hint="give each --forward its own local port")
             seen.add(fwd.local_port)
+        if self.companion and self.name.startswith(ALIAS_PREFIX):
+            msg = f"{self.name}: a companion alias cannot start with {ALIAS_PREFIX!r}"
+            raise InvalidInput(msg, hint="give the host a name without it (--name)")
         if any(f.remote_socket is not None for f in self.forwards[1:]):
             msg = f"{self.name}: only the Jupyter forward can go to a Unix socket"
             raise InvalidInput(msg, hint="use --remote-socket for the Jupyter forward")

@@ -778,3 +778,13 @@ def test_apply_of_a_companion_that_the_config_defines_is_refused_and_nothing_cha
     bad = run("apply", str(tunnels), "--yes")
     assert bad.exit_code == 2
     assert "companion must be true or false" in bad.stderr
+
+
+def test_a_companion_named_like_a_tunnel_alias_is_refused(ssh_config: Path) -> None:
+    result = run("add", "gpu.example.org", "--name", "jup-x", "--companion")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: jup-x: a companion alias cannot start with 'jup-'\n"
+        "Hint: give the host a name without it (--name)\n"
+    )
+    assert not ssh_config.exists()
