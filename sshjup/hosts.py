@@ -154,7 +154,9 @@ def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
     inv = Inventory()
     if doc.section is None:
         return inv
-    for host in sshconfig.parse_section(doc.section.body):
+    parsed = sshconfig.parse_section(doc.section.body)
+    companions = {h.alias for h in parsed if not h.alias.startswith(ALIAS_PREFIX)}
+    for host in parsed:
         if not host.alias.startswith(ALIAS_PREFIX):
             continue
         opts = host.options
@@ -177,6 +179,7 @@ def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
         name = name_from_alias(host.alias)
         try:
             inv.hosts[name] = Target(
+                companion=name in companions,
                 name=name,
                 hostname=opts["hostname"][0],
                 forwards=tuple(forwards),
@@ -232,11 +235,15 @@ class ShowResult:
 
 
 def show_target(where: Where, name: str) -> ShowResult:
-    """The Host block sshjup writes for NAME, and what ``ssh -G`` resolves for it now."""
+    """The Host block sshjup writes for NAME (and its companion's), and what ``ssh -G``
+    resolves for the tunnel alias now."""
     target = get_target(where, name)
     caps = openssh.capabilities()
     control_dir, _ = paths.control_dir(where.ssh_config)
-    block = "\n".join(sshconfig.render_block(target, caps, control_dir)) + "\n"
+    lines = sshconfig.render_block(target, caps, control_dir)
+    if target.companion:
+        lines += ["", *sshconfig.render_companion(target)]
+    block = "\n".join(lines) + "\n"
     resolved = openssh.resolve(
         where.ssh_config, target.alias, use_default=paths.is_default_ssh_config(where.ssh_config)
     )
@@ -256,6 +263,7 @@ class AliasDefaults:
     host: HostArg
     identity_file: str | None = None
     proxy_jump: str | None = None
+    alias: str | None = None  # HOST was this alias of the ssh config
 
 
 def alias_defaults(where: Where, host: str) -> AliasDefaults:
@@ -288,6 +296,7 @@ def alias_defaults(where: Where, host: str) -> AliasDefaults:
         HostArg(found.hostname, parsed.user or found.user, parsed.port or found.port),
         validate_key_path(identity, f"IdentityFile ({source})") if identity else None,
         validate_proxy_jump(jump, f"ProxyJump ({source})") if jump and jump != "none" else None,
+        alias,
     )
 
 
@@ -353,6 +362,8 @@ def add_target(
             msg = f"{target.name!r} is already managed, with other settings"
             raise HostExists(msg, hint=f"change it with: sshjup edit {target.name} ...")
         _check_alias_free(doc, target.alias, where.ssh_config)
+        if target.companion and existing is None:
+            _check_companion_free(doc, target.name, where.ssh_config)
         inv.hosts[target.name] = target
 
     return _change(where, "add", mutate, dry_run=dry_run, force=force)
@@ -369,9 +380,12 @@ def edit_target(
 ) -> ChangeResult:
     """Change some settings of a managed host; a running tunnel follows (see ssh/reconcile.py)."""
 
-    def mutate(inv: Inventory, _doc: sshconfig.ConfigDoc) -> None:
+    def mutate(inv: Inventory, doc: sshconfig.ConfigDoc) -> None:
         key = _managed_key(inv, name)
-        inv.hosts[key] = inv.hosts[key].with_changes(**changes)
+        before = inv.hosts[key]
+        inv.hosts[key] = before.with_changes(**changes)
+        if inv.hosts[key].companion and not before.companion:
+            _check_companion_free(doc, key, where.ssh_config)
 
     return _change(where, "edit", mutate, dry_run=dry_run, force=force, restart=restart)
 
@@ -417,6 +431,10 @@ def apply_inventory(
     def mutate(inv: Inventory, doc: sshconfig.ConfigDoc) -> None:
         new = [t.alias for n, t in desired.hosts.items() if n not in inv.hosts]
         _check_aliases_free(doc, new, where.ssh_config)  # one scan of the config for all
+        for n, t in desired.hosts.items():
+            had = inv.hosts.get(n)
+            if t.companion and (had is None or not had.companion):
+                _check_companion_free(doc, n, where.ssh_config)
         inv.hosts.update(desired.hosts)
         if prune:
             for name in [n for n in inv.hosts if n not in desired.hosts]:
@@ -448,6 +466,18 @@ def _check_aliases_free(doc: sshconfig.ConfigDoc, aliases: list[str], config_pat
             )
             other = name_from_alias(alias) + "2"
             raise HostExists(msg, hint=f"pick another name, e.g. --name {other}")
+
+
+def _check_companion_free(doc: sshconfig.ConfigDoc, name: str, config_path: Path) -> None:
+    """Refuse a companion alias ``NAME`` that the user's config already defines."""
+    for source, line in _alias_definitions(doc, config_path, name):
+        msg = (
+            f"the companion alias {name!r} is already defined at {source}:{line}, outside "
+            "sshjup's section"
+        )
+        raise HostExists(
+            msg, hint=f"use `ssh {name}` for files and commands as it is, without --companion"
+        )
 
 
 def _alias_definitions(
@@ -964,7 +994,35 @@ def _verify(
             )
             return warnings, False
         warnings.extend(check_resolved(new_doc, target, resolved, shown_path))
+        if target.companion:
+            warnings.extend(_check_companion(new_doc, target, candidate, shown_path))
     return warnings, True
+
+
+def _check_companion(
+    doc: sshconfig.ConfigDoc, target: Target, candidate: Path, path: Path
+) -> list[str]:
+    """``ssh -G NAME`` for the companion alias: the same host, user and port as the tunnel's."""
+    alias = target.name
+    resolved = openssh.resolve(candidate, alias)
+    if not resolved.ok:
+        return [f"ssh -G {alias} failed: {resolved.error}"]
+    wanted = {"hostname": target.hostname.lower()}
+    if target.user is not None:
+        wanted["user"] = target.user
+    if target.port is not None:
+        wanted["port"] = str(target.port)
+    wrong = {k: v for k, v in wanted.items() if resolved.get(k) != v}
+    keywords = [_KEYWORDS[k] for k in wrong]
+    overrides = {o.keyword: o for o in sshconfig.earlier_settings(doc, alias, keywords)}
+    problems = []
+    for key, value in wrong.items():
+        problem = f"{alias}: ssh resolves {_KEYWORDS[key]} to {resolved.get(key)!r}, not {value!r}"
+        override = overrides.get(key)
+        if override is not None:
+            problem += f"; {_where(path, override)} sets it first"
+        problems.append(problem + _MOVE_HINT)
+    return problems
 
 
 def _resolve_side_by_side(

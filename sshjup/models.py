@@ -351,7 +351,7 @@ class JupyterSpec:
         if self.command is not None:
             validate_command_arg(self.command, "jupyter command")
         for arg in self.args:
-            validate_command_arg(arg, "jupyter argument")
+            validate_command_arg(arg, "Jupyter argument")
         if self.root_dir is not None:
             validate_path(self.root_dir, "root dir")
 
@@ -375,6 +375,9 @@ class Target:
     putty: bool | None = None
     jupyter: JupyterSpec = field(default_factory=JupyterSpec)
     ssh_options: tuple[tuple[str, str], ...] = ()  # (keyword, value), from --ssh-option
+    # A plain `Host NAME` beside `Host jup-NAME` (--companion): the same host without the
+    # tunnel, for a shell, commands, scp, sftp and editors.
+    companion: bool = False
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -409,6 +412,9 @@ class Target:
                 msg = f"{self.name}: local port {fwd.local_port} is forwarded twice"
                 raise InvalidInput(msg, hint="give each --forward its own local port")
             seen.add(fwd.local_port)
+        if self.companion and self.name.startswith(ALIAS_PREFIX):
+            msg = f"{self.name}: a companion alias cannot start with {ALIAS_PREFIX!r}"
+            raise InvalidInput(msg, hint="give the host a name without it (--name)")
         if any(f.remote_socket is not None for f in self.forwards[1:]):
             msg = f"{self.name}: only the Jupyter forward can go to a Unix socket"
             raise InvalidInput(msg, hint="use --remote-socket for the Jupyter forward")
@@ -416,6 +422,11 @@ class Target:
     @property
     def alias(self) -> str:
         return ALIAS_PREFIX + self.name
+
+    @property
+    def companion_alias(self) -> str | None:
+        """``NAME`` when the host has a plain companion alias (``--companion``), else None."""
+        return self.name if self.companion else None
 
     @property
     def local_port(self) -> int:

@@ -8,6 +8,7 @@ throwaway sshd) a tunnel that is up but reaches no Jupyter on the remote port.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -231,7 +232,7 @@ def test_doctor_runs_the_home_check_without_reading_the_real_ssh_config(
 
 
 @pytest.mark.e2e
-def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_and_leaves_no_master(
+def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_scp_works_no_master_is_left(
     ssh_config: Path, sshd: SshServer, tmp_path: Path
 ) -> None:
     import subprocess
@@ -255,6 +256,14 @@ def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_and_leaves_no_m
         assert sftp.returncode == 255
         assert "Cannot execute command-line and remote command." in sftp.stderr
         assert master_pid(ssh_config, "jup-cmd") is None
+        # scp passes RemoteCommand=none and runs the sftp subsystem: it works, and
+        # (ControlPersist no) the master it started ends with it, instead of staying behind
+        # without the Jupyter forward (ControlPersist yes did that).
+        _scp(ssh_config, "jup-cmd", tmp_path / "got")
+        deadline = time.monotonic() + 5
+        while master_pid(ssh_config, "jup-cmd") is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert master_pid(ssh_config, "jup-cmd") is None
 
         # A session forced through the alias prints the plain command to use instead.
         forced = subprocess.run(
@@ -275,7 +284,7 @@ def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_and_leaves_no_m
             "jup-cmd is the Jupyter tunnel and runs no shell or command; for those, scp or an "
             f"editor use: {plain}\n"
         )
-        assert forced.stdout == message
+        assert (forced.stdout, forced.stderr) == ("", message)
         # ...and that command works (with the test's own known_hosts from the config tail).
         code, err = run_ssh(ssh_config, *plain.split()[1:], "true")
         assert code == 0, err
@@ -294,10 +303,30 @@ def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_and_leaves_no_m
             stdin=subprocess.DEVNULL,
             check=False,
         )
-        assert (again.returncode, again.stdout) == (0, message)
+        assert (again.returncode, again.stdout, again.stderr) == (0, "", message)
+        assert master_pid(ssh_config, "jup-cmd") == first
+        # scp through the running tunnel goes through its master, and leaves it as it was.
+        _scp(ssh_config, "jup-cmd", tmp_path / "again")
         assert master_pid(ssh_config, "jup-cmd") == first
     finally:
         stop_master(ssh_config, "jup-cmd")
+
+
+def _scp(ssh_config: Path, alias: str, dest: Path) -> None:
+    """``scp ALIAS:FILE DEST`` with the real scp; asserts it copied the file whole."""
+    import subprocess
+
+    source = Path("/etc/hostname") if Path("/etc/hostname").is_file() else Path("/etc/passwd")
+    scp = subprocess.run(
+        ["scp", "-F", str(ssh_config), f"{alias}:{source}", str(dest)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert scp.returncode == 0, scp.stderr
+    assert dest.read_bytes() == source.read_bytes()
 
 
 # -- what users reach for ------------------------------------------------------------------
@@ -571,3 +600,191 @@ def test_ssh_option_is_validated_stored_and_rendered(ssh_config: Path, tmp_path:
     ok("edit", "gpu", "--clear-ssh-options")
     assert "ConnectTimeout" not in ssh_config.read_text()
     assert f"ServerAliveInterval {SERVER_ALIVE_INTERVAL}" in ssh_config.read_text()
+
+
+def test_status_says_tunnel_down_in_its_own_words_for_a_stale_control_socket(
+    ssh_config: Path,
+) -> None:
+    import os
+    import socket
+
+    local = free_port()
+    _add_unreached(local)
+    # A master that was killed leaves its socket file behind: connecting is refused.
+    path = Path(os.environ["SSHJUP_CONTROL_DIR"]) / "sshjup-jup-gpu"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(str(path))
+    try:
+        result = run("status", "gpu")
+        assert result.exit_code == 1
+        assert "Control socket" not in result.output + result.stderr
+        assert result.stdout == (
+            "jup-gpu              down  not running (a stale control socket is left; the next "
+            "`ssh jup-gpu` replaces it)\n"
+        )
+        path.unlink()
+        result = run("status", "gpu")
+        assert (result.exit_code, result.stdout) == (1, "jup-gpu              down  not running\n")
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_jupyter_arg_hints_name_the_host_never_a_placeholder(ssh_config: Path) -> None:
+    _add_unreached(free_port())
+    before = ssh_config.read_bytes()
+    secret = run("jupyter", "start", "gpu", "--token", "t0k", "--jupyter-arg=--ServerApp.token=x")
+    assert secret.exit_code == 2
+    assert secret.stderr == (
+        "Error: Jupyter argument '--ServerApp.token' would put a secret on a command line\n"
+        "Hint: every account on the remote can read a command line (ps); tokens go through "
+        "`sshjup token set gpu` (or are made by `sshjup jupyter start gpu`), passwords through "
+        "`sshjup jupyter setup gpu --password`\n"
+    )
+    port = run("jupyter", "start", "gpu", "--token", "t0k", "--jupyter-arg=--port=1")
+    assert port.exit_code == 2
+    assert port.stderr.endswith("change the port with `sshjup edit gpu --remote-port PORT`\n")
+    for result in (secret, port):
+        assert "NAME" not in result.stderr
+    assert ssh_config.read_bytes() == before
+
+
+# -- a plain companion alias (--companion) ---------------------------------------------------
+
+
+def test_companion_writes_a_plain_alias_beside_the_tunnel_and_goes_with_remove(
+    ssh_config: Path,
+) -> None:
+    import subprocess
+
+    ssh_config.write_text("Host other\n    HostName other.example.org\n")
+    result = ok("add", "alice@gpu.example.org:2222", "--name", "gpu", "--companion")
+    assert result.stdout.endswith(
+        "Checked with ssh -G: jup-gpu.\n"
+        f"For a shell, files and editors: ssh -F {ssh_config} gpu\n"
+        f"Open the tunnel with: ssh -F {ssh_config} jup-gpu\n"
+    )
+    text = ssh_config.read_text()
+    assert (
+        "\nHost gpu\n    HostName gpu.example.org\n    User alice\n    Port 2222\n# <<< sshjup end"
+    ) in text
+    # The tunnel's hint names the companion; the companion resolves like the tunnel, without it.
+    assert "scp or an editor use: ssh gpu" in text
+    resolved = subprocess.run(
+        ["ssh", "-F", str(ssh_config), "-G", "gpu"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    for line in ("hostname gpu.example.org", "user alice", "port 2222"):
+        assert line in resolved
+    assert not [line for line in resolved if line.startswith(("localforward", "sessiontype none"))]
+    listed = json.loads(ok("list", "--json").stdout)
+    assert [(t["name"], t["companion"]) for t in listed] == [("gpu", "gpu")]
+    assert "companion: true" in ok("export").stdout
+    shown = json.loads(ok("show", "gpu", "--json").stdout)
+    assert shown["companion"] == "gpu"
+    assert shown["block"].endswith(
+        "\n\nHost gpu\n    HostName gpu.example.org\n    User alice\n    Port 2222\n"
+    )
+
+    # Off and on again with edit; remove takes both blocks.
+    ok("edit", "gpu", "--no-companion")
+    assert "\nHost gpu\n" not in ssh_config.read_text()
+    assert json.loads(ok("list", "--json").stdout)[0]["companion"] is None
+    ok("edit", "gpu", "--companion")
+    assert "\nHost gpu\n" in ssh_config.read_text()
+    ok("remove", "gpu")
+    assert ssh_config.read_text() == "Host other\n    HostName other.example.org\n"
+
+
+def test_without_companion_add_names_the_plain_command_and_the_flag(ssh_config: Path) -> None:
+    result = ok("add", "alice@gpu.example.org", "--name", "gpu")
+    assert (
+        "For a shell, files and editors: ssh alice@gpu.example.org (or a plain alias gpu: "
+        "`sshjup edit gpu --companion`)\n"
+    ) in result.stdout
+    assert "\nHost gpu\n" not in ssh_config.read_text()
+
+
+def test_companion_is_refused_for_an_alias_that_exists_and_files_stay(ssh_config: Path) -> None:
+    original = "Host mybox\n    HostName mybox.example.org\n    User bob\n"
+    ssh_config.write_text(original)
+    own = run("add", "mybox", "--companion")
+    assert own.exit_code == 2
+    assert own.stderr == (
+        "Error: --companion: mybox is already an alias in your ssh config\n"
+        "Hint: use `ssh mybox` for files and commands, without --companion\n"
+    )
+    # Without --companion, add names the alias the user already has.
+    added = ok("add", "mybox")
+    assert f"For a shell, files and editors: ssh -F {ssh_config} mybox\n" in added.stdout
+    ok("remove", "mybox")
+    assert ssh_config.read_text() == original
+    taken = run("add", "mybox.example.org", "--name", "mybox", "--companion")
+    assert taken.exit_code == 3
+    assert taken.stderr == (
+        f"Error: the companion alias 'mybox' is already defined at {ssh_config}:1, outside "
+        "sshjup's section\n"
+        "Hint: use `ssh mybox` for files and commands as it is, without --companion\n"
+    )
+    assert ssh_config.read_text() == original
+
+
+def test_companion_is_adopted_back_from_the_section(ssh_config: Path) -> None:
+    import os
+
+    ok("add", "gpu.example.org", "--companion")
+    Path(os.environ["SSHJUP_HOME"], "inventory.yaml").unlink()
+    assert json.loads(ok("list", "--json").stdout)[0]["companion"] == "gpu"
+
+
+def test_companion_alias_carries_a_shell_scp_and_sftp_to_the_real_sshd(
+    ssh_config: Path, sshd: SshServer, tmp_path: Path
+) -> None:
+    import subprocess
+
+    _prepare(ssh_config, sshd, tmp_path)
+    _add(ssh_config, sshd, "pal", free_port(), free_port())
+    ok("edit", "pal", "--companion")
+    code, err = run_ssh(ssh_config, "pal", "true")
+    assert code == 0, err
+    assert master_pid(ssh_config, "jup-pal") is None  # the companion has no tunnel, no master
+    _scp(ssh_config, "pal", tmp_path / "copied")
+    sftp = subprocess.run(
+        ["sftp", "-F", str(ssh_config), "-b", "-", "pal"],
+        input="pwd\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert sftp.returncode == 0, sftp.stderr
+    assert "Remote working directory" in sftp.stdout
+
+
+def test_apply_of_a_companion_that_the_config_defines_is_refused_and_nothing_changes(
+    ssh_config: Path, tmp_path: Path
+) -> None:
+    original = "Host gpu\n    HostName elsewhere.example.org\n"
+    ssh_config.write_text(original)
+    tunnels = tmp_path / "tunnels.yaml"
+    tunnels.write_text(
+        "version: 1\nhosts:\n  gpu:\n    hostname: gpu.example.org\n    companion: true\n"
+    )
+    result = run("apply", str(tunnels), "--yes")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: the companion alias 'gpu' is already defined at ")
+    assert ssh_config.read_text() == original
+    tunnels.write_text(
+        "version: 1\nhosts:\n  gpu:\n    hostname: gpu.example.org\n    companion: 1\n"
+    )
+    bad = run("apply", str(tunnels), "--yes")
+    assert bad.exit_code == 2
+    assert "companion must be true or false" in bad.stderr
+
+
+def test_a_companion_named_like_a_tunnel_alias_is_refused(ssh_config: Path) -> None:
+    result = run("add", "gpu.example.org", "--name", "jup-x", "--companion")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: jup-x: a companion alias cannot start with 'jup-'\n"
+        "Hint: give the host a name without it (--name)\n"
+    )
+    assert not ssh_config.exists()

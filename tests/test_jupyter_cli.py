@@ -192,7 +192,7 @@ def test_a_given_token_is_checked_before_anything_runs_and_never_echoed(
     assert bad.exit_code == 2
     assert "printable ASCII characters without spaces" in bad.stderr
     assert reserved.exit_code == 2
-    assert "jupyter argument '--ServerApp.token' would put a secret" in reserved.stderr
+    assert "Jupyter argument '--ServerApp.token' would put a secret" in reserved.stderr
     for result in (bad, reserved):
         assert "s3cret" not in result.output + result.stderr
     assert TOKEN not in reserved.output + reserved.stderr

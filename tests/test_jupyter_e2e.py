@@ -189,6 +189,57 @@ def test_a_password_set_up_by_sshjup_logs_in_to_the_real_server(remote_host: Rem
     assert http_status(f"{base}/api/status", opener=browser) == 200
 
 
+def test_two_hosts_on_one_remote_account_each_keep_their_own_settings_and_run_at_once(
+    remote_account: remote_jupyter.RemoteAccount,
+) -> None:
+    a, b = remote_account.add("ja"), remote_account.add("jb")
+    # The user's own global config: sshjup reads around it and never writes it.
+    global_text = '{\n  "ServerApp": {\n    "port": 9\n  }\n}\n'
+    remote_jupyter.run_as_remote_user(
+        ["sh", "-c", 'cat > "$1"', "sh", str(a.global_config_file)], input_text=global_text
+    )
+    password = "only for jb"
+    assert remote.setup(a.alias, a.cfg, a.spec, a.remote_port).written
+    digest = hash_password(password)
+    assert remote.setup(b.alias, b.cfg, b.spec, b.remote_port, password_hash=digest).written
+    # Each host has its own file (the second setup did not replace the first one's port).
+    assert a.config_file != b.config_file
+    for h in (a, b):
+        assert stat.S_IMODE(h.config_file.parent.stat().st_mode) == 0o700
+        assert stat.S_IMODE(h.config_file.stat().st_mode) == 0o600
+    assert json.loads(a.config_file.read_text())["ServerApp"]["port"] == a.remote_port
+    saved_b = json.loads(b.config_file.read_text())
+    assert saved_b["ServerApp"]["port"] == b.remote_port
+    assert saved_b["IdentityProvider"] == {"hashed_password": digest}
+    assert "IdentityProvider" not in json.loads(a.config_file.read_text())
+    assert a.global_config_file.read_text() == global_text
+
+    tokens = {h.name: new_token() for h in (a, b)}
+    for h in (a, b):
+        started = remote.start(h.alias, h.cfg, h.spec, h.remote_port, tokens[h.name])
+        h.pids.append(started.server.pid)
+        invoke("up", h.name)
+    listed = remote.status(a.alias, a.cfg, a.spec, a.remote_port).servers
+    assert sorted(s.port for s in listed) == sorted([a.remote_port, b.remote_port])
+    for h in (a, b):
+        base = f"http://127.0.0.1:{h.local_port}"
+        assert http_status(f"{base}/api/status?token={tokens[h.name]}") == 200
+
+    def login(h: RemoteHost, pw: str) -> int:
+        jar = http.cookiejar.CookieJar()
+        browser = make_opener(jar)
+        base = f"http://127.0.0.1:{h.local_port}"
+        assert http_status(f"{base}/login", opener=browser) == 200
+        xsrf = next(c.value for c in jar if c.name == "_xsrf")
+        form = urllib.parse.urlencode({"_xsrf": xsrf, "password": pw}).encode()
+        return http_status(f"{base}/login?next=%2Fapi%2Fstatus", data=form, opener=browser)
+
+    # jb's password is jb's only: the per-host file reached jb's server and not ja's.
+    assert login(b, password) == 302
+    assert login(a, password) == 401
+    assert a.global_config_file.read_text() == global_text
+
+
 # -- the remote port is taken: fail, never move -----------------------------------------------
 
 

@@ -133,7 +133,8 @@ def test_kernel_start_runs_code_as_the_remote_account_without_a_remote_tcp_port(
     assert [(k["kernel_id"], k["alive"], k["forwarded"]) for k in listed] == [
         (info["kernel_id"], True, True)
     ]
-    invoke("kernel", "stop", remote_host.name, "--all")
+    stopped = invoke("kernel", "stop", remote_host.name, "--all")
+    assert stopped.stdout == f"Stopped kernel {info['kernel_id']} on {remote_host.alias}.\n"
     sampler.stop()
     deadline = time.monotonic() + 10
     while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:

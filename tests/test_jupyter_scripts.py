@@ -24,6 +24,7 @@ from sshjup.jupyter.scripts import (
     check_password,
     find_server,
     hash_password,
+    host_config_dir,
     list_script,
     live_servers,
     local_url,
@@ -215,17 +216,34 @@ def _fake_jupyter(tmp_path: Path) -> Path:
     fake.write_text(
         "#!/usr/bin/env python3\n"
         "import json, os, sys\n"
+        "if sys.argv[1:] == ['--config-dir']:\n"
+        "    print(os.environ['HOME'] + '/.jupyter'); sys.exit(0)\n"
         "mask = os.umask(0); os.umask(mask)\n"
         f"tmp = {str(record)!r} + '.tmp'\n"
         "with open(tmp, 'w') as f:\n"
         "    json.dump({'argv': sys.argv[1:], 'token': os.environ.get('JUPYTER_TOKEN'),\n"
         "               'umask': mask, 'sid': os.getsid(0) == os.getpid(),\n"
-        "               'cwd': os.getcwd()}, f)\n"
+        "               'cwd': os.getcwd(),\n"
+        "               'config_path': os.environ.get('JUPYTER_CONFIG_PATH')}, f)\n"
         f"os.replace(tmp, {str(record)!r})\n"
         "print('fake jupyter ran')\n"
     )
     fake.chmod(0o755)
     return fake
+
+
+def test_start_script_puts_the_hosts_own_config_dir_first_on_the_config_path(
+    tmp_path: Path,
+) -> None:
+    fake = _fake_jupyter(tmp_path)
+    spec = JupyterSpec(kind="server", command=str(fake))
+    script = start_script(spec, 18889, TOKEN, config_dir=host_config_dir("jup-gpu"))
+    result = _sh(script, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = _wait_for(tmp_path / "record.json")
+    assert record["config_path"] == f"{tmp_path}/.jupyter/sshjup/jup-gpu"
+    # The user's global config dir is not replaced: only put after the host's own.
+    assert "JUPYTER_CONFIG_DIR" not in script
 
 
 def _wait_for(path: Path, timeout: float = 10.0) -> dict[str, object]:

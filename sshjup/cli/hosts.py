@@ -77,6 +77,12 @@ def _target_options(func: F) -> F:
             "~/.local/share/sshjup/run/jupyter-NAME.sock]. Not with PuTTY (--no-putty).",
         ),
         click.option(
+            "--companion/--no-companion",
+            default=None,
+            help="Also write a plain `Host NAME` (the same host without the tunnel) for a shell, "
+            "commands, scp, sftp and editors [default: off; remembered per host].",
+        ),
+        click.option(
             "--ssh-option",
             "ssh_options",
             multiple=True,
@@ -90,7 +96,7 @@ def _target_options(func: F) -> F:
     return func
 
 
-def _render_change(result: ChangeResult, *, as_json: bool) -> None:
+def _render_change(result: ChangeResult, *, as_json: bool, plain: str | None = None) -> None:
     if as_json:
         echo_json(result.to_json())
         return
@@ -133,6 +139,8 @@ def _render_change(result: ChangeResult, *, as_json: bool) -> None:
         from sshjup.store.paths import ssh_command  # noqa: PLC0415
 
         alias = ALIAS_PREFIX + result.added[0]
+        if plain is not None:
+            echo(plain)
         echo(f"Open the tunnel with: {ssh_command(alias, result.ssh_config)}")
 
 
@@ -255,6 +263,7 @@ def add(
     putty: bool | None,
     forwards: tuple[str, ...],
     remote_socket: str | None,
+    companion: bool | None,
     ssh_options: tuple[str, ...],
     dry_run: bool,
     force: bool,
@@ -266,10 +275,12 @@ def add(
 
     HOST is [user@]hostname[:port], or an alias already in the ssh config (then its
     HostName, User, Port, IdentityFile and ProxyJump are taken from `ssh -G HOST`).
+    jup-NAME is for the tunnel only; `--companion` also writes a plain `Host NAME` for a
+    shell, files and editors (when HOST is an alias already, use HOST for those).
 
     \b
     Example:
-      sshjup add gpu.example.org --user alice
+      sshjup add gpu.example.org --user alice --companion
       sshjup add alice@10.0.0.5:2222 --name lab --forward 6006:6006
       sshjup add mybox --dry-run
       sshjup add login.hpc.example.org --name hpc --remote-socket --no-putty
@@ -288,6 +299,13 @@ def add(
         if name is not None
         else derive_name(host if plain else defaults.host.hostname)
     )
+    if companion and defaults.alias is not None:
+        from sshjup.errors import InvalidInput  # noqa: PLC0415
+
+        msg = f"--companion: {defaults.alias} is already an alias in your ssh config"
+        raise InvalidInput(
+            msg, hint=f"use `ssh {defaults.alias}` for files and commands, without --companion"
+        )
     local_port, remote_port = _auto_ports(
         where, name, defaults.host.hostname, local_port, remote_port
     )
@@ -303,10 +321,26 @@ def add(
         forwards=forwards,
         putty=putty,
         ssh_options=ssh_options,
-    )
+    ).with_changes(companion=bool(companion))
     if remote_socket is not None:
         target = _with_remote_socket(where, target, remote_socket, dry_run=dry_run)
-    _render_change(hosts.add_target(where, target, dry_run=dry_run, force=force), as_json=as_json)
+    result = hosts.add_target(where, target, dry_run=dry_run, force=force)
+    _render_change(result, as_json=as_json, plain=_plain_line(target, defaults.alias, where))
+
+
+def _plain_line(target: Target, alias: str | None, where: Where) -> str:
+    """After an add: what to use for a shell, files and editors (never the tunnel alias)."""
+    from sshjup.ssh.sshconfig import plain_ssh_command  # noqa: PLC0415
+    from sshjup.store.paths import ssh_command  # noqa: PLC0415
+
+    if target.companion:
+        return f"For a shell, files and editors: {ssh_command(target.name, where.ssh_config)}"
+    if alias is not None:
+        return f"For a shell, files and editors: {ssh_command(alias, where.ssh_config)}"
+    return (
+        f"For a shell, files and editors: {plain_ssh_command(target)} (or a plain alias "
+        f"{target.name}: `sshjup edit {target.name} --companion`)"
+    )
 
 
 def _with_remote_socket(where: Where, target: Target, requested: str, *, dry_run: bool) -> Target:
@@ -351,6 +385,7 @@ def edit(
     putty: bool | None,
     forwards: tuple[str, ...],
     remote_socket: str | None,
+    companion: bool | None,
     no_remote_socket: bool,
     clear_forwards: bool,
     restart: bool,
@@ -425,6 +460,8 @@ def edit(
         changes["ssh_options"] = tuple(parse_ssh_option(o) for o in ssh_options)
     if putty is not None:
         changes["putty"] = putty
+    if companion is not None:
+        changes["companion"] = companion
     edited = current.with_changes(**changes)  # refuse a bad value before any file is touched
     if remote_socket is not None:
         edited = _with_remote_socket(where, edited, remote_socket, dry_run=dry_run)
@@ -467,6 +504,7 @@ def _target_json(target: Target) -> dict[str, Any]:
         "remote_socket": target.remote_socket,
         "forwards": [f.spec() for f in target.forwards[1:]],
         "ssh_options": dict(target.ssh_options),
+        "companion": target.companion_alias,
     }
 
 

@@ -72,8 +72,10 @@ def setup(
     yes: bool,
     ssh_config: str | None,
 ) -> None:
-    """Check Jupyter on the remote and write its server config: 127.0.0.1 only, no browser,
-    the host's remote port, no port retries (merged into jupyter_server_config.json).
+    """Check Jupyter on the remote and write this host's own server config: 127.0.0.1 only,
+    no browser, the host's remote port, no port retries (merged into
+    ~/.jupyter/sshjup/jup-NAME/jupyter_server_config.json on the remote, which `jupyter start`
+    reads for this host only; the global Jupyter config is left alone).
 
     \b
     Example:
@@ -106,8 +108,8 @@ def setup(
         echo(f"Note: {note}", err=True)
     if preview.plan.has_py_config:
         echo(
-            "Note: the remote also has jupyter_server_config.py; values set there win over "
-            "the JSON file sshjup edits.",
+            "Note: this host's config directory also has a jupyter_server_config.py; "
+            "Jupyter reads both, and the JSON file sshjup edits wins where both set a value.",
             err=True,
         )
     if not merge.changed:

@@ -133,7 +133,7 @@ def kernel_stop(name: str, kernel_id: str | None, all_: bool, ssh_config: str | 
         msg = "give either a kernel id or --all"
         raise InvalidInput(msg, hint=f"see `sshjup kernel list {name}`")
     for rec in kernelops.stop(locate(ssh_config), name, None if all_ else kernel_id):
-        click.echo(f"stopped {rec.alias} {rec.kernel_id}")
+        click.echo(f"Stopped kernel {rec.kernel_id} on {rec.alias}.")
 
 
 @kernel.command(name="run")

@@ -439,8 +439,8 @@ def check_section(
         details["state"] = "hand-edited"
         summary = f"{SECTION_LINES} was changed by hand ({where_text})"
         fix = (
-            "put the change into sshjup (`sshjup edit NAME ...`) and run it with --force to "
-            "overwrite the hand edit, or keep your own Host block outside the section"
+            "put the change into sshjup (`sshjup edit` with the host's name) and run it with "
+            "--force to overwrite the hand edit, or keep your own Host block outside the section"
         )
         return Check("section", "warn", summary, fix, details)
     try:

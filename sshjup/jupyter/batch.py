@@ -32,9 +32,11 @@ from sshjup.jupyter.scripts import (
     _heredoc_delimiter,
     _prologue,
     check_extra_args,
+    host_config_dir,
+    host_config_path_lines,
     shell_word,
 )
-from sshjup.models import JupyterSpec, validate_command_arg, validate_name
+from sshjup.models import ALIAS_PREFIX, JupyterSpec, validate_command_arg, validate_name
 
 STATE_DIR = LOG_DIR  # ~/.local/state/sshjup (0700): token file, job output
 _TIME_RE = re.compile(r"(?:\d+-)?\d{1,3}(?::\d{2}){0,2}")
@@ -86,6 +88,8 @@ def job_body(spec: JupyterSpec, name: str, *, node_address: str) -> str:
         "export JUPYTER_TOKEN",
         f"addr={node_address}",
         f'if [ -z "$addr" ]; then echo "{MARK} error node-address" > "$ready"; exit 5; fi',
+        # The host's own settings (`jupyter setup`: a password) first, as for `jupyter start`.
+        *host_config_path_lines(host_config_dir(ALIAS_PREFIX + name)),
         'cd "$HOME" || exit 5',
         f'"$JUPYTER" {_jupyter_words(spec)} &',
         "pid=$!",
@@ -181,7 +185,9 @@ def submit_script(
     """
     if not token or not all("!" <= ch <= "~" for ch in token):
         msg = "the token must be non-empty printable ASCII without spaces"
-        raise InvalidInput(msg, hint="use `sshjup token set NAME` with another token")
+        raise InvalidInput(
+            msg, hint="give another token (--token, $SSHJUP_TOKEN or `sshjup token set`)"
+        )
     delim = _heredoc_delimiter(token, job_script)
     lines = [
         *_prologue(spec, need_jupyter=False),

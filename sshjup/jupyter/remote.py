@@ -32,6 +32,7 @@ from sshjup.jupyter.scripts import (
     ScriptOutput,
     check_extra_args,
     find_server,
+    host_config_dir,
     list_script,
     live_servers,
     merge_server_config,
@@ -46,7 +47,7 @@ from sshjup.jupyter.scripts import (
     stop_script,
     write_config_script,
 )
-from sshjup.models import validate_socket_path
+from sshjup.models import name_from_alias, validate_socket_path
 from sshjup.ssh import openssh
 from sshjup.store import paths
 
@@ -276,7 +277,11 @@ def _probe(
     timeout: float = SSH_TIMEOUT,
 ) -> tuple[JupyterInfo, ScriptOutput]:
     script = probe_script(
-        spec, server_version=server_version, read_config=read_config, list_servers=list_servers
+        spec,
+        server_version=server_version,
+        read_config=read_config,
+        list_servers=list_servers,
+        config_dir=host_config_dir(alias) if read_config else None,
     )
     cp = run_script(alias, ssh_config, script, timeout=timeout)
     out = parse_markers(cp.stdout)
@@ -346,8 +351,8 @@ def plan_setup(
     info, out = _probe(alias, ssh_config, spec, read_config=True, timeout=timeout)
     config_dir = out.values.get("config-dir")
     if not config_dir:
-        msg = f"could not find Jupyter's config directory on {alias}"
-        raise RemoteCommandFailed(msg, hint="check `jupyter --config-dir` on the remote")
+        msg = f"could not find this host's Jupyter config directory on {alias}"
+        raise RemoteCommandFailed(msg, hint="check that $HOME is set on the remote")
     old_text = out.blocks.get("config")
     path = f"{config_dir.rstrip('/')}/jupyter_server_config.json"
     merge = merge_server_config(old_text, port, password_hash=password_hash, path=path, sock=sock)
@@ -497,8 +502,9 @@ def start(
     waiting. On timeout the started process is stopped again. With ``sock`` Jupyter listens
     on that Unix socket (0600, in a directory checked to be 0700) and on no TCP port.
     """
-    check_extra_args(spec.args)
-    script = start_script(spec, port, token, sock)  # validates the token
+    check_extra_args(spec.args, name=name_from_alias(alias))
+    # validates the token; the host's own settings (`jupyter setup`) first on the config path
+    script = start_script(spec, port, token, sock, config_dir=host_config_dir(alias))
     began = time.monotonic()
     if progress is not None:
         progress(f"checking Jupyter on {alias}")
@@ -550,7 +556,7 @@ def start(
                 )
                 hint = (
                     "stop what listens there, or give the host another remote port: "
-                    "`sshjup edit NAME --remote-port N`"
+                    f"`sshjup edit {name_from_alias(alias)} --remote-port PORT`"
                 )
                 raise RemoteCommandFailed(msg, hint=hint)
             msg = f"Jupyter exited on {alias} before it served {where}"

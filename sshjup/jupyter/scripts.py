@@ -32,11 +32,22 @@ from typing import Literal
 from urllib.parse import quote
 
 from sshjup.errors import ConfigParseError, InvalidInput, ToolMissing
-from sshjup.models import JupyterSpec, validate_path, validate_port, validate_socket_path
+from sshjup.models import (
+    JupyterSpec,
+    validate_name,
+    validate_path,
+    validate_port,
+    validate_socket_path,
+)
 
 LOOPBACK = "127.0.0.1"
 MARK = "@@sshjup"
 CONFIG_FILE = "jupyter_server_config.json"
+# Each host's own Jupyter settings on the remote (``jupyter setup``), never the user's global
+# config: two hosts on one remote account each have their port (and password) there. The
+# directory is under Jupyter's config dir (``jupyter --config-dir``), which Jupyter itself only
+# reads at its top level.
+HOST_CONFIG_SUBDIR = "sshjup"
 LOG_DIR = "${XDG_STATE_HOME:-$HOME/.local/state}/sshjup"
 LOG_DIR_DISPLAY = "~/.local/state/sshjup"
 TOKEN_BYTES = 24  # what jupyter_server generates: hexlify(os.urandom(24))
@@ -174,30 +185,32 @@ def _option_name(arg: str) -> str | None:
     return name.replace("-", "_").lower()
 
 
-def check_extra_args(args: Sequence[str]) -> tuple[str, ...]:
+def check_extra_args(args: Sequence[str], *, name: str | None = None) -> tuple[str, ...]:
     """Refuse extra arguments that would override what sshjup sets, or carry a secret.
 
-    A refused argument is named without its value (which may be the secret itself).
+    A refused argument is named without its value (which may be the secret itself). ``name``
+    (the host's NAME) goes into the commands the hints suggest.
     """
+    host = f" {name}" if name else ""
     for arg in args:
-        name = _option_name(arg)
-        if name is None:
+        option = _option_name(arg)
+        if option is None:
             continue
         shown = arg.split("=", 1)[0]
-        trait = name.rsplit(".", 1)[-1]
+        trait = option.rsplit(".", 1)[-1]
         if trait in _SECRET_TRAITS:
-            msg = f"jupyter argument {shown!r} would put a secret on a command line"
+            msg = f"Jupyter argument {shown!r} would put a secret on a command line"
             hint = (
                 "every account on the remote can read a command line (ps); tokens go through "
-                "`sshjup token set NAME` (or are made by `sshjup jupyter start`), passwords "
-                "through `sshjup jupyter setup NAME --password`"
+                f"`sshjup token set{host}` (or are made by `sshjup jupyter start{host}`), "
+                f"passwords through `sshjup jupyter setup{host} --password`"
             )
             raise InvalidInput(msg, hint=hint)
-        if name in _RESERVED_OPTIONS:
-            msg = f"jupyter argument {shown!r} is set by sshjup and cannot be given"
+        if option in _RESERVED_OPTIONS:
+            msg = f"Jupyter argument {shown!r} is set by sshjup and cannot be given"
             hint = (
                 "sshjup always binds 127.0.0.1 on the host's remote port with port retries off; "
-                "change the port with `sshjup edit NAME --remote-port N`"
+                f"change the port with `sshjup edit{host} --remote-port PORT`"
             )
             raise InvalidInput(msg, hint=hint)
     return tuple(args)
@@ -347,18 +360,45 @@ def _prologue(spec: JupyterSpec, *, need_jupyter: bool = True) -> list[str]:
     return lines
 
 
+def host_config_dir(alias: str) -> str:
+    """``sshjup/ALIAS``: this host's directory under Jupyter's config dir on the remote.
+
+    Its ``jupyter_server_config.json`` is what ``jupyter setup`` writes; ``start`` puts the
+    directory first on ``JUPYTER_CONFIG_PATH``, so its settings win over the user's own config
+    (which is still read) for this host's server only.
+    """
+    return f"{HOST_CONFIG_SUBDIR}/{validate_name(alias, 'alias')}"
+
+
+def _host_dir_lines(host_dir: str) -> list[str]:
+    """``cdir``: the host's directory, as an absolute path (Jupyter's config dir + host_dir)."""
+    return [f'cdir="$("$JUPYTER" --config-dir)"/{shell_word(host_dir)} || exit 5']
+
+
+def host_config_path_lines(host_dir: str) -> list[str]:
+    """Shell lines that put the host's directory first on ``JUPYTER_CONFIG_PATH`` (exported)."""
+    return [
+        *_host_dir_lines(host_dir),
+        'JUPYTER_CONFIG_PATH="$cdir${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"',
+        "export JUPYTER_CONFIG_PATH",
+    ]
+
+
 def probe_script(
     spec: JupyterSpec,
     *,
     server_version: bool = True,
     read_config: bool = False,
     list_servers: bool = False,
+    config_dir: str | None = None,
 ) -> str:
     """Check that Jupyter (and the kind's app) runs; optionally print its config and servers.
 
     Each ``jupyter`` call is a Python start on the remote (about a second on a busy machine):
     ``server_version=False`` leaves out ``jupyter server --version`` when the server list,
-    which needs jupyter_server as well, is asked for anyway.
+    which needs jupyter_server as well, is asked for anyway. ``config_dir``: the host's
+    :func:`host_config_dir`, whose ``jupyter_server_config.json`` ``read_config`` prints
+    (default: the user's own, in ``jupyter --config-dir``).
     """
     lines = _prologue(spec)
     lines.append(f'echo "{MARK} jupyter $(command -v "$JUPYTER")"')
@@ -373,7 +413,11 @@ def probe_script(
         ]
     if read_config:
         lines += [
-            'cdir=$("$JUPYTER" --config-dir) || exit 5',
+            *(
+                _host_dir_lines(config_dir)
+                if config_dir is not None
+                else ['cdir=$("$JUPYTER" --config-dir) || exit 5']
+            ),
             f'echo "{MARK} config-dir $cdir"',
             f'f="$cdir/{CONFIG_FILE}"',
             'if [ -f "$f" ]; then',
@@ -421,8 +465,18 @@ def list_script(spec: JupyterSpec) -> str:
     return "\n".join([*_prologue(spec), *_list_lines()]) + "\n"
 
 
-def start_script(spec: JupyterSpec, port: int, token: str, sock: str | None = None) -> str:
+def start_script(
+    spec: JupyterSpec,
+    port: int,
+    token: str,
+    sock: str | None = None,
+    *,
+    config_dir: str | None = None,
+) -> str:
     """Start Jupyter detached (``nohup`` + ``setsid`` where present), logging to a 0600 file.
+
+    ``config_dir`` (the host's :func:`host_config_dir`) goes first on ``JUPYTER_CONFIG_PATH``
+    for this server only.
 
     The token is a shell assignment exported as ``JUPYTER_TOKEN``: it stays inside the shell
     and the environment of the Jupyter process (readable only by the same user), and is in
@@ -430,11 +484,15 @@ def start_script(spec: JupyterSpec, port: int, token: str, sock: str | None = No
     """
     if not token or not all("!" <= ch <= "~" for ch in token):
         msg = "the token must be non-empty printable ASCII without spaces"
-        raise InvalidInput(msg, hint="use `sshjup token set NAME` with another token")
+        raise InvalidInput(
+            msg, hint="give another token (--token, $SSHJUP_TOKEN or `sshjup token set`)"
+        )
     words = " ".join(shell_word(w) for w in start_argv(spec, port, sock)[1:])
     lines = _prologue(spec)
     if sock is not None:
         lines += _socket_check_lines(sock)
+    if config_dir is not None:
+        lines += host_config_path_lines(config_dir)
     lines += [
         f"JUPYTER_TOKEN={shlex.quote(token)}",
         "export JUPYTER_TOKEN",
@@ -944,6 +1002,7 @@ def merge_server_config(
 __all__ = [
     "ARGON2_PARAMETERS",
     "CONFIG_FILE",
+    "HOST_CONFIG_SUBDIR",
     "LOG_DIR",
     "LOG_DIR_DISPLAY",
     "LOOPBACK",
@@ -962,6 +1021,8 @@ __all__ = [
     "desired_server_settings",
     "find_server",
     "hash_password",
+    "host_config_dir",
+    "host_config_path_lines",
     "jupyter_program",
     "list_script",
     "local_url",

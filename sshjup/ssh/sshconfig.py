@@ -107,7 +107,13 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
     if caps.control_master:
         lines.append(f"{INDENT}ControlMaster auto")
         lines.append(f"{INDENT}ControlPath {control_path(control_dir, target.alias)}")
-        lines.append(f"{INDENT}ControlPersist yes")
+        # The master is the tunnel (no session) and lives as long as the connection. Where
+        # `ssh ALIAS` runs no session, `ControlPersist no` also ends a master that scp or sshfs
+        # started through the alias (they pass RemoteCommand=none and run sftp, and
+        # ForkAfterAuthentication backgrounds it) once their session ends, instead of
+        # leaving a master without forwards.
+        persist = "no" if caps.session_type and caps.fork_after_authentication else "yes"
+        lines.append(f"{INDENT}ControlPersist {persist}")
     if "ServerAliveInterval" not in given:
         lines.append(f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}")
     if "ServerAliveCountMax" not in given:
@@ -115,8 +121,33 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
     return lines
 
 
+def render_companion(target: Target) -> list[str]:
+    """``Host NAME``: the same host as the tunnel block, without the tunnel (``--companion``).
+
+    No forwards, no SessionType, no control socket: a plain alias for a shell, commands, scp,
+    sftp, sshfs and editors.
+    """
+    lines = [f"Host {target.name}", f"{INDENT}HostName {target.hostname}"]
+    given = {key for key, _ in target.ssh_options}
+    if target.user is not None:
+        lines.append(f"{INDENT}User {target.user}")
+    if target.port is not None:
+        lines.append(f"{INDENT}Port {target.port}")
+    if target.identity_file is not None:
+        lines.append(f"{INDENT}IdentityFile {quote_arg(target.identity_file)}")
+        if "IdentitiesOnly" not in given:
+            lines.append(f"{INDENT}IdentitiesOnly yes")
+    if target.proxy_jump is not None:
+        lines.append(f"{INDENT}ProxyJump {target.proxy_jump}")
+    lines.extend(f"{INDENT}{key} {value}" for key, value in target.ssh_options)
+    return lines
+
+
 def plain_ssh_command(target: Target) -> str:
-    """``ssh [-p PORT] [-i KEY] [-J JUMP] [USER@]HOST``: the host without the tunnel."""
+    """``ssh NAME`` with a companion alias, else ``ssh [-p PORT] [-i KEY] [-J JUMP]
+    [USER@]HOST``: the host without the tunnel."""
+    if target.companion:
+        return f"ssh {target.name}"
     words = ["ssh"]
     if target.port is not None:
         words += ["-p", str(target.port)]
@@ -137,14 +168,18 @@ def refusal_command(target: Target) -> str:
     The master runs no session, so the command never runs there; sshjup's own remote commands
     pass ``RemoteCommand=none``. A second ``ssh jup-NAME`` while the tunnel is up goes through
     the master's socket, which does open a session: it runs this, prints which command to use
-    for a shell, and exits 0 (before, it opened a shell), as does a session forced with
-    ``-o SessionType=default``. Every value in it was validated (no quotes, ``$``, ``%`` or
-    spaces); ``echo`` reads the same in sh, csh and fish.
+    for a shell on stderr, and exits 0 (before, it opened a shell), as does a session forced
+    with ``-o SessionType=default``. Every value in it was validated (no quotes, ``$``, ``%``
+    or ``!``); the login shell (sh, csh or fish alike) runs ``sh -c '...'``, so ``>&2`` means
+    stderr everywhere (csh would read a bare ``>&2`` as a file named 2), and ``printf %s``
+    prints a key path's backslashes as they are (dash's ``echo`` would act on a backslash escape).
     """
-    return (
-        f'echo "{target.alias} is the Jupyter tunnel and runs no shell or command; for those, '
-        f'scp or an editor use: {plain_ssh_command(target)}"'
-    )
+    message = (
+        f"{target.alias} is the Jupyter tunnel and runs no shell or command; for those, scp or "
+        f"an editor use: {plain_ssh_command(target)}"
+    ).replace("\\", "\\\\")  # a Windows key path: inside "..." sh reads \\ as one
+    # OpenSSH expands %-tokens in RemoteCommand: %%s reaches the remote as %s.
+    return f'sh -c \'printf "%%s\\n" "{message}" >&2\''
 
 
 @functools.lru_cache(maxsize=16)  # the same for every block of a section
@@ -183,6 +218,9 @@ def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str)
         if body:
             body.append("")
         body.extend(render_block(target, caps, control_dir))
+        if target.companion:
+            body.append("")
+            body.extend(render_companion(target))
     return body
 
 
@@ -657,6 +695,7 @@ __all__ = [
     "plan_text",
     "render_block",
     "render_body",
+    "render_companion",
     "render_section",
     "scan_directives",
     "split_args",

@@ -204,8 +204,18 @@ def _describe(
         return f"cannot check: the ssh config gives {alias} no ControlPath"
     if port_open:
         return f"not running; {where} is in use by another program"
-    if ssh_says and "No such file or directory" not in ssh_says:
-        return f"not running ({ssh_says.splitlines()[-1]})"
+    last = ssh_says.splitlines()[-1] if ssh_says else ""
+    if last.startswith("Control socket connect("):
+        # OpenSSH's own words name the socket path; say what they mean instead.
+        if "No such file or directory" in last:
+            return "not running"
+        if "Connection refused" in last:  # a master that ended without removing its socket
+            return (
+                f"not running (a stale control socket is left; the next `ssh {alias}` replaces it)"
+            )
+        return f"not running (its control socket cannot be reached: {last.rpartition(': ')[2]})"
+    if last:
+        return f"not running ({last})"
     return "not running"
 
 

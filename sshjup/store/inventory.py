@@ -55,6 +55,7 @@ _HOST_KEYS = {
     "putty",
     "jupyter",
     "ssh_options",
+    "companion",
 }
 _JUPYTER_KEYS = {"kind", "command", "args", "root_dir"}
 HEADER = (
@@ -287,6 +288,11 @@ def _target(name: str, node: Any, source: str) -> Target:
     putty_value = _scalar(fields["putty"], source) if "putty" in fields else None
     if putty_value is not None and not isinstance(putty_value, bool):
         _fail(source, fields["putty"], "putty must be true or false", "write putty: true")
+    companion = _scalar(fields["companion"], source) if "companion" in fields else False
+    if not isinstance(companion, bool):
+        _fail(
+            source, fields["companion"], "companion must be true or false", "write companion: true"
+        )
     jupyter = JupyterSpec()
     if "jupyter" in fields:
         jupyter = checked("jupyter", lambda: _jupyter(fields["jupyter"], source, name))
@@ -316,6 +322,7 @@ def _target(name: str, node: Any, source: str) -> Target:
             putty=putty_value,
             jupyter=jupyter,
             ssh_options=ssh_options,
+            companion=companion,
         ),
     )
     return target
@@ -363,6 +370,8 @@ def to_data(inventory: Inventory) -> dict[str, Any]:
             entry["putty"] = t.putty
         if t.ssh_options:
             entry["ssh_options"] = dict(t.ssh_options)
+        if t.companion:
+            entry["companion"] = True
         jupyter = _jupyter_data(t.jupyter)
         if jupyter:
             entry["jupyter"] = jupyter

@@ -166,6 +166,11 @@ class RemoteHost:
 
     @property
     def config_file(self) -> Path:
+        """This host's own config on the remote (``jupyter setup``), not the user's global one."""
+        return self.dirs.config_dir / "sshjup" / self.alias / CONFIG_FILE
+
+    @property
+    def global_config_file(self) -> Path:
         return self.dirs.config_dir / CONFIG_FILE
 
     @property

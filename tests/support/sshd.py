@@ -258,6 +258,8 @@ def _render_config(
         f"AllowUsers {user}",
         "X11Forwarding no",
         "PrintMotd no",
+        # scp (SFTP protocol since OpenSSH 9.0), sftp and sshfs: in-process, no binary needed.
+        "Subsystem sftp internal-sftp",
         "LogLevel VERBOSE",
         *optional,
     ]

@@ -19,6 +19,9 @@ rm -f "$tokenfile"
 export JUPYTER_TOKEN
 addr=$(hostname -i | cut -d' ' -f1)
 if [ -z "$addr" ]; then echo "@@sshjup error node-address" > "$ready"; exit 5; fi
+cdir="$("$JUPYTER" --config-dir)"/sshjup/jup-hpc || exit 5
+JUPYTER_CONFIG_PATH="$cdir${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
+export JUPYTER_CONFIG_PATH
 cd "$HOME" || exit 5
 "$JUPYTER" lab --no-browser --ServerApp.ip="$addr" --ServerApp.port=0 --ServerApp.port_retries=0 --ServerApp.root_dir="$HOME"/work &
 pid=$!

@@ -15,6 +15,9 @@ rm -f "$tokenfile"
 export JUPYTER_TOKEN
 addr=$(scontrol show node "${SLURMD_NODENAME:-$(hostname -s)}" -o 2>/dev/null | tr ' ' '\n' | sed -n 's/^NodeAddr=//p' | head -n 1)
 if [ -z "$addr" ]; then echo "@@sshjup error node-address" > "$ready"; exit 5; fi
+cdir="$("$JUPYTER" --config-dir)"/sshjup/jup-hpc || exit 5
+JUPYTER_CONFIG_PATH="$cdir${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
+export JUPYTER_CONFIG_PATH
 cd "$HOME" || exit 5
 "$JUPYTER" lab --no-browser --ServerApp.ip="$addr" --ServerApp.port=0 --ServerApp.port_retries=0 --ServerApp.root_dir="$HOME"/work &
 pid=$!
