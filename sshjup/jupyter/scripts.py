@@ -539,14 +539,17 @@ def poll_script(spec: JupyterSpec, port: int, pid: int, *, log_lines: int = 40) 
     return "\n".join(lines) + "\n"
 
 
-# `kill -0` succeeds for a zombie; where /proc exists, a zombie ("Z" state) counts as gone.
+# Where /proc exists it decides: a process is alive while its stat is there and not a zombie
+# ("Z"; `kill -0` succeeds for a zombie), whoever owns it (`kill -0` fails with EPERM for
+# another account's process, which is not gone). Without /proc, `kill -0` it is.
 _ALIVE_FUNCTION = (
     "alive() {",
-    '  kill -0 "$1" 2>/dev/null || return 1',
-    '  if [ -r "/proc/$1/stat" ]; then',
-    '    case "$(cat "/proc/$1/stat" 2>/dev/null)" in *") Z "*) return 1 ;; esac',
+    "  if [ -r /proc/self/stat ]; then",
+    '    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1',
+    '    case "$st" in *") Z "*) return 1 ;; esac',
+    "    return 0",
     "  fi",
-    "  return 0",
+    '  kill -0 "$1" 2>/dev/null',
     "}",
 )
 
