@@ -551,3 +551,19 @@ def test_a_text_is_written_as_the_bytes_it_was_decoded_from(tmp_path: Path) -> N
     assert target.read_bytes() == data
     fileio.atomic_write(target, b"new", previous=text)  # (not ASCII: the file is read again)
     assert (tmp_path / ("config" + fileio.BACKUP_SUFFIX)).read_bytes() == data
+
+
+def test_the_include_word_is_found_across_piece_edges_in_any_case() -> None:
+    rng = random.Random(7)
+    chunk = sshconfig._SCAN_CHUNK
+    for offset in (0, 1, chunk - 7, chunk - 3, chunk - 1, chunk, chunk + 5, 2 * chunk - 4):
+        word = "".join(c.upper() if rng.random() < 0.5 else c for c in "include")
+        text = "x" * offset + word + " ~/.ssh/more\n" + "y" * 50
+        assert sshconfig._has_include_word(text, 0, len(text)), (offset, word)
+        assert not sshconfig._has_include_word(text, offset + 1, len(text)), offset
+        assert not sshconfig._has_include_word(text, 0, offset + 6), offset
+        doc = sshconfig.decode(("Host a\n" + text).encode())
+        assert sshconfig.file_include_args(doc) == sshconfig.include_args(
+            sshconfig.scan_directives(doc)
+        )
+    assert not sshconfig._has_include_word("inc lude İnclude ınclude", 0, 24)

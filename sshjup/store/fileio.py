@@ -91,12 +91,16 @@ def _read_error(path: Path, err: OSError) -> SshjupError:
 
 
 class Snapshot:
-    """A file's bytes and what identifies that version: size, mtime_ns, inode, digest."""
+    """A file's bytes and what identifies that version: size, mtime_ns, inode, digest.
+
+    ``data`` is the bytes read, or (after :meth:`to_text`) the text they decode to: a caller
+    that decodes a large file keeps one copy of it, not two.
+    """
 
     __slots__ = ("data", "dev", "ino", "mtime_ns", "size")
 
     def __init__(self, data: bytes, st: os.stat_result) -> None:
-        self.data = data
+        self.data: bytes | str = data
         self.size = st.st_size
         self.mtime_ns = st.st_mtime_ns
         self.ino = st.st_ino
@@ -110,11 +114,21 @@ class Snapshot:
             self.dev,
         )
 
+    def to_text(self) -> str:
+        """The content as text (UTF-8 with surrogateescape: lossless, it encodes back to the
+        same bytes and digest), held from now on instead of the bytes."""
+        if isinstance(self.data, bytes):
+            self.data = self.data.decode("utf-8", "surrogateescape")
+        return self.data
+
     @property
     def digest(self) -> bytes:
         import hashlib  # noqa: PLC0415
 
-        return hashlib.sha256(self.data).digest()
+        h = hashlib.sha256()
+        for piece in _pieces(self.data):
+            h.update(piece)
+        return h.digest()
 
 
 def read_snapshot(path: Path, limit: int = MAX_FILE_BYTES) -> Snapshot | None:
@@ -123,6 +137,11 @@ def read_snapshot(path: Path, limit: int = MAX_FILE_BYTES) -> Snapshot | None:
     Opened non-blocking (a FIFO never hangs), checked to be a regular file after following
     symlinks, and read up to ``limit`` bytes (more is refused, so /dev/zero cannot fill memory).
     """
+    found = _read(path, limit)
+    return None if found is None else Snapshot(*found)
+
+
+def _read(path: Path, limit: int) -> tuple[bytes, os.stat_result] | None:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (FileNotFoundError, NotADirectoryError):
@@ -155,7 +174,7 @@ def read_snapshot(path: Path, limit: int = MAX_FILE_BYTES) -> Snapshot | None:
         raise _read_error(path, err) from err
     finally:
         os.close(fd)
-    return Snapshot(data, st)
+    return data, st
 
 
 def _too_large(path: Path, limit: int) -> NotARegularFile:
@@ -165,8 +184,8 @@ def _too_large(path: Path, limit: int) -> NotARegularFile:
 
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
     """The file's bytes, or ``None`` when it does not exist (see :func:`read_snapshot`)."""
-    snap = read_snapshot(path, limit)
-    return None if snap is None else snap.data
+    found = _read(path, limit)
+    return None if found is None else found[0]
 
 
 def ensure_dir(path: Path, mode: int = NEW_DIR_MODE) -> None:
@@ -253,9 +272,31 @@ def _create_temp(real: Path) -> tuple[int, Path]:
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(real.parent))
 
 
+_CHUNK = 1 << 18  # characters of a text encoded at a time
+
+
+def _pieces(data: bytes | str) -> Iterator[bytes]:
+    """Bytes as they are, or text as UTF-8 (surrogateescape: the bytes it was decoded from)
+    one piece at a time, so that a large text is never held a second time as bytes."""
+    if not isinstance(data, str):
+        yield data
+        return
+    for i in range(0, len(data), _CHUNK):  # (a code point is never split: str has no pairs)
+        yield data[i : i + _CHUNK].encode("utf-8", "surrogateescape")
+
+
+def _byte_length(data: bytes | str) -> int:
+    """The length of ``data`` as written (see :func:`_pieces`)."""
+    if not isinstance(data, str):
+        return len(data)
+    if data.isascii():
+        return len(data)
+    return sum(len(piece) for piece in _pieces(data))
+
+
 def _write_replace(
     real: Path,
-    data: bytes,
+    data: bytes | str,
     mode: int,
     before_replace: Callable[[Path], None] | None,
     like: tuple[Path, os.stat_result] | None = None,
@@ -269,7 +310,8 @@ def _write_replace(
     fd, tmp = _create_temp(real)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in _pieces(data):
+                fh.write(piece)
             fh.flush()
             if like is not None:
                 like_path, like_st = like
@@ -304,15 +346,18 @@ def _egid() -> int:
     return os.getegid() if hasattr(os, "getegid") else -1
 
 
-def _write_in_place(real: Path, data: bytes) -> None:
+def _write_in_place(real: Path, data: bytes | str) -> None:
     """Rewrite ``real`` through its own inode (the caller holds the lock): not atomic against
     a crash, so the backup written before it is what to restore if the machine dies mid-way."""
     fd = os.open(real, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.ftruncate(fd, len(data))
+        total = 0
+        for piece in _pieces(data):
+            view = memoryview(piece)
+            total += len(view)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.ftruncate(fd, total)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -338,7 +383,8 @@ def atomic_write(
     """Replace ``path``'s content with ``data`` atomically; returns the real path written.
 
     ``data`` (and ``previous``) are bytes, or text written as UTF-8 with surrogateescape (the
-    ssh config's text as sshconfig decoded it).
+    ssh config's text as sshconfig decoded it), encoded piece by piece as it is written: a
+    large text is never held a second time as bytes.
 
     ``previous``: the file's bytes as the caller read them under its lock; the backup is made
     from them instead of reading the file again (unless its size shows it changed since).
@@ -352,10 +398,6 @@ def atomic_write(
     the ssh config writer runs ``ssh -G -F <temp>`` there, so the file is verified by OpenSSH
     before it exists under its real name. If it raises, nothing is changed.
     """
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
-    if isinstance(previous, str):
-        previous = previous.encode("utf-8", "surrogateescape")
     real = real_path(path)
     check_regular(real)
     ensure_dir(real.parent)
@@ -373,8 +415,8 @@ def atomic_write(
         if expect is not None:
             check_unchanged(real, expect if isinstance(expect, Snapshot) else None)
         if backup and st is not None:
-            old = previous
-            if old is None or len(old) != st.st_size:
+            old: bytes | str | None = previous
+            if old is None or _byte_length(old) != st.st_size:
                 old = read_bytes(real, max(st.st_size, MAX_CONFIG_BYTES))
             if old is not None:
                 _write_replace(
