@@ -272,7 +272,7 @@ def _create_temp(real: Path) -> tuple[int, Path]:
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(real.parent))
 
 
-_CHUNK = 1 << 18  # characters of a text encoded at a time
+_CHUNK = 1 << 16  # characters of a text encoded at a time (a piece is up to 4x as many bytes)
 
 
 def _pieces(data: bytes | str) -> Iterator[bytes]:
