@@ -9,9 +9,7 @@ simpler and safer than quoting them. No I/O in this module.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 
 from sshjup.errors import InvalidInput
@@ -49,6 +47,8 @@ def _reject_control(field_name: str, value: str, hint: str | None = None) -> Non
     if value.splitlines() != [value] and value != "":
         msg = f"{field_name}: line breaks are not allowed (got {value!r})"
         raise InvalidInput(msg, hint="remove the line break from the value")
+    import unicodedata  # noqa: PLC0415 (only for values that are not plain ASCII)
+
     for ch in value:
         if ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Zs"}:
             msg = f"{field_name}: the character {ch!r} is not allowed (got {value!r})"
@@ -79,6 +79,8 @@ def validate_hostname(value: str, field_name: str = "hostname") -> str:
         raise InvalidInput(msg, hint="give a DNS name or an IP address without a scope id")
     if _DNS_RE.fullmatch(value):
         return value  # (an IPv4 address is one too): no need to try ipaddress and its errors
+    import ipaddress  # noqa: PLC0415 (only for what is no DNS name: IPv6)
+
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -441,14 +443,26 @@ def name_from_alias(name_or_alias: str) -> str:
     return name_or_alias
 
 
+def _maybe_ip_address(value: str) -> bool:
+    """``ipaddress.ip_address(value)`` accepts it; a name with a letter and no ``:`` is no
+    address, and is answered without importing ipaddress."""
+    if ":" not in value and not all(c.isdigit() or c == "." for c in value):
+        return False
+    import ipaddress  # noqa: PLC0415
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def derive_name(hostname: str) -> str:
     """A default NAME from a host: the first DNS label, or the IP address with dashes."""
-    try:
-        ipaddress.ip_address(hostname)
-    except ValueError:
-        base = hostname.split(".", maxsplit=1)[0]
-    else:
+    if _maybe_ip_address(hostname):
         base = hostname.replace(".", "-").replace(":", "-").strip("-")
+    else:
+        base = hostname.split(".", maxsplit=1)[0]
     base = re.sub(r"[^a-z0-9._-]", "-", base.lower()).strip("-._") or "host"
     return base[:59]
 

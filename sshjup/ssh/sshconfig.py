@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from sshjup.errors import ConfigParseError
 from sshjup.models import ALIAS_PREFIX, Target, validate_path
+from sshjup.store.digest import sha256
 
 BEGIN_MARK = "# >>> sshjup managed section: change it with `sshjup edit`, not by hand >>>"
 END_MARK_PREFIX = "# <<< sshjup end of managed section"
@@ -163,9 +164,7 @@ def control_socket_name(alias: str) -> str:
     """``sshjup-ALIAS``, or ``sshjup-`` and a 16-digit hash of a long alias."""
     if len(alias.encode()) <= CONTROL_ALIAS_MAX:
         return f"{CONTROL_SOCKET_PREFIX}{alias}"
-    import hashlib  # noqa: PLC0415 (loads OpenSSL: only for aliases this long)
-
-    return f"{CONTROL_SOCKET_PREFIX}{hashlib.sha256(alias.encode()).hexdigest()[:16]}"
+    return f"{CONTROL_SOCKET_PREFIX}{sha256(alias.encode()).hexdigest()[:16]}"
 
 
 def control_path(control_dir: str, alias: str) -> str:
@@ -188,10 +187,8 @@ def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str)
 
 def digest(body: Sequence[str]) -> str:
     """A short digest of the section's lines, independent of the file's line endings."""
-    import hashlib  # noqa: PLC0415 (loads OpenSSL: only for commands that check the section)
-
     joined = "\n".join(line.rstrip("\r") for line in body)
-    return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def render_section(body: Sequence[str], *, terminator: bool, eol: str) -> str:

@@ -123,9 +123,9 @@ class Snapshot:
 
     @property
     def digest(self) -> bytes:
-        import hashlib  # noqa: PLC0415
+        from sshjup.store.digest import sha256  # noqa: PLC0415
 
-        h = hashlib.sha256()
+        h = sha256()
         for piece in _pieces(self.data):
             h.update(piece)
         return h.digest()
