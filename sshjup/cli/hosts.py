@@ -496,9 +496,17 @@ def _refuse_removals(plan: ChangeResult, file: str) -> None:
 
 
 def _print_plan(plan: ChangeResult) -> None:
-    for label, names in (("add", plan.added), ("update", plan.updated), ("remove", plan.removed)):
-        for name in names:
-            echo(f"  {label:<6} jup-{name}")
+    lines = [
+        f"  {label:<6} jup-{name}"
+        for label, names in (
+            ("add", plan.added),
+            ("update", plan.updated),
+            ("remove", plan.removed),
+        )
+        for name in names
+    ]
+    if lines:  # (one write, not one a line: 1,000 hosts are 1,000 flushes)
+        echo("\n".join(lines))
 
 
 @click.command()
