@@ -301,11 +301,14 @@ def _write_replace(
     before_replace: Callable[[Path], None] | None,
     like: tuple[Path, os.stat_result] | None = None,
     check: Callable[[], None] | None = None,
+    while_syncing: Callable[[Path], None] | None = None,
 ) -> None:
     """Write ``data`` to a temp file beside ``real`` and rename it over ``real``.
 
     ``like``: the file replaced and its stat (its owner, group and xattrs are kept); ``check``
-    runs last, just before the rename (the concurrent-edit check).
+    runs last, just before the rename (the concurrent-edit check). ``while_syncing`` runs
+    with the finished temp file while its fsync is under way (``ssh -G`` reads it from the
+    page cache); the fsync has ended, and succeeded, before ``before_replace`` runs.
     """
     fd, tmp = _create_temp(real)
     try:
@@ -321,8 +324,16 @@ def _write_replace(
             elif _is_root():
                 with contextlib.suppress(OSError):
                     _chown_like(fh.fileno(), real.parent.stat())
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+            if while_syncing is None:
+                os.fsync(fh.fileno())
+                os.chmod(tmp, mode)
+            else:
+                synced = _fsync_in_background(fh.fileno())
+                try:
+                    os.chmod(tmp, mode)
+                    while_syncing(tmp)
+                finally:
+                    synced()  # (raises the fsync's error: nothing is renamed then)
         if before_replace is not None:
             before_replace(tmp)
         if check is not None:
@@ -336,6 +347,30 @@ def _write_replace(
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _fsync_in_background(fd: int) -> Callable[[], None]:
+    """Start ``os.fsync(fd)`` in a thread (it waits for the disk, not for the GIL); the
+    function returned waits for it and raises its error."""
+    import threading  # noqa: PLC0415 (subprocess has imported it already)
+
+    errors: list[OSError] = []
+
+    def run() -> None:
+        try:
+            os.fsync(fd)
+        except OSError as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=run, name="sshjup-fsync", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if errors:
+            raise errors[0]
+
+    return wait
 
 
 def _euid() -> int:
@@ -379,6 +414,7 @@ def atomic_write(
     before_replace: Callable[[Path], None] | None = None,
     previous: bytes | str | None = None,
     expect: Snapshot | _Absent | None = None,
+    while_syncing: Callable[[Path], None] | None = None,
 ) -> Path:
     """Replace ``path``'s content with ``data`` atomically; returns the real path written.
 
@@ -396,7 +432,9 @@ def atomic_write(
 
     ``before_replace`` is called with the finished temp file before it is renamed into place:
     the ssh config writer runs ``ssh -G -F <temp>`` there, so the file is verified by OpenSSH
-    before it exists under its real name. If it raises, nothing is changed.
+    before it exists under its real name. If it raises, nothing is changed. ``while_syncing``
+    is the same, but runs while the temp file's fsync is under way (it must only read the
+    file: ``ssh -G`` does); it is called first, and ``before_replace`` once the fsync is done.
     """
     real = real_path(path)
     check_regular(real)
@@ -427,7 +465,7 @@ def atomic_write(
 
     try:
         like = None if st is None else (real, st)
-        _write_replace(real, data, mode, before_replace, like, last_moment)
+        _write_replace(real, data, mode, before_replace, like, last_moment, while_syncing)
         _fsync_dir(real.parent)
     except OSError as err:
         raise _write_error(real, err) from err
