@@ -520,8 +520,14 @@ def atomic_write(
             try:
                 checks(tmp)
             finally:
-                assert pending is not None  # noqa: S101
-                early.append(pending())  # (its error, if any, before anything is renamed)
+                early.append(waited())  # (its error, if any, before anything is renamed)
+
+    waits: list[bool] = []
+
+    def waited() -> Path:
+        assert pending is not None  # noqa: S101
+        waits.append(True)
+        return pending()
 
     def last_moment() -> None:
         if expect is not None:
@@ -544,6 +550,9 @@ def atomic_write(
     except OSError as err:
         raise _write_error(real, err) from err
     finally:
+        if pending is not None and not waits:  # (the new file failed before it was checked)
+            with contextlib.suppress(Exception):  # (the error that got here is the one to see)
+                early.append(waited())
         for tmp in early:  # (not renamed: the write did not happen)
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
