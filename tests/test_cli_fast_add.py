@@ -33,6 +33,9 @@ FAST = (
     "main()\n"
 )
 CLICK = "from sshjup.cli.app import cli\ncli(prog_name='sshjup')\n"
+# The console script as installed: nothing registered at exit, so the process ends with
+# os._exit once the output is flushed (sshjup.cli._end).
+PLAIN = "import sys\nfrom sshjup.cli import main\nsys.argv[0] = 'sshjup'\nmain()\n"
 
 
 def _run(code: str, argv: list[str], mark: Path) -> tuple[int, bytes, bytes]:
@@ -57,7 +60,12 @@ def _files(*roots: Path) -> dict[str, bytes]:
 
 
 def both_ways(
-    tmp_path: Path, argv: list[str], *, before: list[str] | None = None, traceback: bool = False
+    tmp_path: Path,
+    argv: list[str],
+    *,
+    before: list[str] | None = None,
+    traceback: bool = False,
+    fast: str = FAST,
 ) -> bool:
     """Run ``argv`` through both paths from the same state; assert they agree (``traceback``:
     on the last line of stderr only). Returns whether the first run imported click (it
@@ -73,7 +81,8 @@ def both_ways(
     if app.exists():
         shutil.copytree(app, saved / "app")
     results = []
-    for code in (FAST, CLICK):
+    (tmp_path / "mark").write_text("")
+    for code in (fast, CLICK):
         shutil.rmtree(home)
         shutil.rmtree(app, ignore_errors=True)
         shutil.copytree(saved / "home", home, symlinks=True)
@@ -132,6 +141,22 @@ def test_a_shape_the_fast_path_takes_gives_what_click_gives(
 ) -> None:
     assert fast.parse_add(argv) is not None
     assert not both_ways(tmp_path, argv), "the fast path imported click"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["add", "gpu.example.org", "--user", "alice"],
+        ["add", "gpu.example.org", "--json", "--dry-run"],
+        ["add", "gpu.example.org", "--port", "99999"],
+        ["add", "build"],
+    ],
+    ids=" ".join,
+)
+def test_the_console_script_that_ends_at_once_prints_and_exits_the_same(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    both_ways(tmp_path, argv, fast=PLAIN)
 
 
 @pytest.mark.parametrize(

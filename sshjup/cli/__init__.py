@@ -25,15 +25,33 @@ if TYPE_CHECKING:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: runs one command and ends the process."""
     from sshjup.cli import fast  # noqa: PLC0415
 
     code = fast.run(sys.argv[1:])
     if code is not None:
-        sys.exit(code)
+        _end(code)
     from sshjup.cli.app import cli  # noqa: PLC0415
 
     cli(prog_name="sshjup")
+
+
+def _end(code: int) -> None:
+    """Exit with ``code`` once the fast path is done. Its output is flushed and every file it
+    opened is closed, so when nothing was registered to run at exit (coverage, a test harness)
+    the process ends at once: the interpreter's teardown (freeing every module) would cost
+    ``sshjup add`` about 6 ms for nothing."""
+    import atexit  # noqa: PLC0415
+
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    callbacks = getattr(atexit, "_ncallbacks", None)
+    if callbacks is not None and callbacks() == 0 and not sys.flags.inspect:
+        import os  # noqa: PLC0415
+
+        os._exit(code)
+    sys.exit(code)
 
 
 def __getattr__(name: str) -> Any:
