@@ -187,7 +187,9 @@ def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str)
 
 def digest(body: Sequence[str]) -> str:
     """A short digest of the section's lines, independent of the file's line endings."""
-    joined = "\n".join(line.rstrip("\r") for line in body)
+    joined = "\n".join(body)
+    if "\r" in joined:  # (a CRLF file: the same digest as with LF)
+        joined = "\n".join(line.rstrip("\r") for line in body)
     return sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
@@ -290,7 +292,9 @@ def _find_section(text: str) -> Section | None:
             if not match:
                 msg = f"line {number}: sshjup's end marker is damaged"
                 raise ConfigParseError(msg, hint=_DAMAGED_HINT)
-            body = tuple(line.rstrip("\r") for line in text[first:start].split("\n")[:-1])
+            inner = text[first:start]
+            lines = inner.split("\n")[:-1]
+            body = tuple(line.rstrip("\r") for line in lines) if "\r" in inner else tuple(lines)
             return Section(begin, after, begin_line, number, body, match.group(1))
         search = after  # the prefix inside an ordinary line of the section
     msg = f"line {begin_line} starts sshjup's section, but its end marker is missing"

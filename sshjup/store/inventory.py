@@ -17,6 +17,7 @@ module that imports yaml.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -494,6 +495,7 @@ _NOT_PLAIN_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
 _PLAIN_KEY_LINE = re.compile(r"( *)([A-Za-z0-9][A-Za-z0-9._/@+-]*):(?: (.*))?")
 
 
+@functools.lru_cache(maxsize=8192)  # (a dump after a load asks about the same words)
 def _plain_text(value: str) -> bool:
     """True when YAML writes ``value`` unquoted and reads it back as this text."""
     low = value.lower()
