@@ -229,6 +229,8 @@ def export_inventory(where: Where) -> str:
 
 @dataclass(frozen=True)
 class ShowResult:
+    """What ``sshjup show`` reports: the block sshjup writes and what ``ssh -G`` resolves."""
+
     target: Target
     block: str
     resolved: openssh.Resolved

@@ -58,6 +58,8 @@ def remember_spec(where: hosts.Where, target: Target, spec: JupyterSpec) -> Targ
 
 @dataclass(frozen=True)
 class SetupResult:
+    """What ``jupyter setup`` did."""
+
     plan: remote.SetupPlan
     password_stored: bool
     password_algorithm: str | None = None  # "argon2", or "sha512" without argon2-cffi
@@ -112,6 +114,8 @@ def remember(
 
 @dataclass(frozen=True)
 class StartResult:
+    """What ``jupyter start`` did, and where the token came from."""
+
     target: Target
     started: remote.StartResult
     token_source: str  # "keyring" (stored), "cli", "env"
@@ -211,6 +215,8 @@ def check_our_server(where: hosts.Where, target: Target) -> None:
 
 @dataclass(frozen=True)
 class SlurmStartResult:
+    """What a Slurm start did, and where the token came from."""
+
     target: Target
     started: slurm.SlurmStart
     token_source: str
@@ -378,6 +384,8 @@ def resolve_remote_socket(
 
 @dataclass(frozen=True)
 class UrlResult:
+    """The local URL with the token, and its parts for editor plugins."""
+
     url: str
     token_source: str  # "cli", "env", "keyring", "none"
     base_url: str = ""  # the server root without the token, for editor plugins

@@ -611,6 +611,8 @@ def earlier_settings(doc: ConfigDoc, alias: str, keywords: Iterable[str]) -> lis
 
 @dataclass(frozen=True)
 class SectionHost:
+    """One Host block of sshjup's section: its alias and options (lower-case keys)."""
+
     alias: str
     options: dict[str, list[str]] = field(default_factory=dict)
 

@@ -534,6 +534,8 @@ def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
 
 @dataclass
 class _Mark:
+    """Where a node starts, as yaml's marks say it."""
+
     line: int  # 0-based, as yaml's marks
 
 

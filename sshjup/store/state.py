@@ -27,6 +27,8 @@ STATE_VERSION = 1
 
 @dataclass
 class State:
+    """Machine-local facts sshjup keeps in ``state.json``."""
+
     created_files: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
