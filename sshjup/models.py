@@ -19,23 +19,40 @@ DEFAULT_LOCAL_PORT = 8888
 DEFAULT_REMOTE_PORT = 8889
 JUPYTER_KINDS = ("lab", "notebook", "server")
 
+
+class _Pattern:
+    """A regular expression compiled when first used: every command imports this module, and
+    most use only a few of its patterns (compiling all costs ``sshjup add`` about 1 ms)."""
+
+    __slots__ = ("_compiled", "_pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def fullmatch(self, value: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern)
+        return self._compiled.fullmatch(value)
+
+
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,58}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DNS_RE = re.compile(rf"(?=.{{1,253}}\.?$){_LABEL}(?:\.{_LABEL})*\.?")
 _USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}")
 _PATH_RE = re.compile(r"[A-Za-z0-9._/~+-][A-Za-z0-9._/~+:-]{0,1023}")
 # A jump host spec: [user@]host[:port], several separated by commas.
-_JUMP_PART_RE = re.compile(r"(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>[^:]+))?")
+_JUMP_PART_RE = _Pattern(r"(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>[^:]+))?")
 # A key file: also spaces and backslashes (`C:\Users\John Smith\.ssh\id_ed25519`); written
 # double-quoted with `\\` for `\`, as OpenSSH's argv_split reads it; never a quote, % or $.
-_KEY_PATH_RE = re.compile(
+_KEY_PATH_RE = _Pattern(
     r"[A-Za-z0-9._/~+:\\-](?:[A-Za-z0-9._/~+:\\ -]{0,1022}[A-Za-z0-9._/~+:\\-])?"
 )
-_ARG_RE = re.compile(r"[A-Za-z0-9._/~+:=,@-]{1,1024}")
+_ARG_RE = _Pattern(r"[A-Za-z0-9._/~+:=,@-]{1,1024}")
 # An absolute path on the remote for a Unix socket: no ``~`` (ssh does not expand it there),
 # no ``:`` (it would split the LocalForward destination), no ``%``/``$`` (ssh expands tokens and
 # environment variables in socket paths).
-_SOCKET_PATH_RE = re.compile(r"/[A-Za-z0-9._+-][A-Za-z0-9._/+-]*")
+_SOCKET_PATH_RE = _Pattern(r"/[A-Za-z0-9._+-][A-Za-z0-9._/+-]*")
 # sun_path holds 108 bytes on Linux and 104 on the BSDs and macOS, the final NUL included.
 MAX_REMOTE_SOCKET_PATH = 103
 

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 # C0 controls but tab and newline, DEL, C1 controls (CSI is also U+009B), and the Unicode
 # format controls that reorder or hide text (bidi overrides, zero-width, line separators).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE_CHARS = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+_UNSAFE: list[re.Pattern[str]] = []  # (compiled when first needed: most text is plain ASCII)
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -32,7 +33,9 @@ def printable(text: object) -> str:
     text = str(text)
     if text.isascii() and text.isprintable():  # (most text: no search at all)
         return text
-    return _UNSAFE.sub(_escape, text)
+    if not _UNSAFE:
+        _UNSAFE.append(re.compile(_UNSAFE_CHARS))
+    return _UNSAFE[0].sub(_escape, text)
 
 
 def error_text(err: Any) -> str:
