@@ -342,18 +342,19 @@ class Target:
     what: str
 
 
-# The limits CI holds (issue 13's targets, where not met yet, are in bench/README.md).
+# The limits CI holds: issue 13's targets where they are met with a margin for a shared CI
+# machine, else between the target and what a loaded machine measures (bench/README.md).
 TARGETS = (
-    Target("add", ("ssh -G",), 6.0, "add (10k-host config) / ssh -G"),
-    Target("apply", ("add",), 3.0, "apply (1k hosts) / add"),
+    Target("add", ("ssh -G",), 5.0, "add (10k-host config) / ssh -G"),
+    Target("apply", ("add",), 3.5, "apply (1k hosts) / add"),
     Target("--help", ("import click",), 1.5, "--help / import click"),
     Target("list", ("import click",), 2.0, "list / import click"),
-    Target("url", ("import click",), 3.0, "url / import click"),
+    Target("url", ("import click",), 2.5, "url / import click"),
     Target("add 50", ("import click", "ssh -G 50"), 2.5, "add (50) / (import click + ssh -G)"),
 )
 # Peak memory of add on the 10k config beyond the same add on the 50-host config (the
 # interpreter, click, yaml and sshjup's own code), per byte of the 10k config.
-MEMORY_LIMIT = 4.5
+MEMORY_LIMIT = 3.0
 
 
 def count_config_io(box: Sandbox, inventory: Path) -> dict[str, int]:

@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sshjup.errors import (
     ConcurrentEdit,
@@ -43,6 +42,11 @@ from sshjup.putty import managed
 from sshjup.ssh import openssh, sshconfig
 from sshjup.store import fileio, inventory, paths, state
 from sshjup.store.inventory import Inventory
+
+TYPE_CHECKING = False  # (typing's costs `sshjup add` ~4 ms to import; mypy takes it as True)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 # How many changed aliases one write checks with `ssh -G` (each run reads the whole file).
 # The rest are covered by the static check of the lines above the section.
@@ -228,6 +232,8 @@ def export_inventory(where: Where) -> str:
 
 @dataclass(frozen=True)
 class ShowResult:
+    """What ``sshjup show`` reports: the block sshjup writes and what ``ssh -G`` resolves."""
+
     target: Target
     block: str
     resolved: openssh.Resolved
@@ -266,12 +272,37 @@ class AliasDefaults:
     alias: str | None = None  # HOST was this alias of the ssh config
 
 
+# The ssh config as alias_defaults read it, before the lock: the change that follows takes it
+# again while the file's size, mtime, inode and device are the same (what the concurrent-edit
+# check before the rename compares too) instead of reading and decoding it a second time.
+_READ_AHEAD: list[tuple[Path, fileio.Snapshot, sshconfig.ConfigDoc]] = []
+
+
+def _read_config(
+    real: Path, *, again: bool = False
+) -> tuple[fileio.Snapshot | None, sshconfig.ConfigDoc]:
+    """The config's snapshot and its text (held once: the snapshot keeps the text, not the
+    bytes too). ``again``: the read-ahead copy, once, when the file is still that version."""
+    if again and _READ_AHEAD:
+        ahead_real, ahead, doc = _READ_AHEAD.pop()
+        try:
+            same = ahead_real == real and ahead.same_stat(real.stat())
+        except OSError:
+            same = False
+        if same:
+            return ahead, doc
+    snapshot = fileio.read_snapshot(real, fileio.MAX_CONFIG_BYTES)
+    if snapshot is None:
+        return None, sshconfig.decode(None)
+    return snapshot, sshconfig.from_text(snapshot.to_text())
+
+
 def alias_defaults(where: Where, host: str) -> AliasDefaults:
     """What HOST contributes: ``[user@]ALIAS[:port]`` with ALIAS a Host of the ssh config is
     resolved with ``ssh -G`` (the user and port given win); anything else is taken as it is."""
-    doc = sshconfig.decode(
-        fileio.read_bytes(fileio.real_path(where.ssh_config), fileio.MAX_CONFIG_BYTES)
-    )
+    real = fileio.real_path(where.ssh_config)
+    snapshot, doc = _read_config(real)
+    _READ_AHEAD[:] = [] if snapshot is None else [(real, snapshot, doc)]
     try:
         parsed = HostArg.parse(host)
     except InvalidInput:
@@ -581,14 +612,16 @@ def suggest_free_port(inv: Inventory, start: int) -> int:
 def local_port_free(port: int) -> bool:
     """True when ssh could bind 127.0.0.1:PORT now (with SO_REUSEADDR, as ssh does: a port
     left in TIME_WAIT by a tunnel just stopped is free)."""
-    import socket  # noqa: PLC0415
+    import _socket  # noqa: PLC0415 (socket's enums cost every add about 1 ms)
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    finally:
+        sock.close()
     return True
 
 
@@ -650,8 +683,7 @@ def _change_locked(
 ) -> ChangeResult:
     result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
     old_inv_bytes = fileio.read_bytes(where.inventory)
-    snapshot = fileio.read_snapshot(real_config, fileio.MAX_CONFIG_BYTES)
-    doc = sshconfig.decode(None if snapshot is None else snapshot.data)
+    snapshot, doc = _read_config(real_config, again=True)
     _check_section_not_included(doc, real_config)
     inv = load_inventory(where, doc)
     before = dict(inv.hosts)
@@ -692,11 +724,13 @@ def _change_locked(
     to_verify = [inv.hosts[n] for n in result.added + result.updated]
     inv_saved: list[bool] = []
 
-    def verify_then_save(candidate: Path) -> None:
+    def verify(candidate: Path) -> None:  # (while the candidate's fsync runs)
         warnings, checked = _verify(candidate, to_verify, doc, new_text, where.ssh_config)
         result.warnings.extend(warnings)
         # "Checked with ssh -G" only when ssh could read the file at all.
         result.verified = [t.alias for t in _sample(to_verify)] if checked else []
+
+    def save_inventory(_candidate: Path) -> None:  # (verified, and on disk)
         if inv_changed:
             # The inventory (the intent) goes first: a run killed before the rename below
             # finds it and writes the config from it; a rename that fails rolls it back.
@@ -705,7 +739,7 @@ def _change_locked(
 
     if config_changed:
         try:
-            _write_config(real_config, doc, snapshot, new_text, verify_then_save, result)
+            _write_config(real_config, doc, snapshot, new_text, verify, save_inventory, result)
         except BaseException:
             if inv_saved:
                 _restore_inventory(where.inventory, old_inv_bytes)
@@ -826,13 +860,17 @@ def _write_config(
     doc: sshconfig.ConfigDoc,
     snapshot: fileio.Snapshot | None,
     new_text: str,
+    verify: Callable[[Path], None],
     before_replace: Callable[[Path], None],
     result: ChangeResult,
 ) -> None:
-    """Write the config; a file sshjup created goes away again with its last host."""
+    """Write the config; a file sshjup created goes away again with its last host.
+
+    ``verify`` checks the candidate while its fsync runs, ``before_replace`` comes after it."""
     st = state.load()
     key = str(real_config)
     if not new_text and key in st.created_files:
+        verify(real_config)
         before_replace(real_config)
         fileio.check_unchanged(real_config, snapshot)
         fileio.delete_file(real_config)
@@ -844,6 +882,7 @@ def _write_config(
         new_text,  # (encoded piece by piece as it is written: a large file is not held twice)
         before_replace=before_replace,
         expect=fileio.ABSENT if snapshot is None else snapshot,  # and the backup's bytes
+        while_syncing=verify,
     )
     if not doc.exists:
         st.created_files.append(key)

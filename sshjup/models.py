@@ -9,9 +9,7 @@ simpler and safer than quoting them. No I/O in this module.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 
 from sshjup.errors import InvalidInput
@@ -21,23 +19,40 @@ DEFAULT_LOCAL_PORT = 8888
 DEFAULT_REMOTE_PORT = 8889
 JUPYTER_KINDS = ("lab", "notebook", "server")
 
+
+class _Pattern:
+    """A regular expression compiled when first used: every command imports this module, and
+    most use only a few of its patterns (compiling all costs ``sshjup add`` about 1 ms)."""
+
+    __slots__ = ("_compiled", "_pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def fullmatch(self, value: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern)
+        return self._compiled.fullmatch(value)
+
+
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,58}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DNS_RE = re.compile(rf"(?=.{{1,253}}\.?$){_LABEL}(?:\.{_LABEL})*\.?")
 _USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}")
 _PATH_RE = re.compile(r"[A-Za-z0-9._/~+-][A-Za-z0-9._/~+:-]{0,1023}")
 # A jump host spec: [user@]host[:port], several separated by commas.
-_JUMP_PART_RE = re.compile(r"(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>[^:]+))?")
+_JUMP_PART_RE = _Pattern(r"(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>[^:]+))?")
 # A key file: also spaces and backslashes (`C:\Users\John Smith\.ssh\id_ed25519`); written
 # double-quoted with `\\` for `\`, as OpenSSH's argv_split reads it; never a quote, % or $.
-_KEY_PATH_RE = re.compile(
+_KEY_PATH_RE = _Pattern(
     r"[A-Za-z0-9._/~+:\\-](?:[A-Za-z0-9._/~+:\\ -]{0,1022}[A-Za-z0-9._/~+:\\-])?"
 )
-_ARG_RE = re.compile(r"[A-Za-z0-9._/~+:=,@-]{1,1024}")
+_ARG_RE = _Pattern(r"[A-Za-z0-9._/~+:=,@-]{1,1024}")
 # An absolute path on the remote for a Unix socket: no ``~`` (ssh does not expand it there),
 # no ``:`` (it would split the LocalForward destination), no ``%``/``$`` (ssh expands tokens and
 # environment variables in socket paths).
-_SOCKET_PATH_RE = re.compile(r"/[A-Za-z0-9._+-][A-Za-z0-9._/+-]*")
+_SOCKET_PATH_RE = _Pattern(r"/[A-Za-z0-9._+-][A-Za-z0-9._/+-]*")
 # sun_path holds 108 bytes on Linux and 104 on the BSDs and macOS, the final NUL included.
 MAX_REMOTE_SOCKET_PATH = 103
 
@@ -49,6 +64,8 @@ def _reject_control(field_name: str, value: str, hint: str | None = None) -> Non
     if value.splitlines() != [value] and value != "":
         msg = f"{field_name}: line breaks are not allowed (got {value!r})"
         raise InvalidInput(msg, hint="remove the line break from the value")
+    import unicodedata  # noqa: PLC0415 (only for values that are not plain ASCII)
+
     for ch in value:
         if ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Zs"}:
             msg = f"{field_name}: the character {ch!r} is not allowed (got {value!r})"
@@ -79,6 +96,8 @@ def validate_hostname(value: str, field_name: str = "hostname") -> str:
         raise InvalidInput(msg, hint="give a DNS name or an IP address without a scope id")
     if _DNS_RE.fullmatch(value):
         return value  # (an IPv4 address is one too): no need to try ipaddress and its errors
+    import ipaddress  # noqa: PLC0415 (only for what is no DNS name: IPv6)
+
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -452,14 +471,26 @@ def name_from_alias(name_or_alias: str) -> str:
     return name_or_alias
 
 
+def _maybe_ip_address(value: str) -> bool:
+    """``ipaddress.ip_address(value)`` accepts it; a name with a letter and no ``:`` is no
+    address, and is answered without importing ipaddress."""
+    if ":" not in value and not all(c.isdigit() or c == "." for c in value):
+        return False
+    import ipaddress  # noqa: PLC0415
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def derive_name(hostname: str) -> str:
     """A default NAME from a host: the first DNS label, or the IP address with dashes."""
-    try:
-        ipaddress.ip_address(hostname)
-    except ValueError:
-        base = hostname.split(".", maxsplit=1)[0]
-    else:
+    if _maybe_ip_address(hostname):
         base = hostname.replace(".", "-").replace(":", "-").strip("-")
+    else:
+        base = hostname.split(".", maxsplit=1)[0]
     base = re.sub(r"[^a-z0-9._-]", "-", base.lower()).strip("-._") or "host"
     return base[:59]
 

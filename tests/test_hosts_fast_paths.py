@@ -551,3 +551,63 @@ def test_a_text_is_written_as_the_bytes_it_was_decoded_from(tmp_path: Path) -> N
     assert target.read_bytes() == data
     fileio.atomic_write(target, b"new", previous=text)  # (not ASCII: the file is read again)
     assert (tmp_path / ("config" + fileio.BACKUP_SUFFIX)).read_bytes() == data
+
+
+def test_the_include_word_is_found_across_piece_edges_in_any_case() -> None:
+    rng = random.Random(7)
+    chunk = sshconfig._SCAN_CHUNK
+    for offset in (0, 1, chunk - 7, chunk - 3, chunk - 1, chunk, chunk + 5, 2 * chunk - 4):
+        word = "".join(c.upper() if rng.random() < 0.5 else c for c in "include")
+        text = "x" * offset + word + " ~/.ssh/more\n" + "y" * 50
+        assert sshconfig._has_include_word(text, 0, len(text)), (offset, word)
+        assert not sshconfig._has_include_word(text, offset + 1, len(text)), offset
+        assert not sshconfig._has_include_word(text, 0, offset + 6), offset
+        doc = sshconfig.decode(("Host a\n" + text).encode())
+        assert sshconfig.file_include_args(doc) == sshconfig.include_args(
+            sshconfig.scan_directives(doc)
+        )
+    assert not sshconfig._has_include_word("inc lude İnclude ınclude", 0, 24)
+
+
+def test_the_quick_host_entry_reader_builds_what_the_checked_one_builds() -> None:
+    from sshjup.errors import InvalidInput
+    from sshjup.store import inventory
+
+    rng = random.Random(13)
+    values = {
+        "hostname": ["gpu.example.org", "10.0.0.5", "::1", "bad host", "-x", "1.5e3", "yes"],
+        "user": ["alice", "a b", "0", "~bob", "true"],
+        "port": ["22", "0", "65536", "2222", "022", "x", "true"],
+        "identity_file": ["~/.ssh/id_ed25519", "/k", "a%b", "null"],
+        "proxy_jump": ["bastion.example.org", "u@b:22", "a,,b"],
+        "local_port": ["8888", "9000", "0", "70000", "8889"],
+        "remote_port": ["8889", "1", "65535", "99999"],
+        "remote_socket": ["/run/j.sock", "rel.sock", "/a b"],
+        "putty": ["true", "false", "yes", "1"],
+        "forwards": ["x"],
+        "colour": ["red"],
+    }
+    checked = 0
+    for _ in range(3000):
+        keys = rng.sample(sorted(values), rng.randint(0, 5))
+        if rng.random() < 0.8 and "hostname" not in keys:
+            keys.insert(rng.randint(0, len(keys)), "hostname")
+        lines = ["version: 1", "hosts:", "  h:"]
+        lines += [f"    {k}: {rng.choice(values[k])}" for k in keys]
+        text = "\n".join(lines) + "\n"
+        if "    forwards: x" in text:
+            text = text.replace("    forwards: x", "    forwards:\n    - 1:2")
+        try:
+            root = inventory._plain_compose(text) or inventory._yaml_compose(text, "f")
+            node = inventory._mapping(inventory._mapping(root, "f", "t")["hosts"], "f", "h")["h"]
+        except InvalidInput:
+            continue
+        outcomes = []
+        for build in (inventory._target, inventory._target_checked):
+            try:
+                outcomes.append(build("h", node, "f"))
+            except InvalidInput as err:
+                outcomes.append((type(err), err.message, err.hint))
+        assert outcomes[0] == outcomes[1], text
+        checked += 1
+    assert checked > 2000

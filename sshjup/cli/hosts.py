@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from sshjup.cli.adding import (
+    Printer,
+    add_host,
+    auto_ports,
+    render_change,
+    warn_missing_key,
+)
 from sshjup.cli.options import (
     complete_names,
     echo,
@@ -96,154 +103,15 @@ def _target_options(func: F) -> F:
     return func
 
 
-def _render_change(result: ChangeResult, *, as_json: bool, plain: str | None = None) -> None:
-    if as_json:
-        echo_json(result.to_json())
-        return
-    for warning in result.warnings:
-        warn(warning)
-    if result.dry_run:
-        for line in result.putty:
-            echo(line)
-        echo(result.diff or f"No change: {result.ssh_config} is already up to date.", nl=False)
-        if result.diff:
-            return
-        echo()
-        return
-    if not result.changed:
-        echo(f"Already up to date: {result.ssh_config} (nothing written).")
-        return
-    parts = []
-    for label, names in (
-        ("added", result.added),
-        ("updated", result.updated),
-        ("removed", result.removed),
-    ):
-        if names:
-            parts.append(f"{label} {', '.join('jup-' + n for n in names)}")
-    # No host changed: either the section was rewritten (a hand edit overwritten with --force,
-    # a new OpenSSH) or only the inventory or a PuTTY session was brought in step.
-    summary = "; ".join(parts) or (
-        "rewrote sshjup's section" if result.config_changed else "updated"
-    )
-    echo(f"{summary.capitalize()} in {result.ssh_config}.")
-    for line in result.putty:
-        if not line.startswith(" "):  # the per-value changes are for --dry-run
-            echo(line)
-    for line in result.tunnel:
-        echo(line)
-    if result.verified:
-        echo(f"Checked with ssh -G: {', '.join(result.verified)}.")
-    if result.added and not result.removed:
-        from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
-        from sshjup.store.paths import ssh_command  # noqa: PLC0415
+_OUT = Printer(click.echo)  # (every line through printable, JSON as it is)
 
-        alias = ALIAS_PREFIX + result.added[0]
-        if plain is not None:
-            echo(plain)
-        echo(f"Open the tunnel with: {ssh_command(alias, result.ssh_config)}")
+
+def _render_change(result: ChangeResult, *, as_json: bool) -> None:
+    render_change(_OUT, result, as_json=as_json)
 
 
 def _warn_missing_key(identity_file: str | None) -> None:
-    """``--identity-file`` of a file that is not there: say so now, not at the first login."""
-    if not identity_file:
-        return
-    from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
-
-    from sshjup.models import validate_key_path  # noqa: PLC0415
-    from sshjup.store import paths  # noqa: PLC0415
-
-    validate_key_path(identity_file, "identity_file")  # a bad value is refused, never echoed
-
-    path = identity_file
-    if path == "~" or path.startswith("~/"):  # as ssh expands it: the password database's home
-        path = str(paths.ssh_home()) + path[1:]
-    if not Path(path).expanduser().is_file():
-        warn(
-            f"--identity-file {identity_file}: no such file here; ssh cannot log in with it "
-            "until it exists (check the path, or create the key with ssh-keygen)"
-        )
-
-
-AUTO = "auto"
-_MAX_AUTO_TRIES = 1000
-
-
-def _auto_ports(
-    where: Where, name: str, hostname: str, local_port: str | None, remote_port: str | None
-) -> tuple[str | None, str | None]:
-    """Resolve ``--local-port auto`` and ``--remote-port auto`` to numbers (as strings).
-
-    Local: the first port from 8888 up that no other managed host forwards from and that
-    nothing on this machine listens on. Remote: the first from 8889 up that no other managed
-    host on the same remote host uses (two tunnels to one account otherwise fight over it).
-    """
-    if AUTO not in (local_port, remote_port):
-        return local_port, remote_port
-    from sshjup import hosts  # noqa: PLC0415
-    from sshjup.errors import PortTaken  # noqa: PLC0415
-    from sshjup.models import DEFAULT_LOCAL_PORT, DEFAULT_REMOTE_PORT  # noqa: PLC0415
-
-    others = [t for t in hosts.list_targets(where) if t.name != name]
-    if local_port == AUTO:
-        used = {f.local_port for t in others for f in t.forwards}
-        local_port = next(
-            (
-                str(p)
-                for p in range(DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_PORT + _MAX_AUTO_TRIES)
-                if p not in used and hosts.local_port_free(p)
-            ),
-            None,
-        )
-        if local_port is None:
-            msg = f"no free local port from {DEFAULT_LOCAL_PORT} to {DEFAULT_LOCAL_PORT + 999}"
-            raise PortTaken(msg, hint="give one with --local-port PORT")
-    if remote_port == AUTO:
-        used = {t.remote_port for t in others if t.hostname == hostname}
-        remote_port = str(next(p for p in range(DEFAULT_REMOTE_PORT, 65536) if p not in used))
-    return local_port, remote_port
-
-
-def _build_target(
-    name: str,
-    hostname: str,
-    *,
-    user: str | None,
-    port: str | int | None,
-    identity_file: str | None,
-    proxy_jump: str | None,
-    local_port: str | None,
-    remote_port: str | None,
-    forwards: tuple[str, ...],
-    putty: bool | None = None,
-    ssh_options: tuple[str, ...] = (),
-) -> Target:
-    from sshjup.models import (  # noqa: PLC0415
-        DEFAULT_LOCAL_PORT,
-        DEFAULT_REMOTE_PORT,
-        Forward,
-        Target,
-        parse_ssh_option,
-        validate_port,
-    )
-
-    main_forward = Forward(
-        validate_port(local_port, "--local-port") if local_port is not None else DEFAULT_LOCAL_PORT,
-        validate_port(remote_port, "--remote-port")
-        if remote_port is not None
-        else DEFAULT_REMOTE_PORT,
-    )
-    return Target(
-        name=name,
-        hostname=hostname,
-        forwards=(main_forward, *(Forward.parse(f) for f in forwards)),
-        user=user,
-        port=validate_port(port, "--port") if port is not None else None,
-        identity_file=identity_file,
-        proxy_jump=proxy_jump,
-        putty=putty,
-        ssh_options=tuple(parse_ssh_option(o) for o in ssh_options),
-    )
+    warn_missing_key(_OUT, identity_file)
 
 
 @click.command()
@@ -285,61 +153,31 @@ def add(
       sshjup add mybox --dry-run
       sshjup add login.hpc.example.org --name hpc --remote-socket --no-putty
     """
-    from sshjup import hosts  # noqa: PLC0415
-    from sshjup.models import derive_name, validate_name  # noqa: PLC0415
-
     where = locate(ssh_config)
-    _warn_missing_key(identity_file)
-    defaults = hosts.alias_defaults(where, host)
-    # Without --name, the name comes from HOST as typed: `sshjup add mybox` gives jup-mybox even
-    # when mybox's HostName is 10.0.0.5 (a plain host name gives the same either way).
-    plain = "@" not in host and ":" not in host
-    name = (
-        validate_name(name, "--name")
-        if name is not None
-        else derive_name(host if plain else defaults.host.hostname)
-    )
-    if companion and defaults.alias is not None:
-        from sshjup.errors import InvalidInput  # noqa: PLC0415
 
-        msg = f"--companion: {defaults.alias} is already an alias in your ssh config"
-        raise InvalidInput(
-            msg, hint=f"use `ssh {defaults.alias}` for files and commands, without --companion"
-        )
-    local_port, remote_port = _auto_ports(
-        where, name, defaults.host.hostname, local_port, remote_port
-    )
-    target = _build_target(
-        name,
-        defaults.host.hostname,
-        user=user if user is not None else defaults.host.user,
-        port=port if port is not None else defaults.host.port,
-        identity_file=identity_file if identity_file is not None else defaults.identity_file,
-        proxy_jump=proxy_jump if proxy_jump is not None else defaults.proxy_jump,
+    def resolve_socket(target: Target) -> Target:
+        assert remote_socket is not None  # noqa: S101 (only passed when given)
+        return _with_remote_socket(where, target, remote_socket, dry_run=dry_run)
+
+    add_host(
+        _OUT,
+        where,
+        host,
+        name=name,
+        user=user,
+        port=port,
+        identity_file=identity_file,
+        proxy_jump=proxy_jump,
         local_port=local_port,
         remote_port=remote_port,
-        forwards=forwards,
         putty=putty,
+        forwards=forwards,
         ssh_options=ssh_options,
-    ).with_changes(companion=bool(companion))
-    if remote_socket is not None:
-        target = _with_remote_socket(where, target, remote_socket, dry_run=dry_run)
-    result = hosts.add_target(where, target, dry_run=dry_run, force=force)
-    _render_change(result, as_json=as_json, plain=_plain_line(target, defaults.alias, where))
-
-
-def _plain_line(target: Target, alias: str | None, where: Where) -> str:
-    """After an add: what to use for a shell, files and editors (never the tunnel alias)."""
-    from sshjup.ssh.sshconfig import plain_ssh_command  # noqa: PLC0415
-    from sshjup.store.paths import ssh_command  # noqa: PLC0415
-
-    if target.companion:
-        return f"For a shell, files and editors: {ssh_command(target.name, where.ssh_config)}"
-    if alias is not None:
-        return f"For a shell, files and editors: {ssh_command(alias, where.ssh_config)}"
-    return (
-        f"For a shell, files and editors: {plain_ssh_command(target)} (or a plain alias "
-        f"{target.name}: `sshjup edit {target.name} --companion`)"
+        companion=companion,
+        dry_run=dry_run,
+        force=force,
+        as_json=as_json,
+        resolve_socket=None if remote_socket is None else resolve_socket,
     )
 
 
@@ -434,7 +272,7 @@ def edit(
     if port is not None:
         changes["port"] = validate_port(port, "--port") if port else None
     main = current.forwards[0]
-    local_port, remote_port = _auto_ports(
+    local_port, remote_port = auto_ports(
         where, current.name, hostname or current.hostname, local_port, remote_port
     )
     if local_port is not None or remote_port is not None:
@@ -672,9 +510,17 @@ def _refuse_removals(plan: ChangeResult, file: str) -> None:
 
 
 def _print_plan(plan: ChangeResult) -> None:
-    for label, names in (("add", plan.added), ("update", plan.updated), ("remove", plan.removed)):
-        for name in names:
-            echo(f"  {label:<6} jup-{name}")
+    lines = [
+        f"  {label:<6} jup-{name}"
+        for label, names in (
+            ("add", plan.added),
+            ("update", plan.updated),
+            ("remove", plan.removed),
+        )
+        for name in names
+    ]
+    if lines:  # (one write, not one a line: 1,000 hosts are 1,000 flushes)
+        echo("\n".join(lines))
 
 
 @click.command()

@@ -6,13 +6,14 @@ package (which ``sshjup.cli`` does at start-up) keeps ``sshjup --help`` fast.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
+
+from sshjup.cli.output import printable
 
 if TYPE_CHECKING:
     from sshjup.hosts import Where
@@ -90,23 +91,6 @@ def locate(ssh_config: str | None) -> Where:
     from sshjup.hosts import Where  # noqa: PLC0415
 
     return Where.locate(ssh_config if ssh_config is not None else group_ssh_config())
-
-
-# C0 controls but tab and newline, DEL, C1 controls (CSI is also U+009B), and the Unicode
-# format controls that reorder or hide text (bidi overrides, zero-width, line separators).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
-
-
-def printable(text: object) -> str:
-    """``text`` with every control character escaped (``\\x1b``, ``\\u202e``): the one helper
-    that stands between remote or file text (root_dir, hostnames, versions, log lines, diffs,
-    comments) and the terminal, so no OSC or CSI sequence reaches it, TTY or not."""
-
-    def escape(m: re.Match[str]) -> str:
-        code = ord(m.group(0))
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"  # noqa: PLR2004
-
-    return _UNSAFE.sub(escape, str(text))
 
 
 def echo(text: object = "", *, err: bool = False, nl: bool = True) -> None:

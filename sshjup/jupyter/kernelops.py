@@ -42,6 +42,8 @@ START_TIMEOUT = 90.0
 
 @dataclass(frozen=True)
 class KernelRecord:
+    """A kernel sshjup started, as it is recorded."""
+
     alias: str
     kernel_id: str
     remote_dir: str
@@ -88,6 +90,8 @@ class KernelRecord:
 
 @dataclass(frozen=True)
 class KernelInfo:
+    """A kernel as ``kernel list`` shows it."""
+
     record: KernelRecord
     alive: bool | None  # None: the remote could not be asked
     forwarded: bool

@@ -158,6 +158,8 @@ echo stopped
 
 @dataclass(frozen=True)
 class Started:
+    """A kernel started on the remote."""
+
     pid: int
     remote_dir: str
     info: dict[str, Any]  # the remote k.json (holds the key)

@@ -56,6 +56,8 @@ def logs_script(port: int, *, lines: int | None, offset: int | None) -> str:
 
 @dataclass(frozen=True)
 class LogChunk:
+    """A piece of the remote Jupyter's log."""
+
     text: str  # as read (not yet made terminal-safe)
     size: int  # the log's size when read: the next offset
     restarted: bool = False  # the log is shorter than the offset: a new `jupyter start`

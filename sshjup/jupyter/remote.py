@@ -425,6 +425,8 @@ class StartResult:
 
 @dataclass(frozen=True)
 class StopResult:
+    """What stopping the remote Jupyter did."""
+
     server: RunningServer
     forced: bool  # SIGKILL was needed after the grace period
 

@@ -8,9 +8,7 @@ secrets through :mod:`sshjup.store.tokens`.
 from __future__ import annotations
 
 import contextlib
-import html
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from sshjup import hosts
 from sshjup.errors import Conflict, InvalidInput, NotFound, SshjupError
-from sshjup.jupyter import remote, scripts
+from sshjup.jupyter import scripts
 from sshjup.models import JupyterSpec, Target
 from sshjup.store import fileio, paths, state
 from sshjup.store.tokens import TOKEN_ENV, TokenStore, resolve_token
 
 if TYPE_CHECKING:
-    from sshjup.jupyter import slurm
+    from sshjup.jupyter import remote, slurm
 
 Progress = Callable[[str], None]
 
@@ -60,6 +58,8 @@ def remember_spec(where: hosts.Where, target: Target, spec: JupyterSpec) -> Targ
 
 @dataclass(frozen=True)
 class SetupResult:
+    """What ``jupyter setup`` did."""
+
     plan: remote.SetupPlan
     password_stored: bool
     password_algorithm: str | None = None  # "argon2", or "sha512" without argon2-cffi
@@ -76,6 +76,8 @@ def setup(
     kind: str | None = None,
 ) -> SetupResult:
     """Check Jupyter on the remote and merge sshjup's settings into its server config."""
+    from sshjup.jupyter import remote  # noqa: PLC0415 (ssh scripts: not for url)
+
     target = hosts.get_target(where, name)
     spec = _spec_with(target, kind=kind, command=command)
     store = TokenStore() if password is not None else None
@@ -112,6 +114,8 @@ def remember(
 
 @dataclass(frozen=True)
 class StartResult:
+    """What ``jupyter start`` did, and where the token came from."""
+
     target: Target
     started: remote.StartResult
     token_source: str  # "keyring" (stored), "cli", "env"
@@ -130,6 +134,8 @@ def start(
     progress: Progress | None = None,
 ) -> StartResult:
     """Start Jupyter on the remote port (never another); keep its token in the keyring."""
+    from sshjup.jupyter import remote  # noqa: PLC0415 (ssh scripts: not for url)
+
     target = hosts.get_target(where, name)
     spec = _spec_with(target, kind=kind, command=command, args=args, root_dir=root_dir)
     given, source = resolve_token(
@@ -188,6 +194,8 @@ def check_our_server(where: hosts.Where, target: Target) -> None:
             "not handed to whatever listens on the remote port now"
         )
         raise NotFound(msg, hint=fix)
+    from sshjup.jupyter import remote  # noqa: PLC0415 (ssh scripts: only when one is recorded)
+
     st = remote.status(
         target.alias,
         where.ssh_config,
@@ -207,6 +215,8 @@ def check_our_server(where: hosts.Where, target: Target) -> None:
 
 @dataclass(frozen=True)
 class SlurmStartResult:
+    """What a Slurm start did, and where the token came from."""
+
     target: Target
     started: slurm.SlurmStart
     token_source: str
@@ -298,6 +308,8 @@ def stop_slurm(where: hosts.Where, name: str) -> slurm.Job | None:
 
 def stop(where: hosts.Where, name: str, *, command: str | None = None) -> remote.StopResult | None:
     """Stop the host's Jupyter; ``command``: the remote ``jupyter`` to ask (not remembered)."""
+    from sshjup.jupyter import remote  # noqa: PLC0415 (ssh scripts: not for url)
+
     target = hosts.get_target(where, name)
     spec = _spec_with(target, command=command)
     stopped = remote.stop(
@@ -318,6 +330,8 @@ def status(
     where: hosts.Where, name: str, *, command: str | None = None
 ) -> tuple[Target, remote.RemoteStatus]:
     """The remote user's servers; ``command``: the remote ``jupyter`` to ask (not remembered)."""
+    from sshjup.jupyter import remote  # noqa: PLC0415 (ssh scripts: not for url)
+
     target = hosts.get_target(where, name)
     spec = _spec_with(target, command=command)
     return target, remote.status(
@@ -354,6 +368,8 @@ def resolve_remote_socket(
     directory is made 0700 (unless ``create`` is false: a dry run) or refused when others can
     open it. The inventory keeps the absolute path; the Host block forwards to it.
     """
+    from sshjup.jupyter import remote  # noqa: PLC0415 (ssh scripts: not for url)
+
     found = remote.resolve_socket(
         target.alias,
         where.ssh_config,
@@ -368,6 +384,8 @@ def resolve_remote_socket(
 
 @dataclass(frozen=True)
 class UrlResult:
+    """The local URL with the token, and its parts for editor plugins."""
+
     url: str
     token_source: str  # "cli", "env", "keyring", "none"
     base_url: str = ""  # the server root without the token, for editor plugins
@@ -449,6 +467,9 @@ def open_file(url_with_token: str) -> Path:
     fileio.ensure_dir(directory)
     for old in directory.glob(_OPEN_PREFIX + "*.html"):
         fileio.delete_file(old, backup=False)
+    import html  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
+
     target = html.escape(url_with_token, quote=True)
     page = (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'

@@ -121,6 +121,8 @@ def _answers(port: int, timeout: float = 3.0) -> bool:
 
 @dataclass(frozen=True)
 class SlurmStart:
+    """A Jupyter batch job that runs, and its forward."""
+
     job: Job
     elapsed: float
 

@@ -309,6 +309,8 @@ def hostkey_preference(pinned: Sequence[KnownHostKey], base: str | None = None) 
 
 @dataclass(frozen=True)
 class JumpHop:
+    """One hop of a ProxyJump list."""
+
     user: str | None
     host: str
     port: int

@@ -63,6 +63,8 @@ class SessionPlan:
 
 @dataclass(frozen=True)
 class RegExport:
+    """A ``.reg`` export of PuTTY sessions."""
+
     data: bytes  # the .reg file (UTF-16LE with BOM)
     warnings: tuple[str, ...]
 

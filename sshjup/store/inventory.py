@@ -17,11 +17,11 @@ module that imports yaml.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sshjup.errors import InvalidInput, InventoryError
 from sshjup.models import (
@@ -40,6 +40,11 @@ from sshjup.models import (
     validate_user,
 )
 from sshjup.store import fileio
+
+TYPE_CHECKING = False  # (typing's costs `sshjup add` ~4 ms to import; mypy takes it as True)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 SCHEMA_VERSION = 1
 _HOST_KEYS = {
@@ -234,7 +239,65 @@ def _str_list(node: Any, source: str, what: str) -> list[str]:
     return out
 
 
+# The keys of the usual host entry: plain scalars that _target_quick builds without the per-key
+# bookkeeping (which only serves to name the line of a bad value).
+_QUICK_TEXT = ("hostname", "user", "identity_file", "proxy_jump", "remote_socket")
+_QUICK_INT = ("port", "local_port", "remote_port")
+_QUICK_KEYS = frozenset({*_QUICK_TEXT, *_QUICK_INT, "putty"})
+
+
 def _target(name: str, node: Any, source: str) -> Target:
+    """The host entry ``node`` as a validated Target; errors name the line of the bad value."""
+    try:
+        quick = _target_quick(name, node)
+    except InvalidInput:  # (which line is wrong: the checked path says, as it always did)
+        quick = None
+    return quick if quick is not None else _target_checked(name, node, source)
+
+
+def _target_quick(name: str, node: Any) -> Target | None:
+    """The same Target as :func:`_target_checked` for an entry of plain text, numbers and
+    true/false under the usual keys (None for anything else). Target and Forward validate
+    every value themselves; when one refuses, the checked path runs to name its line."""
+    if node.tag != _MAP_TAG:
+        return None
+    values: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key, tag, value = key_node.value, value_node.tag, value_node.value
+        if key_node.tag != _STR_TAG or key not in _QUICK_KEYS or key in values:
+            return None
+        if tag == _STR_TAG and key in _QUICK_TEXT:
+            values[key] = value
+        elif tag == _INT_TAG and key in _QUICK_INT and value.isascii() and value.isdigit():
+            if value[0] == "0":
+                return None
+            values[key] = int(value)
+        elif tag == _BOOL_TAG and key == "putty" and value in ("true", "false"):
+            values[key] = value == "true"
+        else:
+            return None
+    if "hostname" not in values:
+        return None
+    forward = Forward(
+        values.get("local_port", DEFAULT_LOCAL_PORT),
+        values.get("remote_port", DEFAULT_REMOTE_PORT),
+        remote_socket=values.get("remote_socket"),
+    )
+    return Target(
+        name=name,
+        hostname=values["hostname"],
+        forwards=(forward,),
+        user=values.get("user"),
+        port=values.get("port"),
+        identity_file=values.get("identity_file"),
+        proxy_jump=values.get("proxy_jump"),
+        putty=values.get("putty"),
+        jupyter=JupyterSpec(),
+        ssh_options=(),
+    )
+
+
+def _target_checked(name: str, node: Any, source: str) -> Target:
     fields = _mapping(node, source, f"host {name!r}")
     for key, value in fields.items():
         if key not in _HOST_KEYS:
@@ -441,16 +504,19 @@ _NOT_PLAIN_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
 _PLAIN_KEY_LINE = re.compile(r"( *)([A-Za-z0-9][A-Za-z0-9._/@+-]*):(?: (.*))?")
 
 
+@functools.lru_cache(maxsize=8192)  # (a dump after a load asks about the same words)
 def _plain_text(value: str) -> bool:
     """True when YAML writes ``value`` unquoted and reads it back as this text."""
-    if not _PLAIN_WORD.fullmatch(value) or value.lower() in _NOT_PLAIN_WORDS:
+    low = value.lower()
+    if not _PLAIN_WORD.fullmatch(value) or low in _NOT_PLAIN_WORDS:
         return False
-    letters = [c for c in value if c.isalpha()]
-    if not letters:
+    # (the pattern allows ASCII only: a text has a letter when lower and upper case differ)
+    if low == value.upper():  # no letter
         return _DOTTED_NUMBERS.fullmatch(value) is not None
-    if value[:2].lower() in ("0x", "0b", "0o"):
+    if low[:2] in ("0x", "0b", "0o"):
         return False
-    return any(c not in "eE" for c in letters)  # (1.5e+3 is a float)
+    other = low.replace("e", "")
+    return other != other.upper()  # a letter other than e (1.5e+3 is a float)
 
 
 def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
@@ -477,6 +543,8 @@ def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
 
 @dataclass
 class _Mark:
+    """Where a node starts, as yaml's marks say it."""
+
     line: int  # 0-based, as yaml's marks
 
 

@@ -121,10 +121,10 @@ def inventory_path(ssh_config: Path | None = None) -> Path:
     config = ssh_config_path() if ssh_config is None else ssh_config
     if is_users_config(config):
         return app_dir() / LEGACY_INVENTORY
-    import hashlib  # noqa: PLC0415
+    from sshjup.store.digest import sha256  # noqa: PLC0415
 
     real = os.path.realpath(config.expanduser().absolute())
-    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
+    digest = sha256(os.fsencode(real)).hexdigest()[:16]
     stem = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in config.name)
     return app_dir() / "inventories" / f"{stem[:40] or 'config'}-{digest}.yaml"
 
