@@ -281,7 +281,7 @@ def test_a_command_or_sftp_through_the_tunnel_alias_fails_loudly_scp_works_no_ma
         assert forced.returncode == 0
         plain = f"ssh -p {sshd.port} -i {sshd.client_key} {sshd.user}@127.0.0.1"
         message = (
-            "jup-cmd is the Jupyter tunnel and runs no shell or command; for those, scp or an "
+            "jup-cmd is the Jupyter tunnel and runs no shell or command; for those, sftp or an "
             f"editor use: {plain}\n"
         )
         assert (forced.stdout, forced.stderr) == ("", message)
@@ -668,7 +668,7 @@ def test_companion_writes_a_plain_alias_beside_the_tunnel_and_goes_with_remove(
         "\nHost gpu\n    HostName gpu.example.org\n    User alice\n    Port 2222\n# <<< sshjup end"
     ) in text
     # The tunnel's hint names the companion; the companion resolves like the tunnel, without it.
-    assert "scp or an editor use: ssh gpu" in text
+    assert "sftp or an editor use: ssh gpu" in text
     resolved = subprocess.run(
         ["ssh", "-F", str(ssh_config), "-G", "gpu"], capture_output=True, text=True, check=True
     ).stdout.splitlines()

@@ -176,7 +176,7 @@ def refusal_command(target: Target) -> str:
     prints a key path's backslashes as they are (dash's ``echo`` would act on a backslash escape).
     """
     message = (
-        f"{target.alias} is the Jupyter tunnel and runs no shell or command; for those, scp or "
+        f"{target.alias} is the Jupyter tunnel and runs no shell or command; for those, sftp or "
         f"an editor use: {plain_ssh_command(target)}"
     ).replace("\\", "\\\\")  # a Windows key path: inside "..." sh reads \\ as one
     # OpenSSH expands %-tokens in RemoteCommand: %%s reaches the remote as %s.
