@@ -22,11 +22,11 @@ from sshjup.cli.app import COMMANDS, LazyCommands, SshjupGroup, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND_MODULES = sorted({module for module, _, _ in COMMANDS.values()})
-# The console script, and the sshjup.cli modules imported by the end of the run (at exit).
+# The console script, and the sshjup modules imported by the end of the run (at exit).
 SCRIPT = (
     "import atexit, json, os, sys\n"
     "atexit.register(lambda: open(os.environ['MARK'], 'w').write(json.dumps(sorted(\n"
-    "    m for m in sys.modules if m.startswith('sshjup.cli.')))))\n"
+    "    m for m in sys.modules if m.startswith('sshjup.')))))\n"
     "from sshjup.cli import main\n"
     "sys.argv[0] = 'sshjup'\n"
     "main()\n"
@@ -143,19 +143,29 @@ def _run(
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    return proc.stdout, [m for m in json.loads(mark.read_text()) if m in COMMAND_MODULES]
+    return proc.stdout, json.loads(mark.read_text())
+
+
+def _commands(modules: list[str]) -> list[str]:
+    return [m for m in modules if m in COMMAND_MODULES]
 
 
 def test_help_imports_no_command_module(tmp_path: Path) -> None:
     out, imported = _run(["--help"], tmp_path)
     assert "Commands:" in out
-    assert imported == []
+    assert _commands(imported) == []
+    assert "sshjup.hosts" not in imported
 
 
-def test_list_imports_only_its_own_command_module(tmp_path: Path) -> None:
+def test_list_imports_only_its_own_command_module(tmp_path: Path, ssh_config: Path) -> None:
+    _run(["add", "box0", "--no-putty"], tmp_path)
     out, imported = _run(["list"], tmp_path)
-    assert out.startswith("No managed tunnels yet.")
-    assert imported == ["sshjup.cli.hosts"]
+    assert out.startswith("NAME ")
+    assert "jup-box0" in out
+    assert _commands(imported) == ["sshjup.cli.hosts"]
+    # With an inventory, list reads only it: no config parser, OpenSSH or PuTTY modules.
+    for heavy in ("sshjup.ssh.sshconfig", "sshjup.ssh.openssh", "sshjup.putty.managed"):
+        assert heavy not in imported
 
 
 def test_url_imports_only_its_own_command_module(tmp_path: Path, ssh_config: Path) -> None:
@@ -164,11 +174,13 @@ def test_url_imports_only_its_own_command_module(tmp_path: Path, ssh_config: Pat
         ["url", "--no-check", "box0"], tmp_path, {"SSHJUP_TOKEN": "0123456789abcdef" * 2}
     )
     assert out.startswith("http://127.0.0.1:")
-    assert imported == ["sshjup.cli.jupyter"]
+    assert _commands(imported) == ["sshjup.cli.jupyter"]
+    for heavy in ("sshjup.ssh.sshconfig", "sshjup.putty.managed", "sshjup.jupyter.scripts"):
+        assert heavy not in imported
 
 
 def test_the_shell_completes_command_names_without_importing_them(tmp_path: Path) -> None:
     env = {"_SSHJUP_COMPLETE": "bash_complete", "COMP_WORDS": "sshjup ke", "COMP_CWORD": "1"}
     out, imported = _run([], tmp_path, env)
     assert out.splitlines() == ["plain,keep", "plain,kernel", "plain,kernelspec"]
-    assert imported == []
+    assert _commands(imported) == []
