@@ -181,8 +181,29 @@ class LazyCommands(MutableMapping[str, click.Command]):
         return click.Command(name, help=self.table[name][2])
 
 
+# Commands that only read files and print: after them the console script ends the process
+# without the interpreter's teardown (sshjup.cli.main), like the fast path of `add`.
+READ_ONLY_COMMANDS = frozenset({"completion", "export", "list", "show", "url"})
+
+
 class SshjupGroup(click.Group):
     """Maps every ``SshjupError`` to its exit code and a message with the fix, in one place."""
+
+    resolved: list[str] | None = None  # the command names resolved in this process
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if self.resolved is None:
+            self.resolved = []
+        self.resolved.append(name or "")
+        return name, command, rest
+
+    def ran_only_reads(self) -> bool:
+        """Whether every command this group ran (none for --help, --version or a usage error)
+        only reads and prints (:data:`READ_ONLY_COMMANDS`)."""
+        return all(name in READ_ONLY_COMMANDS for name in self.resolved or ())
 
     def invoke(self, ctx: click.Context) -> Any:
         from sshjup.errors import SshjupError  # noqa: PLC0415 (keeps --help fast)
