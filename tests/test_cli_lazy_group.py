@@ -81,6 +81,16 @@ def test_help_is_byte_identical_to_the_eager_groups(width: int, argv: list[str])
     assert b"  url " in lazy.stdout_bytes
 
 
+@pytest.mark.parametrize("argv", [["lisst"], ["url"], ["--bogus"], ["kernel"], ["list", "-x"]])
+def test_usage_errors_are_the_eager_groups(argv: list[str]) -> None:
+    runner = CliRunner()
+    lazy = runner.invoke(cli, argv, prog_name="sshjup")
+    eager = runner.invoke(eager_group(), argv, prog_name="sshjup")
+    assert lazy.exit_code == eager.exit_code
+    assert lazy.exit_code != 0 or argv == ["kernel"]
+    assert (lazy.stdout_bytes, lazy.stderr_bytes) == (eager.stdout_bytes, eager.stderr_bytes)
+
+
 def test_a_fresh_group_lists_commands_without_importing_them() -> None:
     commands = LazyCommands(COMMANDS)
     group = SshjupGroup(name="sshjup", commands=commands, help=cli.help)

@@ -189,21 +189,19 @@ READ_ONLY_COMMANDS = frozenset({"completion", "export", "list", "show", "url"})
 class SshjupGroup(click.Group):
     """Maps every ``SshjupError`` to its exit code and a message with the fix, in one place."""
 
-    resolved: list[str] | None = None  # the command names resolved in this process
+    resolved: frozenset[str] = frozenset()  # the command names resolved in this process
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
-        if self.resolved is None:
-            self.resolved = []
-        self.resolved.append(name or "")
+        self.resolved |= {name or ""}
         return name, command, rest
 
     def ran_only_reads(self) -> bool:
         """Whether every command this group ran (none for --help, --version or a usage error)
         only reads and prints (:data:`READ_ONLY_COMMANDS`)."""
-        return all(name in READ_ONLY_COMMANDS for name in self.resolved or ())
+        return self.resolved <= READ_ONLY_COMMANDS
 
     def invoke(self, ctx: click.Context) -> Any:
         from sshjup.errors import SshjupError  # noqa: PLC0415 (keeps --help fast)
