@@ -187,7 +187,10 @@ READ_ONLY_COMMANDS = frozenset({"completion", "export", "list", "show", "url"})
 
 
 class SshjupGroup(click.Group):
-    """Maps every ``SshjupError`` to its exit code and a message with the fix, in one place."""
+    """Maps every ``SshjupError`` to its exit code and a message with the fix, in one place.
+
+    With :class:`LazyCommands` as its commands, it lists them (``--help``, shell completion)
+    from the table without importing them, exactly as click lists loaded commands."""
 
     resolved: frozenset[str] = frozenset()  # the command names resolved in this process
 
