@@ -349,7 +349,7 @@ TARGETS = (
     Target("apply", ("add",), 3.5, "apply (1k hosts) / add"),
     Target("--help", ("import click",), 1.5, "--help / import click"),
     Target("list", ("import click",), 2.0, "list / import click"),
-    Target("url", ("import click",), 2.5, "url / import click"),
+    Target("url", ("import click",), 2.0, "url / import click"),
     Target("add 50", ("import click", "ssh -G 50"), 2.5, "add (50) / (import click + ssh -G)"),
 )
 # Peak memory of add on the 10k config beyond the same add on the 50-host config (the

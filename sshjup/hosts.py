@@ -38,14 +38,16 @@ from sshjup.models import (
     validate_proxy_jump,
     validate_user,
 )
-from sshjup.putty import managed
-from sshjup.ssh import openssh, sshconfig
 from sshjup.store import fileio, inventory, paths, state
 from sshjup.store.inventory import Inventory
 
 TYPE_CHECKING = False  # (typing's costs `sshjup add` ~4 ms to import; mypy takes it as True)
 if TYPE_CHECKING:
     from typing import Any
+
+    # openssh, sshconfig and putty.managed are imported where they are used: `sshjup list` and
+    # `sshjup url` read the inventory only, and these (with the PuTTY store) cost them ~10 ms.
+    from sshjup.ssh import openssh, sshconfig
 
 
 # How many changed aliases one write checks with `ssh -G` (each run reads the whole file).
@@ -137,6 +139,8 @@ def load_inventory(where: Where, doc: sshconfig.ConfigDoc | None = None) -> Inve
     inv = inventory.load(where.inventory)
     if inv is not None:
         return inv
+    from sshjup.ssh import sshconfig  # noqa: PLC0415 (only without an inventory)
+
     if doc is None:
         doc = sshconfig.decode(
             fileio.read_bytes(fileio.real_path(where.ssh_config), fileio.MAX_CONFIG_BYTES)
@@ -155,6 +159,8 @@ def load_inventory(where: Where, doc: sshconfig.ConfigDoc | None = None) -> Inve
 
 def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
     """Rebuild the inventory from a section sshjup wrote (e.g. a config synced from elsewhere)."""
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     inv = Inventory()
     if doc.section is None:
         return inv
@@ -198,6 +204,8 @@ def _adopt_section(doc: sshconfig.ConfigDoc) -> Inventory:
 
 
 def _unquoted(value: str | None) -> str | None:
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     return None if value is None else sshconfig.unquote_arg(value)
 
 
@@ -243,6 +251,8 @@ class ShowResult:
 def show_target(where: Where, name: str) -> ShowResult:
     """The Host block sshjup writes for NAME (and its companion's), and what ``ssh -G``
     resolves for the tunnel alias now."""
+    from sshjup.ssh import openssh, sshconfig  # noqa: PLC0415
+
     target = get_target(where, name)
     caps = openssh.capabilities()
     control_dir, _ = paths.control_dir(where.ssh_config)
@@ -283,6 +293,8 @@ def _read_config(
 ) -> tuple[fileio.Snapshot | None, sshconfig.ConfigDoc]:
     """The config's snapshot and its text (held once: the snapshot keeps the text, not the
     bytes too). ``again``: the read-ahead copy, once, when the file is still that version."""
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     if again and _READ_AHEAD:
         ahead_real, ahead, doc = _READ_AHEAD.pop()
         try:
@@ -300,6 +312,8 @@ def _read_config(
 def alias_defaults(where: Where, host: str) -> AliasDefaults:
     """What HOST contributes: ``[user@]ALIAS[:port]`` with ALIAS a Host of the ssh config is
     resolved with ``ssh -G`` (the user and port given win); anything else is taken as it is."""
+    from sshjup.ssh import openssh, sshconfig  # noqa: PLC0415
+
     real = fileio.real_path(where.ssh_config)
     snapshot, doc = _read_config(real)
     _READ_AHEAD[:] = [] if snapshot is None else [(real, snapshot, doc)]
@@ -523,6 +537,8 @@ def _definitions(
 ) -> Iterable[tuple[str, str, int]]:
     """(alias, file, line) for each of ``aliases`` each file defines: the config, then its
     Include files, breadth first."""
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     for current, source in _config_tree(doc, config_path):
         for alias, line in sshconfig.defined_aliases(current, aliases).items():
             yield alias, source, line
@@ -532,6 +548,8 @@ def _config_tree(
     doc: sshconfig.ConfigDoc, config_path: Path
 ) -> Iterable[tuple[sshconfig.ConfigDoc, str]]:
     """The config and the files it includes (breadth first, each once), read lazily."""
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     seen: set[Path] = set()
     queue: list[tuple[sshconfig.ConfigDoc, str, int]] = [(doc, str(config_path), 0)]
     while queue:
@@ -554,6 +572,8 @@ def _config_tree(
 
 def _check_section_not_included(doc: sshconfig.ConfigDoc, config_path: Path) -> None:
     """Refuse to start a second section when the user moved sshjup's into an Include file."""
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     if doc.section is not None or not sshconfig.file_include_args(doc):
         return
     for current, source in _config_tree(doc, config_path):
@@ -625,7 +645,7 @@ def local_port_free(port: int) -> bool:
     return True
 
 
-Mutation = Callable[[Inventory, sshconfig.ConfigDoc], None]
+Mutation = Callable[[Inventory, "sshconfig.ConfigDoc"], None]
 
 
 def _change(
@@ -681,6 +701,9 @@ def _change_locked(
     force: bool,
     restart: bool,
 ) -> ChangeResult:
+    from sshjup.putty import managed  # noqa: PLC0415
+    from sshjup.ssh import openssh, sshconfig  # noqa: PLC0415
+
     result = ChangeResult(action, where.ssh_config, dry_run=dry_run)
     old_inv_bytes = fileio.read_bytes(where.inventory)
     snapshot, doc = _read_config(real_config, again=True)
@@ -765,6 +788,8 @@ def _change_locked(
 def _finish_migration(legacy_path: Path, moved: dict[str, Target]) -> None:
     """Take the hosts this config now has in its own inventory out of the old shared one,
     unless the user's ``~/.ssh/config`` has them too (then they are its hosts as well)."""
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     legacy = inventory.load(legacy_path) if moved else None
     if legacy is None:
         return
@@ -794,6 +819,8 @@ def _own_master_runs(
     where: Where, socket_dir: Path, target: Target, caps: sshconfig.Capabilities
 ) -> bool:
     """The host's own tunnel is running (so its busy ports are its own, not a clash)."""
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     if not caps.control_master:
         return False
     if not (socket_dir / sshconfig.control_socket_name(target.alias)).exists():
@@ -841,6 +868,8 @@ def _follow(
 
 def check_putty_sockets(targets: Iterable[Target]) -> None:
     """PuTTY forwards to host:port only: refuse a Unix-socket forward for a PuTTY host."""
+    from sshjup.putty import managed  # noqa: PLC0415
+
     for target in targets:
         if target.remote_socket is not None and managed.putty_enabled(target):
             auto = " (on by default here, as PuTTY's session store exists)"
@@ -1008,6 +1037,8 @@ def _verify(
     Returns the warnings, and whether ``ssh -G`` could check the hosts (False when the file
     was unparseable before the change too).
     """
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     warnings: list[str] = []
     new_doc = sshconfig.from_text(new_text)
     sample = _sample(targets)
@@ -1042,6 +1073,8 @@ def _check_companion(
     doc: sshconfig.ConfigDoc, target: Target, candidate: Path, path: Path
 ) -> list[str]:
     """``ssh -G NAME`` for the companion alias: the same host, user and port as the tunnel's."""
+    from sshjup.ssh import openssh, sshconfig  # noqa: PLC0415
+
     alias = target.name
     resolved = openssh.resolve(candidate, alias)
     if not resolved.ok:
@@ -1072,6 +1105,8 @@ def _resolve_side_by_side(
     outcomes: list[openssh.Resolved | Exception | None] = [None] * len(targets)
 
     def resolve(i: int) -> None:
+        from sshjup.ssh import openssh  # noqa: PLC0415
+
         try:
             outcomes[i] = openssh.resolve(candidate, targets[i].alias)
         except Exception as err:  # raised by _verify, in its turn
@@ -1093,6 +1128,8 @@ def _resolve_side_by_side(
 
 def _original_error(path: Path, doc: sshconfig.ConfigDoc, alias: str) -> str | None:
     """ssh -G's error for the file as it is now, or None if it parses (or does not exist)."""
+    from sshjup.ssh import openssh  # noqa: PLC0415
+
     if not doc.exists:
         return None
     resolved = openssh.resolve(path, alias)
@@ -1106,6 +1143,8 @@ def check_resolved(
     doc: sshconfig.ConfigDoc, target: Target, resolved: openssh.Resolved, path: Path
 ) -> list[str]:
     """Compare ``ssh -G`` output with the target; name the line that overrides a value."""
+    from sshjup.ssh import openssh, sshconfig  # noqa: PLC0415
+
     if not resolved.ok:
         return [f"ssh -G {target.alias} failed: {resolved.error}"]
     problems: list[str] = []
@@ -1162,7 +1201,7 @@ def _where(path: Path, override: sshconfig.Override) -> str:
 
 def putty_sessions(where: Where) -> list[dict[str, Any]]:
     """Each managed host's PuTTY session: its state against the inventory and where it is."""
-    from sshjup.putty import sync  # noqa: PLC0415 (only the putty commands need it)
+    from sshjup.putty import managed, sync  # noqa: PLC0415
     from sshjup.putty.store import get_store  # noqa: PLC0415
 
     targets = list_targets(where)
@@ -1230,7 +1269,7 @@ def tunnel_up(
     A running tunnel gets the forwards it lacks; one whose connection changed since it started
     (``state.restart_pending``), or any with ``restart``, is restarted.
     """
-    from sshjup.ssh import tunnel  # noqa: PLC0415 (only the tunnel commands need it)
+    from sshjup.ssh import openssh, tunnel  # noqa: PLC0415
 
     target = get_target(where, name)
     caps = openssh.capabilities()
@@ -1257,7 +1296,7 @@ def tunnel_up(
 
 def keep_tunnels(where: Where, names: list[str], log: Callable[[str], None]) -> int:
     """``sshjup keep``: bring NAMEs' tunnels up and keep them up until SIGTERM/SIGINT."""
-    from sshjup.ssh import keep  # noqa: PLC0415
+    from sshjup.ssh import keep, openssh  # noqa: PLC0415
 
     targets = [get_target(where, n) for n in names]
     caps = openssh.capabilities()

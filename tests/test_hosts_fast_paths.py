@@ -22,7 +22,7 @@ import yaml
 from sshjup import hosts, models
 from sshjup.errors import ConfigParseError, InvalidInput
 from sshjup.models import Forward, Target
-from sshjup.ssh import sshconfig
+from sshjup.ssh import openssh, sshconfig
 from sshjup.store import inventory
 from tests.conftest import corpus_dir
 
@@ -323,7 +323,7 @@ def test_an_ssh_check_that_fails_is_reported_in_its_place(
             raise InvalidInput("boom")
         return alias
 
-    monkeypatch.setattr(hosts.openssh, "resolve", resolve)
+    monkeypatch.setattr(openssh, "resolve", resolve)
     targets = [Target(name=n, hostname=f"h{n}.example.org") for n in "abc"]
     outcomes = hosts._resolve_side_by_side(tmp_path / "config", targets)
     assert outcomes[0] == "jup-a"

@@ -29,9 +29,9 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import quote
 
 from sshjup.errors import ConfigParseError, InvalidInput, ToolMissing
+from sshjup.jupyter.urls import LOOPBACK, local_url
 from sshjup.models import (
     JupyterSpec,
     validate_name,
@@ -40,7 +40,6 @@ from sshjup.models import (
     validate_socket_path,
 )
 
-LOOPBACK = "127.0.0.1"
 MARK = "@@sshjup"
 CONFIG_FILE = "jupyter_server_config.json"
 # Each host's own Jupyter settings on the remote (``jupyter setup``), never the user's global
@@ -816,35 +815,6 @@ def live_servers(out: ScriptOutput) -> list[RunningServer]:
 def server_secrets(text: str) -> tuple[str, ...]:
     """The tokens ``jupyter server list --json`` output holds (to mask them anywhere)."""
     return tuple(s.token for s in parse_server_list(text) if s.token)
-
-
-# -- the URL ----------------------------------------------------------------------------------
-
-_UI_PATHS = {"lab": "lab", "notebook": "tree", "server": ""}
-
-
-def local_url(
-    local_port: int,
-    token: str | None,
-    *,
-    kind: str = "server",
-    base_url: str = "/",
-) -> str:
-    """The URL on this machine's end of the tunnel.
-
-    ``kind="server"`` gives the server root, ``http://127.0.0.1:8888/?token=T`` (what an editor's
-    "existing Jupyter server" box wants); ``"lab"`` opens JupyterLab (``/lab?token=T``),
-    ``"notebook"`` the Notebook 7 tree (``/tree?token=T``). No token (password mode): no query.
-    """
-    validate_port(local_port, "local port")
-    if kind not in _UI_PATHS:
-        msg = f"unknown Jupyter kind {kind!r}"
-        raise InvalidInput(msg, hint="use lab, notebook or server")
-    base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
-    url = f"http://{LOOPBACK}:{local_port}{base}{_UI_PATHS[kind]}"
-    if token:
-        url += "?token=" + quote(token, safe="")
-    return url
 
 
 # -- jupyter_server_config.json ---------------------------------------------------------------

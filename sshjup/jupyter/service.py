@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sshjup import hosts
 from sshjup.errors import Conflict, InvalidInput, NotFound, SshjupError
-from sshjup.jupyter import scripts
+from sshjup.jupyter.urls import local_url
 from sshjup.models import JupyterSpec, Target
 from sshjup.store import fileio, paths, state
 from sshjup.store.tokens import TOKEN_ENV, TokenStore, resolve_token
@@ -76,7 +76,7 @@ def setup(
     kind: str | None = None,
 ) -> SetupResult:
     """Check Jupyter on the remote and merge sshjup's settings into its server config."""
-    from sshjup.jupyter import remote  # noqa: PLC0415 (ssh scripts: not for url)
+    from sshjup.jupyter import remote, scripts  # noqa: PLC0415 (ssh scripts: not for url)
 
     target = hosts.get_target(where, name)
     spec = _spec_with(target, kind=kind, command=command)
@@ -134,7 +134,7 @@ def start(
     progress: Progress | None = None,
 ) -> StartResult:
     """Start Jupyter on the remote port (never another); keep its token in the keyring."""
-    from sshjup.jupyter import remote  # noqa: PLC0415 (ssh scripts: not for url)
+    from sshjup.jupyter import remote, scripts  # noqa: PLC0415 (ssh scripts: not for url)
 
     target = hosts.get_target(where, name)
     spec = _spec_with(target, kind=kind, command=command, args=args, root_dir=root_dir)
@@ -241,7 +241,7 @@ def start_slurm(
     """Submit Jupyter as a batch job through the login node, wait, forward the local port."""
     import time  # noqa: PLC0415
 
-    from sshjup.jupyter import slurm  # noqa: PLC0415 (only for batch jobs: keeps url light)
+    from sshjup.jupyter import scripts, slurm  # noqa: PLC0415 (batch jobs only: keeps url light)
 
     began = time.monotonic()
     target = hosts.get_target(where, name)
@@ -425,9 +425,9 @@ def url(
 
         probe.check_jupyter_answers(target, tunnel_up=False)
     return UrlResult(
-        scripts.local_url(target.local_port, value, kind=kind),
+        local_url(target.local_port, value, kind=kind),
         source,
-        scripts.local_url(target.local_port, None),
+        local_url(target.local_port, None),
         value,
     )
 
