@@ -128,6 +128,9 @@ def test_kernel_start_runs_code_as_the_remote_account_without_a_remote_tcp_port(
     listed = json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout)
     assert_same_shape(documented_examples()["sshjup kernel list [NAME] --json"][0], listed[0])
     assert listed[0]["owner"] == "sshjup"
+    shown = invoke("kernel", "list", remote_host.name)
+    assert info["kernel_id"] in shown.stdout
+    assert key not in json.dumps(listed) + shown.output + shown.stderr
     assert [(k["kernel_id"], k["alive"], k["forwarded"]) for k in listed] == [
         (info["kernel_id"], True, True)
     ]
