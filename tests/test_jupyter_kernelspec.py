@@ -607,3 +607,14 @@ def test_a_launcher_that_cannot_be_told_alive_is_kept_by_all_and_removed_by_its_
     result = CliRunner().invoke(cli, ["kernel", "stop", "gpu", STALE_ID])
     assert result.exit_code == 0, result.output
     assert _launch_ids() == [LIVE_ID, STALE_TUNNEL_ID]
+
+
+def test_the_shell_channel_is_forwarded_last() -> None:
+    """A front end that sends code once shell answers (jupyter console) must find IOPub
+    forwarded already, or the first output is lost."""
+    specs = kernels.launch_specs(PORTS, kernels.launch_dir("0123456789abcdef"))
+    order = launcher.forward_order(specs)
+    assert sorted(order) == sorted(specs)
+    assert order[-1] == specs[0]
+    assert specs[0].startswith(f"127.0.0.1:{PORTS['shell']}:")
+    assert order[0].startswith(f"127.0.0.1:{PORTS['iopub']}:")

@@ -563,3 +563,62 @@ def test_kernel_list_shows_a_launcher_kernel_and_stop_all_cleans_its_stale_recor
         assert json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout) == []
         assert json.loads(state_file.read_text()).get("launches", []) == []
         assert json.loads(invoke("status", remote_host.name, "--json").stdout)[0]["port_open"]
+
+
+def test_jupyter_console_kernel_jup_name_runs_on_the_remote_and_leaves_nothing(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path]
+) -> None:
+    """`jupyter console --kernel jup-NAME` (a stock front end, through a pty) launches the
+    kernelspec, prints the remote's result, and its `exit` ends launcher and remote kernel."""
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    pytest.importorskip("jupyter_console")
+    _install(remote_host)
+    master, slave = pty.openpty()
+    console = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_console", "--kernel", "jup-jr", "--simple-prompt"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "dumb"},
+        close_fds=True,
+    )
+    os.close(slave)
+    seen = b""
+
+    def read_until(needle: bytes, timeout: float) -> bool:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while needle not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        return needle in seen
+
+    try:
+        assert read_until(b"In [", 90), seen.decode(errors="replace")
+        os.write(master, b"print('remote:' + __import__('getpass').getuser())\n")
+        assert read_until(f"remote:{remote_user()}".encode(), 30), seen.decode(errors="replace")
+        [entry] = json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout)
+        assert (entry["owner"], entry["alive"], entry["forwarded"]) == ("launcher", True, True)
+        family = _family(str(entry["remote_dir"]))
+        os.write(master, b"exit\n")
+        console.wait(timeout=30)
+    finally:
+        if console.poll() is None:
+            console.kill()
+            console.wait()
+        os.close(master)
+    launcher = int(entry["launcher_pid"])
+    deadline = time.monotonic() + 20  # (the console does not wait for it to exit)
+    while pid_alive(launcher) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(launcher), "the launcher outlived `exit` in jupyter console"
+    _wait_gone(str(entry["remote_dir"]), family)
+    assert json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout) == []

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 START_TIMEOUT = 90.0
 EXIT_GRACE = 15.0
 MAX_CONNECTION_FILE = 64 * 1024
+SHELL_DELAY = 0.5  # IOPub's forward first, then this long (ZMQ retries every 0.1 s), then shell
 
 Log = Callable[[str], None]
 
@@ -255,10 +256,20 @@ def _record(
     state.update(lambda st: st.launches.append(rec.to_json()))
 
 
+def forward_order(specs: list[str]) -> list[str]:
+    """The order the forwards are added in: the shell channel (the first spec) last.
+
+    Some front ends (jupyter console) take the first kernel_info reply on shell as "ready"
+    and send code at once; with IOPub already forwarded by then, its output is not lost."""
+    return [*specs[1:], *specs[:1]]
+
+
 def _forward_tunnel(where: hosts.Where, p: Plan) -> None:
     done: list[str] = []
     try:
-        for spec in p.specs:
+        for spec in forward_order(p.specs):
+            if spec == p.specs[0]:
+                time.sleep(SHELL_DELAY)
             tunnel.forward(where.ssh_config, p.alias, spec)
             done.append(spec)
     except TunnelError:
@@ -438,7 +449,9 @@ def run(
         if p.route == "tunnel":
             _forward_tunnel(where, p)
         elif p.route == "own" and p.socket is not None:
-            for spec in p.specs:
+            for spec in forward_order(p.specs):
+                if spec == p.specs[0]:
+                    time.sleep(SHELL_DELAY)
                 tunnel.forward_on(p.socket, target.alias, spec)
         say(f"sshjup: kernel on {target.alias} ready")
         code = child.wait()
