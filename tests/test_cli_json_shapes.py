@@ -72,7 +72,8 @@ def docs() -> dict[str, Any]:
         "sshjup add|edit|remove|apply --json",
         "sshjup putty list --json",
         "sshjup doctor [NAME] --json",
-        "sshjup kernel start|list --json",
+        "sshjup kernel start --json",
+        "sshjup kernel list [NAME] --json",
         "sshjup kernelspec install NAME --json",
         "sshjup url NAME --json",
     }
@@ -167,3 +168,50 @@ def test_kernelspec_install_json_matches_the_documented_shape(
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
     out = run("kernelspec", "install", "gpu", "--json")
     assert_same_shape(docs["sshjup kernelspec install NAME --json"], out)
+
+
+def test_kernel_list_json_matches_the_documented_shape_for_both_owners(
+    docs: dict[str, Any], managed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel `kernel start` recorded and a launcher's record: one shape for both (the
+    remote is not asked: the host is not reachable here)."""
+    from sshjup.jupyter import kernelops, kernels
+    from sshjup.store import state
+
+    documented = docs["sshjup kernel list [NAME] --json"]
+    assert sorted(documented[0]) == sorted(documented[1])
+    ports = {ch: free_port() for ch in kernels.CHANNELS}
+    started = {
+        "alias": "jup-gpu",
+        "kernel_id": "0a1b2c3d",
+        "remote_dir": "/tmp/sshjup-k.Xy12ab34",
+        "pid": 12345,
+        "local_ports": ports,
+        "remote_ports": {ch: n for n, ch in enumerate(kernels.CHANNELS, start=1)},
+        "connection_file": "/nonexistent/kernel-jup-gpu-0a1b2c3d.json",
+        "kernel_name": "python3",
+        "started": 1.0,
+    }
+    launch = {
+        "alias": "jup-gpu",
+        "launch_id": "0123456789abcdef",
+        "pid": 2**22 + 1,  # (above Linux's pid_max default: no such process)
+        "route": "own",
+        "specs": [],
+        "local_ports": ports,
+        "connection_file": "/nonexistent/kernel-x.json",
+        "kernel_name": None,
+        "started": 2.0,
+        "pid_start": None,
+    }
+
+    def seed(st: state.State) -> None:
+        st.kernels.append(started)
+        st.launches.append(launch)
+
+    state.update(seed)
+    monkeypatch.setattr(kernelops, "_alive", lambda where, alias, recs: {"0a1b2c3d": False})
+    listed = run("kernel", "list", "--json")
+    assert [(k["owner"], k["alive"]) for k in listed] == [("sshjup", False), ("launcher", False)]
+    for entry in listed:
+        assert_same_shape(documented[0], entry)

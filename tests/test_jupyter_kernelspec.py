@@ -448,3 +448,173 @@ def test_kernel_run_with_an_unusable_connection_file_exits_2_without_the_key(
     result = CliRunner().invoke(cli, ["kernel", "run", "gpu", "--connection-file", str(cf)])
     assert result.exit_code == InvalidInput.exit_code
     assert KEY not in result.output + result.stderr
+
+
+# -- launcher kernels in `kernel list` and `kernel stop` --------------------------------------------
+
+DEAD_PID = 2**22 + 1  # (above Linux's largest pid_max: no such process)
+
+
+def _launch(launch_id: str, pid: int, pid_start: str | None, route: str = "own") -> dict[str, Any]:
+    d = kernels.launch_dir(launch_id)
+    return {
+        "alias": "jup-gpu",
+        "launch_id": launch_id,
+        "pid": pid,
+        "route": route,
+        "specs": kernels.launch_specs(PORTS, d),
+        "local_ports": PORTS,
+        "connection_file": "/nonexistent/kernel-fe.json",
+        "kernel_name": None,
+        "started": 1.0,
+        "pid_start": pid_start,
+    }
+
+
+LIVE_ID, STALE_ID, STALE_TUNNEL_ID = "1" * 16, "2" * 16, "3" * 16
+
+
+@pytest.fixture
+def launches(managed: Path) -> list[dict[str, Any]]:
+    from sshjup.store import state
+
+    recs = [
+        _launch(LIVE_ID, os.getpid(), launcher._own_start()),
+        _launch(STALE_ID, DEAD_PID, None),
+        _launch(STALE_TUNNEL_ID, DEAD_PID, None, route="tunnel"),
+    ]
+    state.update(lambda st: st.launches.extend(recs))
+    return recs
+
+
+def _launch_ids() -> list[str]:
+    from sshjup.store import state
+
+    return [str(r["launch_id"]) for r in state.load().launches]
+
+
+def test_launcher_alive_tells_a_reused_pid_and_a_dead_one_apart() -> None:
+    start = launcher._own_start()
+    if start is None:
+        pytest.skip("no /proc here: the start time cannot be read")
+    assert launcher.launcher_alive(os.getpid(), start) is True
+    assert launcher.launcher_alive(os.getpid(), str(int(start) + 1)) is False  # reused pid
+    assert launcher.launcher_alive(DEAD_PID) is False
+
+
+def test_kernel_list_shows_launcher_kernels_and_marks_the_stale_ones(
+    launches: list[dict[str, Any]],
+) -> None:
+    result = CliRunner().invoke(cli, ["kernel", "list", "gpu"])
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.splitlines()
+    assert len(rows) == 3
+    live = next(r for r in rows if LIVE_ID in r)
+    assert live.split()[2] == "alive"
+    assert f"launcher pid {os.getpid()}, own route (its front end owns it)" in live
+    assert next(r for r in rows if STALE_TUNNEL_ID in r).split()[2] == "stale"
+    assert "tunnel route" in next(r for r in rows if STALE_TUNNEL_ID in r)
+    assert "`sshjup kernel stop gpu --all`" in result.stderr
+    listed = json.loads(CliRunner().invoke(cli, ["kernel", "list", "--json"]).stdout)
+    assert [(k["kernel_id"], k["owner"], k["alive"], k["forwarded"]) for k in listed] == [
+        (LIVE_ID, "launcher", True, False),
+        (STALE_ID, "launcher", False, False),
+        (STALE_TUNNEL_ID, "launcher", False, False),
+    ]
+    assert {k["launcher_pid"] for k in listed} == {os.getpid(), DEAD_PID}
+    assert listed[0]["remote_dir"] == kernels.launch_dir(LIVE_ID)
+    assert _launch_ids() == [LIVE_ID, STALE_ID, STALE_TUNNEL_ID]  # listing changes nothing
+    assert KEY not in result.output + json.dumps(listed)
+
+
+def test_kernel_stop_all_removes_stale_launcher_records_and_leaves_running_ones(
+    launches: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cancelled: list[str] = []
+    monkeypatch.setattr(launcher.tunnel, "cancel", lambda cfg, alias, spec: cancelled.append(spec))
+    result = CliRunner().invoke(cli, ["kernel", "stop", "gpu", "--all"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"Removed the record of kernel {STALE_ID} on jup-gpu (stale).",
+        f"Removed the record of kernel {STALE_TUNNEL_ID} on jup-gpu (stale).",
+    ]
+    assert f"left kernel {LIVE_ID} on jup-gpu running: a front end owns it" in result.stderr
+    assert cancelled == launches[2]["specs"]  # only the tunnel route left forwards behind
+    assert _launch_ids() == [LIVE_ID]
+
+
+def test_kernel_stop_id_of_a_running_launcher_kernel_exits_3_and_keeps_it(
+    launches: list[dict[str, Any]],
+) -> None:
+    result = CliRunner().invoke(cli, ["kernel", "stop", "gpu", LIVE_ID])
+    assert result.exit_code == Conflict.exit_code
+    assert f"launcher (pid {os.getpid()}) runs" in result.stderr
+    assert "editor or notebook" in result.stderr
+    assert _launch_ids() == [LIVE_ID, STALE_ID, STALE_TUNNEL_ID]
+    result = CliRunner().invoke(cli, ["kernel", "stop", "gpu", STALE_ID])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Removed the record of kernel {STALE_ID} on jup-gpu (stale).\n"
+    assert _launch_ids() == [LIVE_ID, STALE_TUNNEL_ID]
+    result = CliRunner().invoke(cli, ["kernel", "stop", "gpu", "4" * 16])
+    assert result.exit_code == NotFound.exit_code
+
+
+def test_launcher_records_itself_while_it_runs_and_the_next_one_drops_stale_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the direct route (the fake ssh): the record exists while the kernel runs, holds no
+    key, and a dead launcher's record is gone after the next launch."""
+    from sshjup.store import state
+
+    state.update(lambda st: st.launches.append(_launch(STALE_ID, DEAD_PID, None)))
+    cf = tmp_path / "kernel-x.json"
+    cf.write_text(_frontend_text())
+    seen: list[list[dict[str, Any]]] = []
+
+    class _Watching(_FakeSsh):
+        def finish(self) -> None:
+            if not self._done.is_set():
+                seen.append(list(state.load().launches))
+            super().finish()
+
+    monkeypatch.setattr(launcher.hosts, "get_target", lambda where, name: _target())
+    monkeypatch.setattr(launcher.openssh, "capabilities", lambda: WINDOWS)
+    monkeypatch.setattr(launcher.proc, "spawn", lambda argv, **_: _Watching(argv))
+    assert launcher.run(_where(tmp_path), "gpu", cf, kernel="python3") == 0
+    [during] = seen
+    [rec] = during
+    assert (rec["route"], rec["pid"], rec["local_ports"]) == ("direct", os.getpid(), PORTS)
+    assert rec["connection_file"] == str(cf.absolute())
+    assert rec["kernel_name"] == "python3"
+    assert KEY not in json.dumps(rec)
+    assert state.load().launches == []
+
+
+def test_a_launcher_that_cannot_be_told_alive_is_kept_by_all_and_removed_by_its_id(
+    launches: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows' answer (None: os.kill would end the process there), faked: `--all` and the
+    listing keep the record; naming its id removes it."""
+    monkeypatch.setattr(launcher, "launcher_alive", lambda pid, start=None: None)
+    monkeypatch.setattr(launcher.tunnel, "cancel", lambda *a: None)
+    listed = CliRunner().invoke(cli, ["kernel", "list", "gpu"])
+    assert [r.split()[2] for r in listed.stdout.splitlines()] == ["unknown"] * 3
+    result = CliRunner().invoke(cli, ["kernel", "stop", "gpu", "--all"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert f"`sshjup kernel stop gpu {STALE_ID}` removes it if it is gone" in result.stderr
+    assert _launch_ids() == [LIVE_ID, STALE_ID, STALE_TUNNEL_ID]
+    result = CliRunner().invoke(cli, ["kernel", "stop", "gpu", STALE_ID])
+    assert result.exit_code == 0, result.output
+    assert _launch_ids() == [LIVE_ID, STALE_TUNNEL_ID]
+
+
+def test_the_shell_channel_is_forwarded_last() -> None:
+    """A front end that sends code once shell answers (jupyter console) must find IOPub
+    forwarded already, or the first output is lost."""
+    specs = kernels.launch_specs(PORTS, kernels.launch_dir("0123456789abcdef"))
+    order = launcher.forward_order(specs)
+    assert sorted(order) == sorted(specs)
+    assert order[-1] == specs[0]
+    assert specs[0].startswith(f"127.0.0.1:{PORTS['shell']}:")
+    assert order[0].startswith(f"127.0.0.1:{PORTS['iopub']}:")

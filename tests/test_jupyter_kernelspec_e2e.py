@@ -489,3 +489,136 @@ def test_tunnel_down_ends_the_launchers_kernel_and_leaves_nothing(
             km.cleanup_resources()
     state = json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text())
     assert state.get("launches", []) == []
+
+
+def test_kernel_list_shows_a_launcher_kernel_and_stop_all_cleans_its_stale_record(
+    remote_host: RemoteHost,
+    jupyter_dirs: tuple[Path, Path],
+    tmp_path: Path,
+    memory_keyring: object,
+) -> None:
+    """A front end's kernel is listed (owner launcher, its pid, route, forwards) with no key
+    in the output or the state; SIGKILL of the launcher leaves a stale record whose forwards
+    still sit on the tunnel's master; `kernel stop NAME --all` cancels them and drops it."""
+    import secrets
+
+    from sshjup.ssh.tunnel import port_accepts
+
+    invoke("up", remote_host.name)
+    _install(remote_host)
+    token = secrets.token_hex(24)
+    invoke("token", "set", remote_host.name, input=token + "\n")
+    state_file = Path(os.environ["SSHJUP_HOME"]) / "state.json"
+    with _manager(tmp_path / "launcher.log") as km:
+        key = km.session.key.decode()
+        kc = _client(km)
+        try:
+            remote_dir = _remote_dir(kc)
+        finally:
+            kc.stop_channels()
+        launcher = km.provisioner.process.pid
+        listed = json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout)
+        [entry] = listed
+        assert (entry["owner"], entry["route"], entry["launcher_pid"]) == (
+            "launcher",
+            "tunnel",
+            launcher,
+        )
+        assert (entry["alive"], entry["forwarded"], entry["file_exists"]) == (True, True, True)
+        assert entry["connection_file"] == km.connection_file
+        assert entry["remote_dir"] == remote_dir
+        assert entry["local_ports"] == {
+            ch: getattr(km, f"{ch}_port") for ch in ("shell", "iopub", "stdin", "control", "hb")
+        }
+        text = invoke("kernel", "list", remote_host.name)
+        assert f"launcher pid {launcher}, tunnel route" in text.stdout
+        # Secrets: neither the kernel key nor the host's token in the listing, state or logs.
+        outputs = json.dumps(listed) + text.output + text.stderr
+        needles = {"key": key, "token": token}
+        for secret in needles.values():
+            assert secret not in outputs
+            assert secret not in state_file.read_text()
+            assert secret not in (tmp_path / "launcher.log").read_text()
+        assert files_holding(Path(os.environ["SSHJUP_HOME"]), needles) == {
+            "key": [],
+            "token": [],
+        }
+
+        family = _family(remote_dir)
+        os.kill(launcher, signal.SIGKILL)
+        _wait_gone(remote_dir, family, timeout=10)
+        ports = list(entry["local_ports"].values())
+        [stale] = json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout)
+        assert (stale["kernel_id"], stale["alive"]) == (entry["kernel_id"], False)
+        assert stale["forwarded"], "the killed launcher's forwards are still on the master"
+        text = invoke("kernel", "list", remote_host.name)
+        assert "stale" in text.stdout
+        assert f"`sshjup kernel stop {remote_host.name} --all`" in text.stderr
+
+        stopped = invoke("kernel", "stop", remote_host.name, "--all")
+        assert stopped.stdout == (
+            f"Removed the record of kernel {entry['kernel_id']} on {remote_host.alias} (stale).\n"
+        )
+        assert not [p for p in ports if port_accepts(p, timeout=0.3)]
+        assert json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout) == []
+        assert json.loads(state_file.read_text()).get("launches", []) == []
+        assert json.loads(invoke("status", remote_host.name, "--json").stdout)[0]["port_open"]
+
+
+def test_jupyter_console_kernel_jup_name_runs_on_the_remote_and_leaves_nothing(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path]
+) -> None:
+    """`jupyter console --kernel jup-NAME` (a stock front end, through a pty) launches the
+    kernelspec, prints the remote's result, and its `exit` ends launcher and remote kernel."""
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    pytest.importorskip("jupyter_console")
+    _install(remote_host)
+    master, slave = pty.openpty()
+    console = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_console", "--kernel", "jup-jr", "--simple-prompt"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "dumb"},
+        close_fds=True,
+    )
+    os.close(slave)
+    seen = b""
+
+    def read_until(needle: bytes, timeout: float) -> bool:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while needle not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        return needle in seen
+
+    try:
+        assert read_until(b"In [", 90), seen.decode(errors="replace")
+        os.write(master, b"print('remote:' + __import__('getpass').getuser())\n")
+        assert read_until(f"remote:{remote_user()}".encode(), 30), seen.decode(errors="replace")
+        [entry] = json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout)
+        assert (entry["owner"], entry["alive"], entry["forwarded"]) == ("launcher", True, True)
+        family = _family(str(entry["remote_dir"]))
+        os.write(master, b"exit\n")
+        console.wait(timeout=30)
+    finally:
+        if console.poll() is None:
+            console.kill()
+            console.wait()
+        os.close(master)
+    launcher = int(entry["launcher_pid"])
+    deadline = time.monotonic() + 20  # (the console does not wait for it to exit)
+    while pid_alive(launcher) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(launcher), "the launcher outlived `exit` in jupyter console"
+    _wait_gone(str(entry["remote_dir"]), family)
+    assert json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout) == []

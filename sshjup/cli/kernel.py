@@ -75,17 +75,23 @@ def kernel_start(
 def kernel_list(name: str | None, as_json: bool, ssh_config: str | None) -> None:
     """List the remote kernels sshjup started: alive or not, their files, their forwards.
 
+    Kernels that front ends started through a jup-NAME kernelspec are listed too, as
+    launcher kernels (their front end owns them): the launcher's pid and route, and
+    "stale" when the launcher is gone.
+
     \b
     Example:
       sshjup kernel list gpu --json
     """
     from sshjup.jupyter import kernelops  # noqa: PLC0415
 
-    infos = kernelops.list_kernels(locate(ssh_config), name)
+    where = locate(ssh_config)
+    infos = kernelops.list_kernels(where, name)
+    launches = kernelops.list_launches(where, name)
     if as_json:
-        echo_json([i.to_json() for i in infos])
+        echo_json([i.to_json() for i in infos] + [i.to_json() for i in launches])
         return
-    if not infos:
+    if not infos and not launches:
         click.echo("No kernels started by sshjup. Start one with: sshjup kernel start NAME")
     for i in infos:
         alive = {True: "alive", False: "gone", None: "unknown"}[i.alive]
@@ -93,6 +99,20 @@ def kernel_list(name: str | None, as_json: bool, ssh_config: str | None) -> None
         click.echo(
             f"{i.record.alias:<16} {i.record.kernel_id}  {alive:<7} {fwd:<13} "
             f"{i.record.connection_file}"
+        )
+    for ln in launches:
+        alive = {True: "alive", False: "stale", None: "unknown"}[ln.alive]
+        fwd = "forwarded" if ln.forwarded else "not forwarded"
+        click.echo(
+            f"{ln.record.alias:<16} {ln.record.launch_id}  {alive:<7} {fwd:<13} "
+            f"launcher pid {ln.record.pid}, {ln.record.route} route (its front end owns it)"
+        )
+    stale = sorted({ln.record.alias for ln in launches if ln.alive is False})
+    for alias in stale:
+        echo(
+            f"stale: a launcher of {alias} is gone; `sshjup kernel stop "
+            f"{alias.removeprefix('jup-')} --all` (or the next launcher) removes its record",
+            err=True,
         )
 
 
@@ -122,6 +142,9 @@ def kernel_attach(name: str, kernel_id: str | None, timeout: float, ssh_config: 
 def kernel_stop(name: str, kernel_id: str | None, all_: bool, ssh_config: str | None) -> None:
     """Stop a kernel: shutdown request, then a signal; remove its files and forwards.
 
+    --all also removes the records of launcher kernels whose launcher is gone; a running
+    launcher kernel is left to the front end that owns it.
+
     \b
     Example:
       sshjup kernel stop gpu --all
@@ -132,8 +155,28 @@ def kernel_stop(name: str, kernel_id: str | None, all_: bool, ssh_config: str | 
     if bool(kernel_id) == all_:
         msg = "give either a kernel id or --all"
         raise InvalidInput(msg, hint=f"see `sshjup kernel list {name}`")
-    for rec in kernelops.stop(locate(ssh_config), name, None if all_ else kernel_id):
+    where = locate(ssh_config)
+    if kernel_id:
+        gone = kernelops.stop_launch(where, name, kernel_id)
+        if gone is not None:
+            click.echo(f"Removed the record of kernel {gone.launch_id} on {gone.alias} (stale).")
+            return
+    for rec in kernelops.stop(where, name, None if all_ else kernel_id):
         click.echo(f"Stopped kernel {rec.kernel_id} on {rec.alias}.")
+    if all_:
+        removed, left = kernelops.forget_launches(where, name)
+        for ln in removed:
+            click.echo(f"Removed the record of kernel {ln.launch_id} on {ln.alias} (stale).")
+        for ln in left:
+            if ln.alive() is None:  # (Windows: a launcher cannot be told alive or gone)
+                tail = f"`sshjup kernel stop {name} {ln.launch_id}` removes it if it is gone"
+                echo(f"left the record of kernel {ln.launch_id} on {ln.alias}: {tail}", err=True)
+                continue
+            echo(
+                f"left kernel {ln.launch_id} on {ln.alias} running: a front end owns it "
+                f"(launcher pid {ln.pid}); shut it down there",
+                err=True,
+            )
 
 
 @kernel.command(name="run")

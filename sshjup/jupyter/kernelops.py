@@ -31,7 +31,7 @@ from sshjup.errors import (
     ToolMissing,
     TunnelError,
 )
-from sshjup.jupyter import kernels, remote
+from sshjup.jupyter import kernels, launcher, remote
 from sshjup.jupyter.service import remember_spec
 from sshjup.models import JupyterSpec, Target
 from sshjup.ssh import openssh, tunnel
@@ -99,8 +99,41 @@ class KernelInfo:
 
     def to_json(self) -> dict[str, Any]:
         out = self.record.to_json()
+        out.update(owner="sshjup", route="tunnel", launcher_pid=None)
         out.update(alive=self.alive, forwarded=self.forwarded, file_exists=self.file_exists)
         return out
+
+
+@dataclass(frozen=True)
+class LaunchInfo:
+    """A kernel a front end started through the ``jup-NAME`` kernelspec, as ``kernel list``
+    shows it: the front end owns it; ``alive`` is whether its launcher still runs (the
+    remote kernel lives exactly as long), None where that cannot be told (Windows)."""
+
+    record: launcher.LaunchRecord
+    alive: bool | None
+    forwarded: bool
+    file_exists: bool
+
+    def to_json(self) -> dict[str, Any]:
+        rec = self.record
+        return {
+            "alias": rec.alias,
+            "kernel_id": rec.launch_id,
+            "owner": "launcher",
+            "route": rec.route,
+            "pid": None,
+            "launcher_pid": rec.pid,
+            "remote_dir": kernels.launch_dir(rec.launch_id),
+            "local_ports": dict(rec.local_ports),
+            "remote_ports": {ch: n for n, ch in enumerate(kernels.CHANNELS, start=1)},
+            "connection_file": rec.connection_file,
+            "kernel_name": rec.kernel_name,
+            "started": rec.started,
+            "alive": self.alive,
+            "forwarded": self.forwarded,
+            "file_exists": self.file_exists,
+        }
 
 
 def _records(alias: str | None = None) -> list[KernelRecord]:
@@ -272,6 +305,19 @@ def list_kernels(where: hosts.Where, name: str | None = None) -> list[KernelInfo
     return infos
 
 
+def list_launches(where: hosts.Where, name: str | None = None) -> list[LaunchInfo]:
+    """The kernels front ends started through ``jup-NAME`` kernelspecs (running launchers,
+    and the records of launchers that died before they could clean up). Asks no remote."""
+    alias = hosts.get_target(where, name).alias if name else None
+    infos = []
+    for rec in sorted(launcher.launch_records(alias), key=lambda r: (r.alias, r.started)):
+        ports = list(rec.local_ports.values())
+        forwarded = bool(ports) and all(tunnel.port_accepts(p, timeout=0.3) for p in ports)
+        exists = bool(rec.connection_file) and Path(rec.connection_file).exists()
+        infos.append(LaunchInfo(rec, rec.alive(), forwarded, exists))
+    return infos
+
+
 def _select(where: hosts.Where, name: str, kernel_id: str | None) -> list[KernelRecord]:
     target = hosts.get_target(where, name)
     recs = _records(target.alias)
@@ -324,6 +370,42 @@ def stop(where: hosts.Where, name: str, kernel_id: str | None = None) -> list[Ke
     if recs:
         state.update(drop)
     return recs
+
+
+def forget_launches(
+    where: hosts.Where, name: str, kernel_id: str | None = None
+) -> tuple[list[launcher.LaunchRecord], list[launcher.LaunchRecord]]:
+    """Remove the records of NAME's launchers that are gone, cancelling forwards they left
+    on the tunnel's master (what the next launcher does too). A running launcher is left
+    alone: its front end owns the kernel. Returns (removed, left running or unknown).
+
+    Naming one kernel (``kernel_id``) also removes a record whose launcher cannot be told
+    alive or gone (Windows): the user asked for that one, and a record is all it loses (the
+    direct route's forwards live in the launcher's own ssh)."""
+    alias = hosts.get_target(where, name).alias
+    if kernel_id is not None:
+        kernels.check_kernel_id(kernel_id)
+    return launcher.drop_stale(where, alias, kernel_id, unknown=kernel_id is not None)
+
+
+def stop_launch(where: hosts.Where, name: str, kernel_id: str) -> launcher.LaunchRecord | None:
+    """``kernel stop NAME ID`` for a launcher kernel: remove its record when the launcher is
+    gone (or cannot be told alive); Conflict while it runs. None when ID is no launcher
+    kernel of NAME."""
+    removed, left = forget_launches(where, name, kernel_id)
+    if left:
+        rec = left[0]
+        how = "runs"
+        msg = (
+            f"kernel {kernel_id} of {rec.alias} belongs to a front end: its launcher "
+            f"(pid {rec.pid}) {how}"
+        )
+        hint = (
+            "shut the kernel down in the editor or notebook that started it; its record goes "
+            "when the launcher ends"
+        )
+        raise Conflict(msg, hint=hint)
+    return removed[0] if removed else None
 
 
 # -- the local kernelspec jup-NAME ------------------------------------------------------------
@@ -431,6 +513,10 @@ __all__ = [
     "require_master",
     "uninstall_kernelspec",
     "KernelInfo",
+    "LaunchInfo",
+    "forget_launches",
+    "list_launches",
+    "stop_launch",
     "KernelRecord",
     "attach",
     "list_kernels",

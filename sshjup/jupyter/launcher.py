@@ -16,8 +16,10 @@ launcher then:
    killed (even by SIGKILL: the pipe closes with the process). It exits when the kernel does.
 
 The ssh session is the one process it starts and owns (``proc.spawn``); forwards it adds to
-the tunnel's master are cancelled on the way out, and recorded in the state meanwhile so a
-killed launcher's forwards are cancelled by the next one.
+the tunnel's master are cancelled on the way out. While it runs, the launch is recorded in
+the state (``launches``: pid, route, forwards, the front end's ports; never the key), so
+``sshjup kernel list`` shows it; the record of a launcher that died (SIGKILL) is removed, and
+its forwards cancelled, by the next launcher for the host or by ``kernel stop NAME --all``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 START_TIMEOUT = 90.0
 EXIT_GRACE = 15.0
 MAX_CONNECTION_FILE = 64 * 1024
+SHELL_DELAY = 0.5  # IOPub's forward first, then this long (ZMQ retries every 0.1 s), then shell
 
 Log = Callable[[str], None]
 
@@ -111,50 +114,162 @@ def read_frontend(connection_file: Path) -> kernels.FrontEnd:
     return kernels.parse_frontend(data.decode("utf-8", "replace"))
 
 
-# -- forwards on the tunnel's master, and the records of them ----------------------------------
+# -- the records of running launchers (state.json ``launches``) -----------------------------
 
 
-def _pid_alive(pid: int) -> bool:
-    if os.name != "posix":  # (os.kill would end the process there; no tunnel route anyway)
-        return True
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state letter, start time in clock ticks) from Linux ``/proc/PID/stat``, or None."""
+    try:
+        text = Path(f"/proc/{int(pid)}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = text.rpartition(")")[2].split()
+    if len(fields) < 20:  # noqa: PLR2004 (field 22 of the line is the start time)
+        return None
+    return fields[0], fields[19]
+
+
+def _own_start() -> str | None:
+    """This process's start time where /proc tells it (it tells a reused PID apart)."""
+    stat = _proc_stat(os.getpid())
+    return None if stat is None else stat[1]
+
+
+def launcher_alive(pid: int, start: str | None = None) -> bool | None:
+    """Whether the launcher ``pid`` (started at ``start``, from ``/proc``) still runs.
+
+    Where ``/proc`` exists it decides (gone, a zombie, or another process that got the PID:
+    not alive); elsewhere on POSIX ``kill -0``. None where it cannot be told (Windows:
+    ``os.kill`` would end the process there)."""
+    if Path("/proc/self/stat").exists():
+        stat = _proc_stat(pid)
+        if stat is None or stat[0] in ("Z", "X", "x"):
+            return False
+        return start is None or stat[1] == start
+    if os.name != "posix":
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
+    except OSError:
         return True
     return True
 
 
-def _sweep(where: hosts.Where, alias: str) -> None:
-    """Cancel the forwards of launchers of ``alias`` that died without cancelling them."""
-    dead: list[dict[str, Any]] = []
-    for rec in state.load().launches:
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            if rec["alias"] == alias and not _pid_alive(int(rec["pid"])):
-                dead.append(rec)
+@dataclass(frozen=True)
+class LaunchRecord:
+    """A running ``sshjup kernel run``, as state.json keeps it (never the key)."""
+
+    alias: str
+    launch_id: str
+    pid: int
+    route: str
+    specs: list[str]
+    local_ports: dict[str, int]
+    connection_file: str
+    kernel_name: str | None
+    started: float
+    pid_start: str | None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> LaunchRecord:
+        launch_id = kernels.check_launch_id(str(raw["launch_id"]))
+        start = raw.get("pid_start")
+        return cls(
+            str(raw["alias"]),
+            launch_id,
+            int(raw["pid"]),
+            str(raw.get("route", "tunnel")),  # (older records: only that route was recorded)
+            [str(s) for s in raw.get("specs", [])],
+            {str(k): int(v) for k, v in raw.get("local_ports", {}).items()},
+            str(raw.get("connection_file", "")),
+            None if raw.get("kernel_name") is None else str(raw["kernel_name"]),
+            float(raw.get("started", 0.0)),
+            None if start is None else str(start),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "alias": self.alias,
+            "launch_id": self.launch_id,
+            "pid": self.pid,
+            "route": self.route,
+            "specs": list(self.specs),
+            "local_ports": dict(self.local_ports),
+            "connection_file": self.connection_file,
+            "kernel_name": self.kernel_name,
+            "started": self.started,
+            "pid_start": self.pid_start,
+        }
+
+    def alive(self) -> bool | None:
+        return launcher_alive(self.pid, self.pid_start)
+
+
+def launch_records(alias: str | None = None) -> list[LaunchRecord]:
+    found = []
+    for raw in state.load().launches:
+        with contextlib.suppress(KeyError, TypeError, ValueError, SshjupError):
+            rec = LaunchRecord.from_json(raw)
+            if alias is None or rec.alias == alias:
+                found.append(rec)
+    return found
+
+
+def drop_stale(
+    where: hosts.Where, alias: str, launch_id: str | None = None, *, unknown: bool = False
+) -> tuple[list[LaunchRecord], list[LaunchRecord]]:
+    """Forget the records of ``alias``'s launchers that are gone (cancelling the forwards a
+    killed one left on the tunnel's master); with ``unknown``, also those whose launcher
+    cannot be told alive or gone (Windows). Returns (removed, kept)."""
+    recs = [r for r in launch_records(alias) if launch_id is None or r.launch_id == launch_id]
+    dead = [r for r in recs if r.alive() is False or (unknown and r.alive() is None)]
     for rec in dead:
-        for spec in rec.get("specs", []):
-            with contextlib.suppress(SshjupError):
-                tunnel.cancel(where.ssh_config, alias, str(spec))
+        if rec.route == "tunnel":
+            _cancel_tunnel(where, alias, rec.specs)
     if dead:
-        ids = {str(r.get("launch_id")) for r in dead}
+        ids = {r.launch_id for r in dead}
         state.update(lambda st: _drop(st, ids))
+    return dead, [r for r in recs if r not in dead]
 
 
 def _drop(st: state.State, ids: set[str]) -> None:
     st.launches[:] = [r for r in st.launches if str(r.get("launch_id")) not in ids]
 
 
-def _record(p: Plan, launch_id: str) -> None:
-    rec = {"alias": p.alias, "launch_id": launch_id, "pid": os.getpid(), "specs": p.specs}
-    state.update(lambda st: st.launches.append(rec))
+def _record(
+    p: Plan, launch_id: str, frontend: kernels.FrontEnd, connection_file: Path, kernel: str | None
+) -> None:
+    rec = LaunchRecord(
+        p.alias,
+        launch_id,
+        os.getpid(),
+        p.route,
+        list(p.specs),
+        dict(frontend.ports),
+        str(connection_file.absolute()),
+        kernel,
+        time.time(),
+        _own_start(),
+    )
+    state.update(lambda st: st.launches.append(rec.to_json()))
+
+
+def forward_order(specs: list[str]) -> list[str]:
+    """The order the forwards are added in: the shell channel (the first spec) last.
+
+    Some front ends (jupyter console) take the first kernel_info reply on shell as "ready"
+    and send code at once; with IOPub already forwarded by then, its output is not lost."""
+    return [*specs[1:], *specs[:1]]
 
 
 def _forward_tunnel(where: hosts.Where, p: Plan) -> None:
     done: list[str] = []
     try:
-        for spec in p.specs:
+        for spec in forward_order(p.specs):
+            if spec == p.specs[0]:
+                time.sleep(SHELL_DELAY)
             tunnel.forward(where.ssh_config, p.alias, spec)
             done.append(spec)
     except TunnelError:
@@ -309,9 +424,8 @@ def run(
         cwd=root if root and root.startswith("/") else None,
     )
     say(f"sshjup: starting a kernel on {target.alias} ({p.route} route)")
-    forwarded = False
-    if p.route == "tunnel":
-        _sweep(where, target.alias)
+    recorded = False
+    drop_stale(where, target.alias)
     session: _Session | None = None
     reader: threading.Thread | None = None
     saved: dict[int, Any] = {}
@@ -330,12 +444,14 @@ def run(
         _wait_for(lines, kernels.READY, child, target.alias)
         # Forwards once the sockets exist (the front end's early connects are refused
         # locally, and ZMQ retries, instead of failing on the remote one by one).
+        _record(p, launch_id, frontend, connection_file, kernel)
+        recorded = True
         if p.route == "tunnel":
-            _record(p, launch_id)
-            forwarded = True
             _forward_tunnel(where, p)
         elif p.route == "own" and p.socket is not None:
-            for spec in p.specs:
+            for spec in forward_order(p.specs):
+                if spec == p.specs[0]:
+                    time.sleep(SHELL_DELAY)
                 tunnel.forward_on(p.socket, target.alias, spec)
         say(f"sshjup: kernel on {target.alias} ready")
         code = child.wait()
@@ -345,9 +461,19 @@ def run(
         if session is not None:
             session.end(reader)
         _restore_signals(saved)
-        if forwarded:
-            _cancel_tunnel(where, target.alias, p.specs)
+        if recorded:
+            if p.route == "tunnel":
+                _cancel_tunnel(where, target.alias, p.specs)
             state.update(lambda st: _drop(st, {launch_id}))
 
 
-__all__ = ["Plan", "plan", "read_frontend", "run"]
+__all__ = [
+    "LaunchRecord",
+    "Plan",
+    "drop_stale",
+    "launch_records",
+    "launcher_alive",
+    "plan",
+    "read_frontend",
+    "run",
+]

@@ -41,9 +41,10 @@ class State:
     # Remote kernels sshjup started (sshjup kernel start): alias, kernel_id, remote_dir, pid,
     # local_ports, remote_ports, connection_file. Never the kernel's key.
     kernels: list[dict[str, Any]] = field(default_factory=list)
-    # Forwards `sshjup kernel run` added to a running tunnel's master: alias, launcher pid,
-    # the -L specs. A launcher killed before it could cancel them leaves its record; the next
-    # `kernel run` for that alias cancels them. Never the kernel's key.
+    # Running `sshjup kernel run` launchers: alias, launch_id, launcher pid (and its start
+    # time), route, the -L specs, the front end's ports and connection file. A launcher killed
+    # before it could clean up leaves its record; the next `kernel run` for that alias (or
+    # `kernel stop NAME --all`) cancels its forwards and drops it. Never the kernel's key.
     launches: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
