@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1294,8 +1294,16 @@ def tunnel_up(
     return up
 
 
-def keep_tunnels(where: Where, names: list[str], log: Callable[[str], None]) -> int:
-    """``sshjup keep``: bring NAMEs' tunnels up and keep them up until SIGTERM/SIGINT."""
+def keep_tunnels(
+    where: Where,
+    names: list[str],
+    log: Callable[[str], None],
+    on_up: Callable[[Target], Sequence[str]] | None = None,
+) -> int:
+    """``sshjup keep``: bring NAMEs' tunnels up and keep them up until SIGTERM/SIGINT.
+
+    ``on_up(target)`` runs each time a tunnel (re)opened; its lines are logged.
+    """
     from sshjup.ssh import keep, openssh  # noqa: PLC0415
 
     targets = [get_target(where, n) for n in names]
@@ -1307,6 +1315,7 @@ def keep_tunnels(where: Where, names: list[str], log: Callable[[str], None]) -> 
         socket_dir=socket_dir,
         log=log,
         extra_args=_ssh_extra_args(caps),
+        on_up=on_up,
     )
     return supervisor.run()
 

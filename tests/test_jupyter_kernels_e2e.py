@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from sshjup.cli import cli
 from tests.support import remote_jupyter
-from tests.support.procs import descendants_of, pid_alive
+from tests.support.procs import descendants_of, pid_alive, stop_pid
 from tests.support.remote_jupyter import (
     ProcessStartRecorder,
     ProcSampler,
@@ -169,6 +169,43 @@ def test_kernel_keeps_its_state_across_down_up_and_attach(
         invoke("kernel", "attach", remote_host.name)  # brings the tunnel up, then forwards
         assert _run(cf, "x") == "42"
     finally:
+        invoke("kernel", "stop", remote_host.name, "--all")
+
+
+def test_keep_forwards_the_kernel_again_each_time_it_reopens_the_tunnel(
+    remote_host: RemoteHost, runtime_dir: Path, tmp_path: Path
+) -> None:
+    info = _start(remote_host)
+    cf = str(info["connection_file"])
+    invoke("down", remote_host.name)
+    log = tmp_path / "keep.log"
+    needle = f"jup-{remote_host.name}: kernel {info['kernel_id']} forwarded again"
+
+    def seen(count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if log.read_text(errors="replace").count(needle) >= count:
+                return True
+            time.sleep(0.1)
+        return False
+
+    with log.open("wb") as out:
+        keep = subprocess.Popen(
+            [sys.executable, "-m", "sshjup", "keep", remote_host.name],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert seen(1, 60), log.read_text()  # keep opened the tunnel and forwarded the kernel
+        assert _run(cf, "x = 42; x") == "42"
+        invoke("down", remote_host.name)  # the tunnel dies under keep
+        assert seen(2, 60), log.read_text()  # reopened, and the kernel forwarded again
+        assert _run(cf, "x") == "42"  # the same kernel, reached again
+    finally:
+        if keep.poll() is None:
+            stop_pid(keep.pid)
+        keep.wait(timeout=30)
         invoke("kernel", "stop", remote_host.name, "--all")
 
 

@@ -7,7 +7,7 @@ only click is imported at module level (see sshjup/cli/options.py).
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from sshjup.cli.options import (
     progress,
     ssh_config_option,
 )
+
+if TYPE_CHECKING:
+    from sshjup.models import Target
 
 
 def _render_tunnel(st: Any, *, as_json: bool) -> None:
@@ -166,6 +169,8 @@ def keep(names: tuple[str, ...], ssh_config: str | None) -> None:
     `sshjup service`) and never prompts (BatchMode): a tunnel that needs a
     passphrase or a host-key answer is reported and left alone. One log line
     per change. SIGTERM or Ctrl-C closes the tunnels it opened and exits 0.
+    Kernels started with `sshjup kernel start` are forwarded again each time
+    their tunnel comes back.
 
     \b
     Example:
@@ -180,4 +185,15 @@ def keep(names: tuple[str, ...], ssh_config: str | None) -> None:
         echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}")
         sys.stdout.flush()
 
-    sys.exit(hosts.keep_tunnels(locate(ssh_config), list(names), log))
+    where = locate(ssh_config)
+
+    def reattach(target: Target) -> list[str]:
+        from sshjup.store import state  # noqa: PLC0415
+
+        if not any(k.get("alias") == target.alias for k in state.load().kernels):
+            return []
+        from sshjup.jupyter import kernelops  # noqa: PLC0415
+
+        return kernelops.reattach(where, target.name)
+
+    sys.exit(hosts.keep_tunnels(where, list(names), log, on_up=reattach))

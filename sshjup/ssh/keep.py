@@ -87,8 +87,10 @@ class Supervisor:
         log: Log,
         extra_args: tuple[str, ...] = (),
         clock: Callable[[], float] = time.monotonic,
+        on_up: Callable[[Target], Sequence[str]] | None = None,
     ) -> None:
         self.ssh_config = ssh_config
+        self.on_up = on_up  # after a tunnel (re)opened: e.g. forward its kernels again
         self.socket_dir = socket_dir
         self.kept = [Kept(t) for t in targets]
         self.log = log
@@ -133,6 +135,9 @@ class Supervisor:
         kept.backoff = BACKOFF_START
         kept.last_reason = ""
         self._say(kept, "up", f"up: {st.detail}")
+        if self.on_up is not None:
+            for note in self.on_up(target):
+                self.log(f"{target.alias}: {note}")
 
     def tick(self) -> None:
         now = self.clock()
