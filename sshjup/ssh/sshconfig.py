@@ -79,10 +79,10 @@ def unquote_arg(value: str) -> str:
     return value
 
 
-def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[str]:
-    """The Host block for one target, as lines without line endings."""
-    lines = [f"Host {target.alias}", f"{INDENT}HostName {target.hostname}"]
-    given = {key for key, _ in target.ssh_options}
+def _login_lines(host: str, target: Target) -> list[str]:
+    """``Host HOST`` and how to log in to the target: the part the tunnel block and the
+    companion share (host name, user, port, key, jump host, the extra ssh options)."""
+    lines = [f"Host {host}", f"{INDENT}HostName {target.hostname}"]
     if target.user is not None:
         lines.append(f"{INDENT}User {target.user}")
     if target.port is not None:
@@ -90,11 +90,18 @@ def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[s
     if target.identity_file is not None:
         lines.append(f"{INDENT}IdentityFile {quote_arg(target.identity_file)}")
         # Only that key: an agent full of keys otherwise hits the server's MaxAuthTries first.
-        if "IdentitiesOnly" not in given:
+        if all(key != "IdentitiesOnly" for key, _ in target.ssh_options):
             lines.append(f"{INDENT}IdentitiesOnly yes")
     if target.proxy_jump is not None:
         lines.append(f"{INDENT}ProxyJump {target.proxy_jump}")
     lines.extend(f"{INDENT}{key} {value}" for key, value in target.ssh_options)
+    return lines
+
+
+def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[str]:
+    """The Host block for one target, as lines without line endings."""
+    lines = _login_lines(target.alias, target)
+    given = {key for key, _ in target.ssh_options}
     lines.extend(
         f"{INDENT}LocalForward {fwd.bind}:{fwd.local_port} {fwd.destination}"
         for fwd in target.forwards
@@ -128,20 +135,7 @@ def render_companion(target: Target) -> list[str]:
     No forwards, no SessionType, no control socket: a plain alias for a shell, commands, scp,
     sftp, sshfs and editors.
     """
-    lines = [f"Host {target.name}", f"{INDENT}HostName {target.hostname}"]
-    given = {key for key, _ in target.ssh_options}
-    if target.user is not None:
-        lines.append(f"{INDENT}User {target.user}")
-    if target.port is not None:
-        lines.append(f"{INDENT}Port {target.port}")
-    if target.identity_file is not None:
-        lines.append(f"{INDENT}IdentityFile {quote_arg(target.identity_file)}")
-        if "IdentitiesOnly" not in given:
-            lines.append(f"{INDENT}IdentitiesOnly yes")
-    if target.proxy_jump is not None:
-        lines.append(f"{INDENT}ProxyJump {target.proxy_jump}")
-    lines.extend(f"{INDENT}{key} {value}" for key, value in target.ssh_options)
-    return lines
+    return _login_lines(target.name, target)
 
 
 def plain_ssh_command(target: Target) -> str:
