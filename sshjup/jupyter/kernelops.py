@@ -137,13 +137,7 @@ class LaunchInfo:
 
 
 def _records(alias: str | None = None) -> list[KernelRecord]:
-    found = []
-    for raw in state.load().kernels:
-        with contextlib.suppress(KeyError, ValueError, TypeError, SshjupError):
-            rec = KernelRecord.from_json(raw)
-            if alias is None or rec.alias == alias:
-                found.append(rec)
-    return found
+    return kernels.parse_records(state.load().kernels, KernelRecord.from_json, alias)
 
 
 def _free_ports(count: int) -> list[int]:

@@ -18,12 +18,12 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sshjup.errors import InvalidInput, RemoteCommandFailed
+from sshjup.errors import InvalidInput, RemoteCommandFailed, SshjupError
 
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 FILE_PREFIX = "kernel-"
@@ -498,6 +498,30 @@ def data_dir() -> Path:
     return Path(jupyter_data_dir())
 
 
+class _HasAlias(Protocol):
+    @property
+    def alias(self) -> str: ...
+
+
+_Record = TypeVar("_Record", bound=_HasAlias)
+
+
+def parse_records(
+    raws: Iterable[Any], from_json: Callable[[Any], _Record], alias: str | None = None
+) -> list[_Record]:
+    """The records of a state.json list that parse (a damaged entry is skipped, not fatal),
+    those of ``alias`` only when given."""
+    found = []
+    for raw in raws:
+        try:
+            rec = from_json(raw)
+        except (KeyError, TypeError, ValueError, SshjupError):
+            continue
+        if alias is None or rec.alias == alias:
+            found.append(rec)
+    return found
+
+
 __all__ = [
     "CHANNELS",
     "FrontEnd",
@@ -510,6 +534,7 @@ __all__ = [
     "launch_specs",
     "launcher_argv",
     "parse_frontend",
+    "parse_records",
     "render_kernelspec",
     "alive_script",
     "check_kernel_id",

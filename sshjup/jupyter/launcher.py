@@ -208,13 +208,7 @@ class LaunchRecord:
 
 
 def launch_records(alias: str | None = None) -> list[LaunchRecord]:
-    found = []
-    for raw in state.load().launches:
-        with contextlib.suppress(KeyError, TypeError, ValueError, SshjupError):
-            rec = LaunchRecord.from_json(raw)
-            if alias is None or rec.alias == alias:
-                found.append(rec)
-    return found
+    return kernels.parse_records(state.load().launches, LaunchRecord.from_json, alias)
 
 
 def drop_stale(
