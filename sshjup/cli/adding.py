@@ -174,6 +174,7 @@ def build_target(
     forwards: tuple[str, ...],
     putty: bool | None = None,
     ssh_options: tuple[str, ...] = (),
+    companion: bool = False,
 ) -> Target:
     from sshjup.models import (  # noqa: PLC0415
         DEFAULT_LOCAL_PORT,
@@ -200,6 +201,7 @@ def build_target(
         proxy_jump=proxy_jump,
         putty=putty,
         ssh_options=tuple(parse_ssh_option(o) for o in ssh_options),
+        companion=companion,
     )
 
 
@@ -260,7 +262,8 @@ def add_host(
         forwards=forwards,
         putty=putty,
         ssh_options=ssh_options,
-    ).with_changes(companion=bool(companion))
+        companion=bool(companion),
+    )
     if resolve_socket is not None:
         target = resolve_socket(target)
     result = hosts.add_target(where, target, dry_run=dry_run, force=force)
