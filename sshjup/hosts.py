@@ -1079,22 +1079,10 @@ def _check_companion(
     resolved = openssh.resolve(candidate, alias)
     if not resolved.ok:
         return [f"ssh -G {alias} failed: {resolved.error}"]
-    wanted = {"hostname": target.hostname.lower()}
-    if target.user is not None:
-        wanted["user"] = target.user
-    if target.port is not None:
-        wanted["port"] = str(target.port)
-    wrong = {k: v for k, v in wanted.items() if resolved.get(k) != v}
+    wrong = _wrong_login(target, resolved)
     keywords = [_KEYWORDS[k] for k in wrong]
     overrides = {o.keyword: o for o in sshconfig.earlier_settings(doc, alias, keywords)}
-    problems = []
-    for key, value in wrong.items():
-        problem = f"{alias}: ssh resolves {_KEYWORDS[key]} to {resolved.get(key)!r}, not {value!r}"
-        override = overrides.get(key)
-        if override is not None:
-            problem += f"; {_where(path, override)} sets it first"
-        problems.append(problem + _MOVE_HINT)
-    return problems
+    return _login_problems(alias, wrong, resolved, overrides, path)
 
 
 def _resolve_side_by_side(
@@ -1147,13 +1135,7 @@ def check_resolved(
 
     if not resolved.ok:
         return [f"ssh -G {target.alias} failed: {resolved.error}"]
-    problems: list[str] = []
-    wanted = {"hostname": target.hostname.lower()}
-    if target.user is not None:
-        wanted["user"] = target.user
-    if target.port is not None:
-        wanted["port"] = str(target.port)
-    wrong = {k: v for k, v in wanted.items() if resolved.get(k) != v}
+    wrong = _wrong_login(target, resolved)
     expected_forwards = [
         openssh.expected_forward(
             f.bind, f.local_port, f.remote_host, f.remote_port, f.remote_socket
@@ -1164,13 +1146,7 @@ def check_resolved(
     extra = [f for f in resolved.local_forwards if f not in expected_forwards]
     keywords = [_KEYWORDS[k] for k in wrong] + (["LocalForward"] if missing or extra else [])
     overrides = {o.keyword: o for o in sshconfig.earlier_settings(doc, target.alias, keywords)}
-    for key, value in wrong.items():
-        got = resolved.get(key)
-        problem = f"{target.alias}: ssh resolves {_KEYWORDS[key]} to {got!r}, not {value!r}"
-        override = overrides.get(key)
-        if override is not None:
-            problem += f"; {_where(path, override)} sets it first"
-        problems.append(problem + _MOVE_HINT)
+    problems = _login_problems(target.alias, wrong, resolved, overrides, path)
     if missing:
         problems.append(f"{target.alias}: ssh does not show the forward(s) {', '.join(missing)}")
     if extra:
@@ -1180,6 +1156,36 @@ def check_resolved(
             f"{target.alias}: ssh adds forward(s) sshjup did not write: {', '.join(extra)}{place}; "
             "LocalForward lines add up across every matching block"
         )
+    return problems
+
+
+def _wrong_login(target: Target, resolved: openssh.Resolved) -> dict[str, str]:
+    """The host name, user and port (``ssh -G`` keys) that ssh resolves otherwise than the
+    target says, each with the value the target wants."""
+    wanted = {"hostname": target.hostname.lower()}
+    if target.user is not None:
+        wanted["user"] = target.user
+    if target.port is not None:
+        wanted["port"] = str(target.port)
+    return {k: v for k, v in wanted.items() if resolved.get(k) != v}
+
+
+def _login_problems(
+    alias: str,
+    wrong: dict[str, str],
+    resolved: openssh.Resolved,
+    overrides: dict[str, sshconfig.Override],
+    path: Path,
+) -> list[str]:
+    """One warning per wrong value, naming the line that sets it first where one does."""
+    problems = []
+    for key, value in wrong.items():
+        got = resolved.get(key)
+        problem = f"{alias}: ssh resolves {_KEYWORDS[key]} to {got!r}, not {value!r}"
+        override = overrides.get(key)
+        if override is not None:
+            problem += f"; {_where(path, override)} sets it first"
+        problems.append(problem + _MOVE_HINT)
     return problems
 
 
