@@ -266,8 +266,6 @@ def _start_batch(where: Any, name: str, *, as_json: bool, **options: Any) -> Non
     result = service.start_slurm(where, name, progress=_progress, **options)
     job = result.started.job
     if as_json:
-        import json  # noqa: PLC0415
-
         data = {
             "alias": result.target.alias,
             "job_id": job.job_id,
@@ -277,13 +275,13 @@ def _start_batch(where: Any, name: str, *, as_json: bool, **options: Any) -> Non
             "token_source": result.token_source,
             "elapsed": round(result.started.elapsed, 2),
         }
-        click.echo(json.dumps(data, indent=2))
+        echo_json(data)
         return
-    click.echo(
+    echo(
         f"Jupyter runs as job {job.job_id} on {job.node} ({job.address}:{job.port}), forwarded "
         f"from 127.0.0.1:{result.target.local_port}."
     )
-    click.echo(f"Open it with: sshjup open {result.target.name}")
+    echo(f"Open it with: sshjup open {result.target.name}")
 
 
 _ask_cmd = click.option(
@@ -310,7 +308,7 @@ def stop(name: str, jupyter_cmd: str | None, ssh_config: str | None) -> None:
     if slurm.get_job(_bare(name)) is not None:
         job = service.stop_slurm(where, name)
         if job is not None:
-            click.echo(f"Cancelled job {job.job_id} and its forward.")
+            echo(f"Cancelled job {job.job_id} and its forward.")
             return
     _progress(f"Stopping Jupyter on jup-{_bare(name)} (up to 10 s)...")
     stopped = service.stop(where, name, command=jupyter_cmd)
@@ -383,13 +381,11 @@ def _job_status(where: Any, name: str, *, as_json: bool) -> None:
     _progress(f"Asking jup-{_bare(name)}'s scheduler about the Jupyter job...")
     target, job, st = service.slurm_status(where, name)
     if job is None:  # stopped meanwhile
-        click.echo(f"No Jupyter job is known for {target.alias}.")
+        echo(f"No Jupyter job is known for {target.alias}.")
         sys.exit(1)
     running = st is not None and st.state == "RUNNING"
     state = st.state if st is not None and st.state else "ENDED"
     if as_json:
-        import json  # noqa: PLC0415
-
         data = {
             "alias": target.alias,
             "job_id": job.job_id,
@@ -401,16 +397,16 @@ def _job_status(where: Any, name: str, *, as_json: bool) -> None:
             "port": job.port,
             "running": running,
         }
-        click.echo(json.dumps(data, indent=2))
+        echo_json(data)
     elif state == "ENDED":
-        click.echo(
+        echo(
             f"Job {job.job_id} has ended (time limit, or it stopped by itself); "
             f"`sshjup jupyter stop {target.name}` forgets it."
         )
     else:
         extra = f", {st.time_left} left" if st is not None and st.time_left else ""
         reason = f" ({st.reason})" if st is not None and st.state == "PENDING" else ""
-        click.echo(f"Job {job.job_id}: {state}{reason} on {job.node or '-'}{extra}.")
+        echo(f"Job {job.job_id}: {state}{reason} on {job.node or '-'}{extra}.")
     if not running:
         sys.exit(1)
 

@@ -65,7 +65,7 @@ def kernel_start(
     if as_json:
         echo_json({**rec.to_json(), "transport": "ipc"})
     else:
-        click.echo(rec.connection_file)
+        echo(rec.connection_file)
 
 
 @kernel.command(name="list")
@@ -92,18 +92,18 @@ def kernel_list(name: str | None, as_json: bool, ssh_config: str | None) -> None
         echo_json([i.to_json() for i in infos] + [i.to_json() for i in launches])
         return
     if not infos and not launches:
-        click.echo("No kernels started by sshjup. Start one with: sshjup kernel start NAME")
+        echo("No kernels started by sshjup. Start one with: sshjup kernel start NAME")
     for i in infos:
         alive = {True: "alive", False: "gone", None: "unknown"}[i.alive]
         fwd = "forwarded" if i.forwarded else "not forwarded"
-        click.echo(
+        echo(
             f"{i.record.alias:<16} {i.record.kernel_id}  {alive:<7} {fwd:<13} "
             f"{i.record.connection_file}"
         )
     for ln in launches:
         alive = {True: "alive", False: "stale", None: "unknown"}[ln.alive]
         fwd = "forwarded" if ln.forwarded else "not forwarded"
-        click.echo(
+        echo(
             f"{ln.record.alias:<16} {ln.record.launch_id}  {alive:<7} {fwd:<13} "
             f"launcher pid {ln.record.pid}, {ln.record.route} route (its front end owns it)"
         )
@@ -131,7 +131,7 @@ def kernel_attach(name: str, kernel_id: str | None, timeout: float, ssh_config: 
     from sshjup.jupyter import kernelops  # noqa: PLC0415
 
     for rec in kernelops.attach(locate(ssh_config), name, kernel_id, timeout=timeout):
-        click.echo(rec.connection_file)
+        echo(rec.connection_file)
 
 
 @kernel.command(name="stop")
@@ -159,14 +159,14 @@ def kernel_stop(name: str, kernel_id: str | None, all_: bool, ssh_config: str | 
     if kernel_id:
         gone = kernelops.stop_launch(where, name, kernel_id)
         if gone is not None:
-            click.echo(f"Removed the record of kernel {gone.launch_id} on {gone.alias} (stale).")
+            echo(f"Removed the record of kernel {gone.launch_id} on {gone.alias} (stale).")
             return
     for rec in kernelops.stop(where, name, None if all_ else kernel_id):
-        click.echo(f"Stopped kernel {rec.kernel_id} on {rec.alias}.")
+        echo(f"Stopped kernel {rec.kernel_id} on {rec.alias}.")
     if all_:
         removed, left = kernelops.forget_launches(where, name)
         for ln in removed:
-            click.echo(f"Removed the record of kernel {ln.launch_id} on {ln.alias} (stale).")
+            echo(f"Removed the record of kernel {ln.launch_id} on {ln.alias} (stale).")
         for ln in left:
             if ln.alive() is None:  # (Windows: a launcher cannot be told alive or gone)
                 tail = f"`sshjup kernel stop {name} {ln.launch_id}` removes it if it is gone"
