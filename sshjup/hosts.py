@@ -745,13 +745,15 @@ def _change_locked(
             reconcile.stop_removed(where.ssh_config, control_real, before, inv.hosts)
         )
     to_verify = [inv.hosts[n] for n in result.added + result.updated]
+    # Which of their local ports are busy: asked while ssh -G checks the file, unless running
+    # tunnels are about to follow the change (then after they have).
+    busy = _BusyPorts(to_verify, early=not live)
     inv_saved: list[bool] = []
 
     def verify(candidate: Path) -> None:  # (while the candidate's fsync runs)
         warnings, checked = _verify(candidate, to_verify, doc, new_text, where.ssh_config)
         result.warnings.extend(warnings)
-        # "Checked with ssh -G" only when ssh could read the file at all.
-        result.verified = [t.alias for t in _sample(to_verify)] if checked else []
+        result.verified = checked  # ("checked with ssh -G" only when ssh could read the file)
 
     def save_inventory(_candidate: Path) -> None:  # (verified, and on disk)
         if inv_changed:
@@ -774,15 +776,47 @@ def _change_locked(
     managed.apply(putty_plan, force=force)
     if live:
         _follow(where, control_real, before, inv.hosts, caps, restart=restart, result=result)
-    for target in to_verify:
-        busy = [f.local_port for f in target.forwards if not local_port_free(f.local_port)]
-        if busy and not _own_master_runs(where, control_real, target, caps):
+    for target, ports in busy.result():
+        if not _own_master_runs(where, control_real, target, caps):
             result.warnings.extend(
                 f"local port {port} is in use on this machine right now; "
                 f"`ssh {target.alias}` will fail until it is free (see `sshjup doctor`)"
-                for port in busy
+                for port in ports
             )
     return result
+
+
+class _BusyPorts:
+    """The local ports of ``targets`` that something listens on, each target's in order.
+
+    ``early``: asked on a thread of its own from now on (a thousand probes take about 10 ms,
+    while the main thread waits for ssh -G); else when the result is asked for."""
+
+    def __init__(self, targets: list[Target], *, early: bool) -> None:
+        self._targets = targets
+        self._found: list[tuple[Target, list[int]]] | None = None
+        self._thread = None
+        if early and len(targets) > 1:
+            import threading  # noqa: PLC0415
+
+            self._thread = threading.Thread(target=self._probe, daemon=True)
+            self._thread.start()
+
+    def _probe(self) -> None:
+        found = []
+        for target in self._targets:
+            ports = [f.local_port for f in target.forwards if not local_port_free(f.local_port)]
+            if ports:
+                found.append((target, ports))
+        self._found = found
+
+    def result(self) -> list[tuple[Target, list[int]]]:
+        if self._thread is not None:
+            self._thread.join()
+        if self._found is None:
+            self._probe()
+        assert self._found is not None  # noqa: S101 (set by _probe)
+        return self._found
 
 
 def _finish_migration(legacy_path: Path, moved: dict[str, Target]) -> None:
@@ -1019,10 +1053,28 @@ def _shift(hunk_header: str, offset: int) -> str:
     return f"{at} {moved(old_range)} {moved(new_range)} {rest}"
 
 
-def _sample(targets: list[Target]) -> list[Target]:
-    if len(targets) <= MAX_SSH_G_CHECKS:
-        return targets
-    return [targets[0], targets[len(targets) // 2], targets[-1]]
+def _sample(targets: list[Target], doc: sshconfig.ConfigDoc) -> tuple[list[Target], list[Target]]:
+    """The targets to check with ``ssh -G`` (at most MAX_SSH_G_CHECKS), and the ones that
+    lines outside the section set a checked value for but that ``ssh -G`` does not check.
+
+    Each ``ssh -G`` reads the whole file. One of them checks the file's syntax and sshjup's
+    rendering; more only tell something where a line outside the section can set a host
+    name, user, port or forward of a changed alias, so they go there. When sshjup cannot
+    judge the lines outside (a Match, an Include, CanonicalizeHostname), the sample is spread
+    over the changed aliases: the first, the middle and the last."""
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
+    if len(targets) <= 1:
+        return targets, []
+    influence = sshconfig.outside_influence(doc, [t.alias for t in targets])
+    if influence.unjudged:
+        if len(targets) <= MAX_SSH_G_CHECKS:
+            return targets, []
+        return [targets[0], targets[len(targets) // 2], targets[-1]], []
+    exposed = [t for t in targets if t.alias in influence.exposed]
+    if not exposed:
+        return targets[:1], []
+    return exposed[:MAX_SSH_G_CHECKS], exposed[MAX_SSH_G_CHECKS:]
 
 
 def _verify(
@@ -1031,17 +1083,17 @@ def _verify(
     old_doc: sshconfig.ConfigDoc,
     new_text: str,
     shown_path: Path,
-) -> tuple[list[str], bool]:
+) -> tuple[list[str], list[str]]:
     """Check the candidate with ``ssh -G``; raise when sshjup's own change breaks the file.
 
-    Returns the warnings, and whether ``ssh -G`` could check the hosts (False when the file
-    was unparseable before the change too).
+    Returns the warnings, and the aliases ``ssh -G`` checked (none when the file was
+    unparseable before the change too).
     """
     from sshjup.ssh import sshconfig  # noqa: PLC0415
 
     warnings: list[str] = []
     new_doc = sshconfig.from_text(new_text)
-    sample = _sample(targets)
+    sample, unchecked = _sample(targets, new_doc)
     for target, resolved in zip(sample, _resolve_side_by_side(candidate, sample), strict=True):
         if isinstance(resolved, Exception):
             raise resolved
@@ -1062,11 +1114,24 @@ def _verify(
                 f"{', '.join(t.alias for t in sample)} was not checked, and ssh will use no "
                 f"host of this file until the error is fixed (then run `sshjup doctor`)"
             )
-            return warnings, False
+            return warnings, []
         warnings.extend(check_resolved(new_doc, target, resolved, shown_path))
         if target.companion:
             warnings.extend(_check_companion(new_doc, target, candidate, shown_path))
-    return warnings, True
+    if unchecked:
+        names = ", ".join(t.alias for t in unchecked[:_NAMED_UNCHECKED])
+        more = len(unchecked) - _NAMED_UNCHECKED
+        names += f" and {more} more" if more > 0 else ""
+        warnings.append(
+            f"lines of {shown_path} outside sshjup's section set a host name, user, port or "
+            f"forward for {len(unchecked) + len(sample)} of the changed aliases; ssh -G checked "
+            f"{', '.join(t.alias for t in sample)}, not {names} (run `sshjup doctor` to check "
+            "each)"
+        )
+    return warnings, [t.alias for t in sample]
+
+
+_NAMED_UNCHECKED = 5  # (a warning about a thousand aliases names a few)
 
 
 def _check_companion(

@@ -277,15 +277,17 @@ def from_text(text: str) -> ConfigDoc:
     return ConfigDoc(text, eol, _find_section(text))
 
 
-def _iter_lines(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
+def _iter_lines(
+    text: str, start: int = 0, end: int | None = None
+) -> Iterator[tuple[int, int, str]]:
     """(offset, offset after the line ending, line without ``\\n``) for each line.
 
     Only ``\\n`` ends a line, as in OpenSSH's getline(); a ``\\r`` stays on the line.
     """
     pos = start
-    n = len(text)
+    n = len(text) if end is None else end
     while pos < n:
-        nl = text.find("\n", pos)
+        nl = text.find("\n", pos, n)
         if nl < 0:
             yield pos, n, text[pos:]
             return
@@ -534,13 +536,20 @@ _SCAN_CHUNK = 1 << 16
 
 
 def _has_include_word(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` holds ``include`` in any mix of case (OpenSSH compares
-    keywords case-insensitively, ASCII only). A case-insensitive regular expression takes
-    about 15 ms on 1 MB; lower-casing a piece at a time (the pieces overlap by the word's
-    length, so no occurrence is cut) takes well under 1 ms, and copies no more than a piece."""
-    overlap = len(_INCLUDE) - 1
+    """Whether ``text[start:end]`` holds ``include`` in any mix of case."""
+    return _has_word(text, start, end, (_INCLUDE,))
+
+
+def _has_word(text: str, start: int, end: int, words: Sequence[str]) -> bool:
+    """Whether ``text[start:end]`` holds one of ``words`` (lower case) in any mix of case
+    (OpenSSH compares keywords case-insensitively, ASCII only). A case-insensitive regular
+    expression takes about 15 ms on 1 MB; lower-casing a piece at a time (the pieces overlap by
+    the longest word's length, so no occurrence is cut) takes well under 1 ms, and copies no
+    more than a piece."""
+    overlap = max(map(len, words)) - 1
     for i in range(start, end, _SCAN_CHUNK):
-        if _INCLUDE in text[i : min(i + _SCAN_CHUNK + overlap, end)].lower():
+        piece = text[i : min(i + _SCAN_CHUNK + overlap, end)].lower()
+        if any(word in piece for word in words):
             return True
     return False
 
@@ -636,6 +645,77 @@ def earlier_settings(doc: ConfigDoc, alias: str, keywords: Iterable[str]) -> lis
         elif active and key in wanted and key not in found:
             found[key] = Override(key, rest, number, context, context_line, certain)
     return list(found.values())
+
+
+# What lines outside sshjup's section can do to the values sshjup checks for its aliases.
+# OpenSSH keeps the first HostName, User and Port it obtains, so only lines above the section
+# can set those; LocalForward lines add up across every matching block, above or below. Match
+# and Include, and CanonicalizeHostname (ssh then reads the file again for the canonical name),
+# need ssh itself to judge.
+_FIRST_VALUE_KEYS = frozenset({"hostname", "user", "port"})
+_ADDS_UP_KEYS = frozenset({"localforward"})
+_UNJUDGED_KEYS = frozenset({"match", "include", "canonicalizehostname"})
+_BELOW_WORDS = ("localforward", "match", "include", "canonicalizehostname")
+_WILDCARDS = ("*", "?", "!")
+
+
+@dataclass(frozen=True)
+class Influence:
+    """What the lines outside sshjup's section may set for a set of its aliases."""
+
+    unjudged: bool  # a Match, Include or CanonicalizeHostname outside: only ssh can tell
+    exposed: frozenset[str]  # aliases a global line or Host block outside sets a checked value for
+
+
+def outside_influence(doc: ConfigDoc, aliases: Collection[str]) -> Influence:
+    """Which of ``aliases`` a line outside the section may set a HostName, User, Port or
+    LocalForward for (as :func:`earlier_settings` reads the lines, for all aliases at once).
+
+    The text below the section is read only when it holds one of the keywords that can matter
+    there (a large config below the section is not scanned line by line)."""
+    text, section = doc.text, doc.section
+    above = section.start if section is not None else insertion_offset(text)
+    below = section.end if section is not None else above
+    names, exposed = set(aliases), set[str]()
+    wanted_above = _FIRST_VALUE_KEYS | _ADDS_UP_KEYS
+    unjudged = _scan_influence(text, 0, above, wanted_above, names, exposed)
+    if not unjudged and _has_word(text, below, len(text), _BELOW_WORDS):
+        unjudged = _scan_influence(text, below, len(text), _ADDS_UP_KEYS, names, exposed)
+    return Influence(unjudged, frozenset(exposed))
+
+
+def _scan_influence(
+    text: str,
+    start: int,
+    end: int,
+    wanted: frozenset[str],
+    aliases: set[str],
+    exposed: set[str],
+) -> bool:
+    """Add to ``exposed`` the aliases that a line of ``text[start:end]`` sets one of ``wanted``
+    for; True (and stop) at the first line only ssh can judge."""
+    patterns: list[str] | None = None  # None: the global lines before the first Host
+    judged = False  # the current block's aliases are in ``exposed`` already
+    for _, _, raw in _iter_lines(text, start, end):
+        keyword, rest = split_keyword(raw)
+        key = keyword.lower()
+        if not key or key.startswith("#"):
+            continue
+        if key in _UNJUDGED_KEYS:
+            return True
+        if key == "host":
+            patterns, judged = split_args(rest), False
+            if patterns is None:
+                return True  # (bad quoting: ssh -G says what is wrong)
+        elif key in wanted and not judged:
+            judged = True
+            if patterns is None:
+                exposed.update(aliases)
+            elif any(c in p for p in patterns for c in _WILDCARDS):
+                exposed.update(a for a in aliases if host_line_matches(patterns, a))
+            else:
+                exposed.update(a for a in patterns if a in aliases)
+    return False
 
 
 # --- reading sshjup's own section back (sshconf is right for this text) -----------------------

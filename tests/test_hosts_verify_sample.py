@@ -1,0 +1,209 @@
+"""Which changed aliases a bulk change checks with ``ssh -G``, and what it says of the rest.
+
+Each ``ssh -G`` reads the whole file, so ``apply`` runs as few as tell something: one when no
+line outside sshjup's section can set a host name, user, port or forward of a changed alias
+(sshjup's reading of the lines, :func:`sshconfig.outside_influence`), else the aliases such
+lines apply to. The reading is checked against ``ssh -G`` itself on generated configs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sshjup import hosts
+from sshjup.models import Forward, Target
+from sshjup.ssh import openssh, sshconfig
+from sshjup.store import inventory
+from tests.support import sshg
+
+pytestmark = pytest.mark.skipif(sshg.real_ssh() is None, reason="needs OpenSSH's ssh for ssh -G")
+
+ALIASES = ["jup-a1", "jup-a2", "jup-b1", "jup-b2"]
+
+
+def section(aliases: list[str] = ALIASES) -> str:
+    body = []
+    for alias in aliases:
+        body += [f"Host {alias}", f"    HostName {alias[4:]}.example.org", "    User u"]
+        body += ["    LocalForward 127.0.0.1:9000 localhost:8889"]
+    return sshconfig.render_section(body, terminator=False, eol="\n")
+
+
+def influence(above: str, below: str = "") -> sshconfig.Influence:
+    doc = sshconfig.from_text(above + section() + below)
+    return sshconfig.outside_influence(doc, ALIASES)
+
+
+# --- sshjup's reading of the lines outside the section ------------------------------------------
+
+
+def test_nothing_outside_the_section_exposes_no_alias() -> None:
+    below = "".join(f"Host h{i}\n    User x\n    Port 22{i}\n" for i in range(50))
+    below += "Host *\n    ServerAliveInterval 60\n"
+    assert influence("# my config\n\n", below) == sshconfig.Influence(False, frozenset())
+
+
+@pytest.mark.parametrize(
+    ("above", "below", "exposed"),
+    [
+        ("User bob\n", "", ALIASES),  # a global line above applies to all
+        ("Host jup-a*\n    User bob\n", "", ["jup-a1", "jup-a2"]),
+        ("Host jup-* !jup-b1\n    Port=2222\n", "", ["jup-a1", "jup-a2", "jup-b2"]),
+        ("Host jup-b2 other\n    HOSTNAME x\n", "", ["jup-b2"]),
+        ("Host jup-a1\n    Compression yes\n", "", []),  # no checked keyword
+        ("", "Host jup-b?\n    User late\n", []),  # first value wins: the section's
+        ("", "Host *\n    LocalForward 1234 localhost:1\n", ALIASES),  # forwards add up
+        ("", "Host jup-a2\n\tlocalforward=1234 localhost:1\n", ["jup-a2"]),
+    ],
+)
+def test_lines_that_set_a_checked_value_expose_the_aliases_they_match(
+    above: str, below: str, exposed: list[str]
+) -> None:
+    assert influence(above, below) == sshconfig.Influence(False, frozenset(exposed))
+
+
+@pytest.mark.parametrize(
+    ("above", "below"),
+    [
+        ("Match host x\n    User m\n", ""),
+        ("Include other\n", ""),
+        ("CanonicalizeHostname yes\n", ""),
+        ("", "Match all\n    User m\n"),
+        ("", "Host *\n  include ~/.ssh/more\n"),
+        ("Host 'unclosed\n    User x\n", ""),
+    ],
+)
+def test_lines_only_ssh_can_judge_are_reported_as_such(above: str, below: str) -> None:
+    assert influence(above, below).unjudged
+
+
+_OUTSIDE_LINES = st.sampled_from(
+    [
+        "Host jup-a*",
+        "Host jup-?2",
+        "Host * !jup-b1",
+        "Host jup-b1 jup-a2",
+        "Host other",
+        "Host *",
+        "    User bob",
+        "    Port 2200",
+        "    HostName elsewhere.example.org",
+        "    LocalForward 127.0.0.1:9100 localhost:1",
+        "    Compression yes",
+        "    ServerAliveInterval 5",
+        "# a comment",
+        "",
+    ]
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(_OUTSIDE_LINES, max_size=6), st.lists(_OUTSIDE_LINES, max_size=6))
+def test_every_alias_ssh_resolves_otherwise_is_exposed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, above: list[str], below: list[str]
+) -> None:
+    """ssh -G is the oracle: an alias the outside lines change is one sshjup calls exposed."""
+    sshg.restrict_path(monkeypatch, tmp_path / "bin")
+    alone = tmp_path / "alone"
+    alone.write_text(section())
+    full = tmp_path / "full"
+    above_text = "".join(line + "\n" for line in above)
+    below_text = "".join(line + "\n" for line in below)
+    full.write_text(above_text + section() + below_text)
+    found = influence(above_text, below_text)
+    assert not found.unjudged
+    keys = ("hostname", "user", "port", "localforward")
+    for alias in ALIASES:
+        before, after = sshg.ssh_g(alone, alias), sshg.ssh_g(full, alias)
+        assert before.ok, before.error()
+        assert after.ok, after.error()
+        changed = any(before.values(k) != after.values(k) for k in keys)
+        assert not changed or alias in found.exposed, (alias, full.read_text())
+
+
+# --- what apply checks with ssh -G ---------------------------------------------------------------
+
+
+def node(i: int) -> Target:
+    return Target(
+        f"n{i:02d}", f"n{i:02d}.example.org", user="alice", forwards=(Forward(9100 + i, 8889),)
+    )
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The aliases sshjup's own ssh -G runs resolve (the real ssh runs)."""
+    seen: list[str] = []
+    real = openssh.resolve
+
+    def resolve(path: Path, alias: str, **kwargs: object) -> openssh.Resolved:
+        seen.append(alias)
+        return real(path, alias, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(openssh, "resolve", resolve)
+    return seen
+
+
+def apply(config: Path, tmp_path: Path, count: int) -> hosts.ChangeResult:
+    where = hosts.Where(ssh_config=config, inventory=tmp_path / "app" / "inventory.yaml")
+    desired = inventory.Inventory()
+    for i in range(count):
+        desired.hosts[node(i).name] = node(i)
+    return hosts.apply_inventory(where, desired)
+
+
+def test_apply_on_a_plain_config_checks_one_alias(
+    ssh_config: Path, tmp_path: Path, spy: list[str]
+) -> None:
+    ssh_config.write_text("Host build\n    HostName build.example.org\n\nHost *\n    User me\n")
+    result = apply(ssh_config, tmp_path, 12)
+    assert spy == ["jup-n00"]
+    assert result.verified == ["jup-n00"]
+    assert [w for w in result.warnings if not w.startswith("local port")] == []
+    for i in (0, 5, 11):  # and the file means what sshjup says, for every alias
+        assert openssh.resolve(ssh_config, f"jup-n{i:02d}").get("user") == "alice"
+
+
+def with_lines_above(config: Path, lines: str) -> None:
+    """The user moved sshjup's section below ``lines`` (it stays where they put it)."""
+    config.write_text(lines + config.read_text())
+
+
+def test_apply_checks_the_aliases_lines_outside_the_section_apply_to(
+    ssh_config: Path, tmp_path: Path, spy: list[str]
+) -> None:
+    ssh_config.write_text("")
+    apply(ssh_config, tmp_path, 1)
+    with_lines_above(ssh_config, "Host jup-n07* jup-n1?\n    User bob\n")
+    spy.clear()
+    result = apply(ssh_config, tmp_path, 14)
+    exposed = ["jup-n07", "jup-n10", "jup-n11", "jup-n12", "jup-n13"]
+    assert sorted(spy) == exposed[:3]  # (n00 is unchanged: not checked again)
+    assert result.verified == exposed[:3]
+    wrong = [w for w in result.warnings if "ssh resolves User to 'bob'" in w]
+    assert [w.split(":")[0] for w in wrong] == exposed[:3]
+    assert "sets it first" in wrong[0]
+    [unchecked] = [w for w in result.warnings if "outside sshjup's section" in w]
+    assert unchecked == (
+        f"lines of {ssh_config} outside sshjup's section set a host name, user, port or forward "
+        "for 5 of the changed aliases; ssh -G checked jup-n07, jup-n10, jup-n11, not jup-n12, "
+        "jup-n13 (run `sshjup doctor` to check each)"
+    )
+
+
+def test_apply_spreads_its_checks_when_only_ssh_can_judge(
+    ssh_config: Path, tmp_path: Path, spy: list[str]
+) -> None:
+    ssh_config.write_text("Host *\n    User me\n\nMatch host nothing.example.org\n    Port 1\n")
+    result = apply(ssh_config, tmp_path, 9)
+    assert sorted(spy) == ["jup-n00", "jup-n04", "jup-n08"]  # (side by side: any order)
+    assert result.verified == ["jup-n00", "jup-n04", "jup-n08"]
