@@ -1,4 +1,5 @@
-"""``sshjup add`` without click (sshjup/cli/fast.py) is the click command, byte for byte.
+"""``sshjup add`` and ``sshjup apply`` without click (sshjup/cli/fast.py) are the click
+commands, byte for byte.
 
 Each shape runs twice from the same files: through the console script's ``main`` (the fast
 path, which must not import click) and through the click group. Standard output, standard
@@ -43,6 +44,7 @@ def _run(code: str, argv: list[str], mark: Path) -> tuple[int, bytes, bytes]:
     proc = subprocess.run(
         [sys.executable, "-c", code, *argv],
         env=env,
+        stdin=subprocess.DEVNULL,  # (no terminal: apply asks nothing)
         capture_output=True,
         timeout=60,
         check=False,
@@ -231,3 +233,93 @@ def test_debug_and_completion_requests_go_to_click(
             patch.setenv(var, value)
             assert fast.run(argv) is None
             assert both_ways(tmp_path, argv, traceback=True)
+
+
+# --- apply -----------------------------------------------------------------------------------
+
+INVENTORIES = {
+    "two.yaml": (
+        "version: 1\nhosts:\n  web:\n    hostname: web.example.org\n    local_port: 18891\n"
+        "  lab:\n    hostname: 10.0.0.7\n    user: alice\n    local_port: 18892\n"
+    ),
+    "odd.yaml": "# by hand\nversion: 1\nhosts:\n  web: {hostname: 'web.example.org'}\n",
+    "bad.yaml": "version: 1\nhosts:\n  web:\n    hostname: web.example.org\n    port: 99999\n",
+    "taken.yaml": "version: 1\nhosts:\n  build:\n    hostname: b.example.org\n",
+    "broken.yaml": "version: 1\nhosts: [\n",
+    "empty.yaml": "version: 1\nhosts: {}\n",
+}
+APPLY_TAKEN = [
+    (["apply", "{inv}/two.yaml"], []),
+    (["apply", "{inv}/two.yaml", "--dry-run"], []),
+    (["apply", "{inv}/two.yaml", "--json"], []),
+    (["apply", "{inv}/two.yaml", "-y", "--force"], ["add gpu.example.org"]),
+    (["apply", "{inv}/two.yaml"], ["add web.example.org --local-port 18891"]),  # one new
+    (["apply", "{inv}/odd.yaml"], []),
+    (["apply", "{inv}/empty.yaml", "--prune"], ["add gpu.example.org"]),  # refused: exit 2
+    (["apply", "{inv}/empty.yaml", "--prune", "--yes"], ["add gpu.example.org"]),
+    (["apply", "{inv}/empty.yaml", "--prune", "--dry-run"], ["add gpu.example.org"]),
+    (["apply", "{inv}/two.yaml", "--prune", "--json"], ["add gpu.example.org"]),
+    (["apply", "{inv}/two.yaml"], ["add web.example.org --local-port 18891 --name web"]),
+    (["apply", "{inv}/bad.yaml"], []),
+    (["apply", "{inv}/taken.yaml"], []),
+    (["apply", "{inv}/broken.yaml"], []),
+    (["apply", "{inv}/missing.yaml"], []),
+    (["apply", "{inv}/two.yaml", "--ssh-config", "{home}/other_config"], []),
+]
+
+
+@pytest.fixture
+def inventories(tmp_path: Path) -> Path:
+    folder = tmp_path / "inventories"
+    folder.mkdir()
+    for name, text in INVENTORIES.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.mark.parametrize(("argv", "before"), APPLY_TAKEN, ids=lambda a: " ".join(a)[:60])
+def test_an_apply_the_fast_path_takes_gives_what_click_gives(
+    tmp_path: Path, inventories: Path, isolated: Path, argv: list[str], before: list[str]
+) -> None:
+    (isolated / "other_config").write_text("Host *\n    User me\n")
+    argv = [a.format(inv=inventories, home=isolated) for a in argv]
+    assert fast.parse_apply(argv) is not None
+    assert not both_ways(tmp_path, argv, before=before), "the fast path imported click"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["apply"],
+        ["apply", "--help"],
+        ["apply", "a.yaml", "b.yaml"],
+        ["apply", "{inv}/two.yaml", "--prune", "--prune"],
+        ["apply", "{inv}/two.yaml", "--yes=1"],
+        ["apply", "{inv}"],  # a directory: click's own message
+        ["apply", "{inv}/two.yaml", "--restart"],
+        ["apply", "--", "{inv}/two.yaml"],
+        ["--ssh-config", "{home}/other_config", "apply", "{inv}/two.yaml"],
+    ],
+    ids=" ".join,
+)
+def test_other_apply_shapes_go_to_click_unchanged(
+    tmp_path: Path, inventories: Path, isolated: Path, argv: list[str]
+) -> None:
+    (isolated / "other_config").write_text("Host *\n    User me\n")
+    argv = [a.format(inv=inventories, home=isolated) for a in argv]
+    assert fast.run(argv) is None  # nothing done, nothing printed
+    assert both_ways(tmp_path, argv), "click was not imported"
+
+
+def test_an_apply_that_would_ask_on_a_terminal_goes_to_click(
+    inventories: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    assert fast.run(["apply", str(inventories / "two.yaml")]) is None
+    assert not (Path(os.environ["HOME"]) / ".ssh" / "config").exists()  # nothing done

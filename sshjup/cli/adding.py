@@ -1,8 +1,10 @@
-"""What ``sshjup add`` does once its options are parsed, and how a change is printed.
+"""What ``sshjup add`` and ``sshjup apply`` do once their options are parsed, and how a
+change is printed.
 
-Click-free: the click command (:mod:`sshjup.cli.hosts`) and the fast path that parses
-``sshjup add HOST [options]`` without click (:mod:`sshjup.cli.fast`) both run
-:func:`add_host`, with a :class:`Printer` that writes through ``click.echo`` or through
+Click-free: the click commands (:mod:`sshjup.cli.hosts`) and the fast path that parses
+``sshjup add HOST [options]`` and ``sshjup apply FILE [options]`` without click
+(:mod:`sshjup.cli.fast`) both run :func:`add_host` and :func:`apply_file`, with a
+:class:`Printer` that writes through ``click.echo`` or through
 :func:`~sshjup.cli.output.plain_write`. The library is imported inside each function.
 """
 
@@ -285,13 +287,96 @@ def plain_line(target: Target, alias: str | None, where: Where) -> str:
     )
 
 
+def apply_file(
+    out: Printer,
+    where: Where,
+    file: str,
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+    yes: bool = False,
+    as_json: bool = False,
+    terminal: bool = False,
+    confirm: Callable[[ChangeResult], None] | None = None,
+) -> None:
+    """``sshjup apply FILE``. ``terminal``: standard input is a terminal, so a plan that
+    changes something is shown and ``confirm`` asked about it (it raises to say no); the fast
+    path takes only the runs that ask nothing (``confirm`` None)."""
+    from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
+
+    from sshjup import hosts  # noqa: PLC0415
+
+    desired = hosts.load_inventory_file(Path(file))
+    interactive = terminal and not as_json
+    if prune and not yes and not dry_run and not interactive:
+        plan = hosts.apply_inventory(where, desired, prune=True, dry_run=True, force=force)
+        if plan.removed:
+            _refuse_removals(plan, file)
+    if not dry_run and (yes or as_json or not terminal):
+        # No question to ask: plan and apply in one pass (one read, one write of the config).
+        result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+        if not result.changed:
+            result.dry_run = True  # reported like the plan it was: "No change: ..."
+        elif not as_json:
+            print_plan(out, result)
+        render_change(out, result, as_json=as_json)
+        return
+    plan = hosts.apply_inventory(where, desired, prune=prune, dry_run=True, force=force)
+    if dry_run or not plan.changed:
+        render_change(out, plan, as_json=as_json)
+        return
+    if not as_json:
+        print_plan(out, plan)
+        # A plan that removes tunnels defaults to no: Enter alone must not delete anything.
+        if not yes and terminal:
+            assert confirm is not None  # noqa: S101 (the fast path leaves questions to click)
+            confirm(plan)
+    result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+    render_change(out, result, as_json=as_json)
+
+
+def _refuse_removals(plan: ChangeResult, file: str) -> None:
+    import shlex  # noqa: PLC0415
+
+    from sshjup.errors import InvalidInput  # noqa: PLC0415
+
+    removed = ", ".join("jup-" + n for n in plan.removed)
+    msg = (
+        f"apply --prune would remove {removed}, and there is no terminal to ask: "
+        "removals need --yes; nothing was changed"
+    )
+    raise InvalidInput(
+        msg,
+        hint=f"check the plan with `sshjup apply {shlex.quote(file)} --prune --dry-run`, "
+        "then run it again with --yes",
+    )
+
+
+def print_plan(out: Printer, plan: ChangeResult) -> None:
+    """What a change adds, updates and removes, a line per host."""
+    lines = [
+        f"  {label:<6} jup-{name}"
+        for label, names in (
+            ("add", plan.added),
+            ("update", plan.updated),
+            ("remove", plan.removed),
+        )
+        for name in names
+    ]
+    if lines:  # (one write, not one a line: 1,000 hosts are 1,000 flushes)
+        out.echo("\n".join(lines))
+
+
 __all__ = [
     "Printer",
     "add_host",
+    "apply_file",
     "auto_ports",
     "build_target",
     "locate",
     "plain_line",
+    "print_plan",
     "render_change",
     "warn_missing_key",
 ]

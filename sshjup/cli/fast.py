@@ -1,10 +1,12 @@
-"""``sshjup add HOST [options]`` without click: the common shape of the most common command.
+"""``sshjup add HOST [options]`` and ``sshjup apply FILE [options]`` without click: the common
+shapes of the commands that change the config.
 
-Importing click and building the command tree costs about 30 ms, as much as the one ``ssh -G``
+Importing click and building the command tree costs 30-45 ms, as much as the one ``ssh -G``
 that ``add`` must run (bench/README.md). :func:`run` takes argv as the console script gets
-it; when it has the shape below it parses it here and runs the same code as the click command
-(:func:`sshjup.cli.adding.add_host`), with the same output, errors and exit codes. For anything
-else it returns ``None`` and click runs the command as always:
+it; when it has a shape below it parses it here and runs the same code as the click command
+(:func:`sshjup.cli.adding.add_host`, :func:`~sshjup.cli.adding.apply_file`), with the same
+output, errors and exit codes. For anything else it returns ``None`` and click runs the
+command as always:
 
 * ``add`` first (no group option before it), then exactly one HOST that does not start
   with ``-``, and only these options, each at most once (``--forward`` and ``--ssh-option``
@@ -12,6 +14,10 @@ else it returns ``None`` and click runs the command as always:
   ``--identity-file``, ``--proxy-jump``, ``--local-port``, ``--remote-port``, ``--forward``,
   ``--ssh-option``, ``--ssh-config``, and the flags ``--putty``/``--no-putty``,
   ``--companion``/``--no-companion``, ``--dry-run``, ``--force``, ``--yes``/``-y``, ``--json``;
+* or ``apply`` first, then exactly one FILE that does not start with ``-`` and that click's
+  path check lets through unchanged, ``--ssh-config`` and the flags ``--prune``,
+  ``--dry-run``, ``--force``, ``--yes``/``-y``, ``--json``; and no plan to confirm: standard
+  input is no terminal, or one of ``--dry-run``, ``--yes``, ``--json`` is given;
 * no VALUE that starts with ``-``, no ``--``, no ``-h``/``--help``, no ``--remote-socket``;
 * no ``SSHJUP_DEBUG`` and no shell completion request in the environment, standard streams
   that ``click.echo`` would write to as they are (:func:`~sshjup.cli.output.plain_streams`),
@@ -26,6 +32,13 @@ import os
 import sys
 
 from sshjup.cli.output import plain_streams, plain_write
+
+TYPE_CHECKING = False  # (typing's costs `sshjup add` ~4 ms to import; mypy takes it as True)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sshjup.cli.adding import Printer
+    from sshjup.hosts import Where
 
 _VALUES = {
     "--name": "name",
@@ -54,24 +67,66 @@ _FLAGS = {
 def parse_add(args: list[str]) -> dict[str, object] | None:
     """The keyword arguments of the ``add`` command for ``args`` (argv after the program
     name), or ``None`` when they are not of the shape this module takes."""
-    if len(args) < 2 or args[0] != "add":  # noqa: PLR2004
+    parsed = _parse(args, "add", _VALUES, _REPEATED, _FLAGS)
+    if parsed is None:
+        return None
+    params, hosts = parsed
+    if len(hosts) != 1:
+        return None
+    params["host"] = hosts[0]
+    return params
+
+
+_APPLY_VALUES = {"--ssh-config": "ssh_config"}
+_APPLY_FLAGS = {
+    "--prune": ("prune", True),
+    "--dry-run": ("dry_run", True),
+    "--force": ("force", True),
+    "--yes": ("yes", True),
+    "-y": ("yes", True),
+    "--json": ("as_json", True),
+}
+
+
+def parse_apply(args: list[str]) -> dict[str, object] | None:
+    """The keyword arguments of the ``apply`` command for ``args``, or ``None``."""
+    parsed = _parse(args, "apply", _APPLY_VALUES, {}, _APPLY_FLAGS)
+    if parsed is None:
+        return None
+    params, files = parsed
+    if len(files) != 1:
+        return None
+    params["file"] = files[0]
+    return params
+
+
+def _parse(
+    args: list[str],
+    command: str,
+    values: dict[str, str],
+    repeated_values: dict[str, str],
+    flags: dict[str, tuple[str, bool]],
+) -> tuple[dict[str, object], list[str]] | None:
+    """The options (keyword arguments) and the arguments of ``command`` in ``args``, or None
+    when they are not of the shape this module takes."""
+    if len(args) < 2 or args[0] != command:  # noqa: PLR2004
         return None
     params: dict[str, object] = {}
-    repeated: dict[str, list[str]] = {dest: [] for dest in _REPEATED.values()}
-    hosts: list[str] = []
+    repeated: dict[str, list[str]] = {dest: [] for dest in repeated_values.values()}
+    positional: list[str] = []
     rest = iter(args[1:])
     for token in rest:
         if not token.startswith("-"):
-            hosts.append(token)
+            positional.append(token)
             continue
         option, eq, value = token.partition("=")
-        if option in _FLAGS:
-            dest, flag = _FLAGS[option]
+        if option in flags:
+            dest, flag = flags[option]
             if eq or dest in params:
                 return None
             params[dest] = flag
             continue
-        found = _VALUES.get(option) or _REPEATED.get(option)
+        found = values.get(option) or repeated_values.get(option)
         if found is None:  # --help, --remote-socket, --, a typo: click says what it is
             return None
         dest = found
@@ -79,17 +134,14 @@ def parse_add(args: list[str]) -> dict[str, object] | None:
             value = next(rest, "-")  # (a missing value is refused below)
         if value.startswith("-"):
             return None
-        if option in _REPEATED:
+        if option in repeated_values:
             repeated[dest].append(value)
         elif dest in params:
             return None
         else:
             params[dest] = value
-    if len(hosts) != 1:
-        return None
-    params["host"] = hosts[0]
     params.update({dest: tuple(values) for dest, values in repeated.items()})
-    return params
+    return params, positional
 
 
 def _path_as_click_takes_it(path: str) -> bool:
@@ -107,9 +159,12 @@ def _path_as_click_takes_it(path: str) -> bool:
 
 
 def run(args: list[str]) -> int | None:
-    """Run ``sshjup add`` without click when ``args`` has the shape it takes: the exit code.
-    ``None``: not that shape (nothing was done; click runs the command)."""
+    """Run ``sshjup add`` or ``sshjup apply`` without click when ``args`` has the shape it
+    takes: the exit code. ``None``: not that shape (nothing was done; click runs it)."""
     params = parse_add(args)
+    command = _add
+    if params is None:
+        params, command = parse_apply(args), _apply
     if params is None:
         return None
     if "SSHJUP_DEBUG" in os.environ or "_SSHJUP_COMPLETE" in os.environ or not plain_streams():
@@ -118,7 +173,16 @@ def run(args: list[str]) -> int | None:
     assert ssh_config is None or isinstance(ssh_config, str)  # noqa: S101
     if ssh_config is not None and not _path_as_click_takes_it(ssh_config):
         return None
-    params.pop("yes", None)  # (add asks nothing)
+    if command is _apply:
+        file = params["file"]
+        assert isinstance(file, str)  # noqa: S101
+        if not _path_as_click_takes_it(file):
+            return None
+        terminal = sys.stdin is None or sys.stdin.isatty()
+        asks = not (params.get("dry_run") or params.get("yes") or params.get("as_json"))
+        if terminal and asks:  # (a plan to confirm on a terminal: click asks)
+            return None
+        params["terminal"] = terminal
     # One short command: the cyclic garbage collector would only walk the objects that imports
     # create (about 4 ms); reference counting frees the large texts as before.
     import gc  # noqa: PLC0415
@@ -126,21 +190,38 @@ def run(args: list[str]) -> int | None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _run_add(params, ssh_config)
+        return _run(command, params, ssh_config)
     finally:
         if collecting:
             gc.enable()
 
 
-def _run_add(params: dict[str, object], ssh_config: str | None) -> int:
-    from sshjup.cli.adding import Printer, add_host, locate  # noqa: PLC0415
+def _add(out: Printer, where: Where, params: dict[str, object]) -> None:
+    from sshjup.cli.adding import add_host  # noqa: PLC0415
+
+    params.pop("yes", None)  # (add asks nothing)
+    add_host(out, where, **params)  # type: ignore[arg-type]
+
+
+def _apply(out: Printer, where: Where, params: dict[str, object]) -> None:
+    from sshjup.cli.adding import apply_file  # noqa: PLC0415
+
+    apply_file(out, where, **params)  # type: ignore[arg-type]
+
+
+def _run(
+    command: Callable[[Printer, Where, dict[str, object]], None],
+    params: dict[str, object],
+    ssh_config: str | None,
+) -> int:
+    from sshjup.cli.adding import Printer, locate  # noqa: PLC0415
     from sshjup.cli.output import error_text  # noqa: PLC0415
     from sshjup.errors import SshjupError  # noqa: PLC0415
 
     out = Printer(plain_write)
     try:
         try:
-            add_host(out, locate(ssh_config), **params)  # type: ignore[arg-type]
+            command(out, locate(ssh_config), params)
         except SshjupError as err:  # as the click group (sshjup.cli.app._ExitWith)
             out.echo(f"Error: {error_text(err)}", err=True)
             return err.exit_code
@@ -165,4 +246,4 @@ def _run_add(params: dict[str, object], ssh_config: str | None) -> int:
     return 0
 
 
-__all__ = ["parse_add", "run"]
+__all__ = ["parse_add", "parse_apply", "run"]

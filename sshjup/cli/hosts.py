@@ -15,6 +15,7 @@ import click
 from sshjup.cli.adding import (
     Printer,
     add_host,
+    apply_file,
     auto_ports,
     render_change,
     warn_missing_key,
@@ -455,72 +456,22 @@ def apply(
       sshjup apply tunnels.yaml --prune
     """
 
-    from sshjup import hosts  # noqa: PLC0415
-
-    where = locate(ssh_config)
-    from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
-
-    desired = hosts.load_inventory_file(Path(file))
-    interactive = sys.stdin.isatty() and not as_json
-    if prune and not yes and not dry_run and not interactive:
-        plan = hosts.apply_inventory(where, desired, prune=True, dry_run=True, force=force)
-        if plan.removed:
-            _refuse_removals(plan, file)
-    if not dry_run and (yes or as_json or not sys.stdin.isatty()):
-        # No question to ask: plan and apply in one pass (one read, one write of the config).
-        result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
-        if not result.changed:
-            result.dry_run = True  # reported like the plan it was: "No change: ..."
-        elif not as_json:
-            _print_plan(result)
-        _render_change(result, as_json=as_json)
-        return
-    plan = hosts.apply_inventory(where, desired, prune=prune, dry_run=True, force=force)
-    if dry_run or not plan.changed:
-        _render_change(plan, as_json=as_json)
-        return
-    if not as_json:
-        _print_plan(plan)
-        # A plan that removes tunnels defaults to no: Enter alone must not delete anything.
-        if (
-            not yes
-            and sys.stdin.isatty()
-            and not click.confirm("Apply this plan?", default=not plan.removed)
-        ):
+    def confirm(plan: ChangeResult) -> None:
+        if not click.confirm("Apply this plan?", default=not plan.removed):
             raise click.Abort
-    result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
-    _render_change(result, as_json=as_json)
 
-
-def _refuse_removals(plan: ChangeResult, file: str) -> None:
-    import shlex  # noqa: PLC0415
-
-    from sshjup.errors import InvalidInput  # noqa: PLC0415
-
-    removed = ", ".join("jup-" + n for n in plan.removed)
-    msg = (
-        f"apply --prune would remove {removed}, and there is no terminal to ask: "
-        "removals need --yes; nothing was changed"
+    apply_file(
+        _OUT,
+        locate(ssh_config),
+        file,
+        prune=prune,
+        dry_run=dry_run,
+        force=force,
+        yes=yes,
+        as_json=as_json,
+        terminal=sys.stdin.isatty(),
+        confirm=confirm,
     )
-    raise InvalidInput(
-        msg,
-        hint=f"check the plan with `sshjup apply {shlex.quote(file)} --prune --dry-run`, "
-        "then run it again with --yes",
-    )
-
-
-def _print_plan(plan: ChangeResult) -> None:
-    lines = [
-        f"  {label:<6} jup-{name}"
-        for label, names in (
-            ("add", plan.added),
-            ("update", plan.updated),
-            ("remove", plan.removed),
-        )
-        for name in names
-    ]
-    if lines:  # (one write, not one a line: 1,000 hosts are 1,000 flushes)
-        echo("\n".join(lines))
 
 
 @click.command()
