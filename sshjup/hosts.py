@@ -11,7 +11,6 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sshjup.errors import (
@@ -38,6 +37,7 @@ from sshjup.models import (
     validate_proxy_jump,
     validate_user,
 )
+from sshjup.records import dataclass, field
 from sshjup.store import fileio, inventory, paths, state
 from sshjup.store.inventory import Inventory
 

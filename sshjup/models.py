@@ -10,9 +10,9 @@ simpler and safer than quoting them. No I/O in this module.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 
 from sshjup.errors import InvalidInput
+from sshjup.records import dataclass, field, replace
 
 ALIAS_PREFIX = "jup-"
 DEFAULT_LOCAL_PORT = 8888

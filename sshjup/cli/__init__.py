@@ -9,10 +9,10 @@ share, :mod:`~sshjup.cli.app` the click group (``cli``) and the one place where 
 
 :func:`main`, the console script, first offers argv to :mod:`~sshjup.cli.fast`, which runs the
 common ``sshjup add HOST [options]`` and ``sshjup apply FILE [options]`` without importing
-click (same output, errors and exit codes); everything else goes to click. ``sshjup.cli.cli`` is the click group, imported on
-first use. After the fast path, and after a command that only reads and prints (``list``,
-``url``, ``show``, ``export``, ``completion``, ``--help``), the process ends without the
-interpreter's teardown.
+click (same output, errors and exit codes); everything else goes to click.
+``sshjup.cli.cli`` is the click group, imported on first use. After the fast path, and after
+a command that only reads and prints (``list``, ``url``, ``show``, ``export``,
+``completion``, ``--help``), the process ends without the interpreter's teardown.
 """
 
 from __future__ import annotations

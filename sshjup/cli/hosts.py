@@ -252,10 +252,9 @@ def edit(
       sshjup edit gpu --forward 6006:6006 --forward 8265:8265
       sshjup edit gpu --remote-socket --no-putty
     """
-    from dataclasses import replace  # noqa: PLC0415
-
     from sshjup import hosts  # noqa: PLC0415
     from sshjup.models import Forward, parse_ssh_option, validate_port  # noqa: PLC0415
+    from sshjup.records import replace  # noqa: PLC0415
 
     where = locate(ssh_config)
     _warn_missing_key(identity_file)

@@ -7,10 +7,10 @@ the package.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from sshjup.models import name_from_alias
+from sshjup.records import dataclass, field, replace
 
 if TYPE_CHECKING:
     pass

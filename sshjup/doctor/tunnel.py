@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ from sshjup import hosts, proc
 from sshjup.doctor.check import SECTION_LINES, Check
 from sshjup.errors import SshjupError
 from sshjup.models import Target
+from sshjup.records import dataclass
 from sshjup.ssh import openssh, sshconfig
 from sshjup.store import paths
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sshjup.errors import InvalidInput
 from sshjup.jupyter.scripts import (
@@ -37,6 +36,7 @@ from sshjup.jupyter.scripts import (
     shell_word,
 )
 from sshjup.models import ALIAS_PREFIX, JupyterSpec, validate_command_arg, validate_name
+from sshjup.records import dataclass
 
 STATE_DIR = LOG_DIR  # ~/.local/state/sshjup (0700): token file, job output
 _TIME_RE = re.compile(r"(?:\d+-)?\d{1,3}(?::\d{2}){0,2}")

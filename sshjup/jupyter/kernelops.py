@@ -18,7 +18,6 @@ import secrets
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from sshjup.errors import (
 from sshjup.jupyter import kernels, launcher, remote
 from sshjup.jupyter.service import remember_spec
 from sshjup.models import JupyterSpec, Target
+from sshjup.records import dataclass
 from sshjup.ssh import openssh, tunnel
 from sshjup.store import fileio, paths, state
 

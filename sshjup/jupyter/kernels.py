@@ -19,11 +19,11 @@ import re
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from sshjup.errors import InvalidInput, RemoteCommandFailed, SshjupError
+from sshjup.records import dataclass
 
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 FILE_PREFIX = "kernel-"

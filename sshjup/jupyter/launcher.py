@@ -32,7 +32,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -40,6 +39,7 @@ from sshjup import hosts, proc
 from sshjup.errors import InvalidInput, NotFound, RemoteCommandFailed, SshjupError, TunnelError
 from sshjup.jupyter import kernels, remote
 from sshjup.models import validate_command_arg
+from sshjup.records import dataclass
 from sshjup.ssh import openssh, tunnel
 from sshjup.store import fileio, paths, state
 

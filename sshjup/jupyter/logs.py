@@ -9,13 +9,13 @@ characters (escape sequences, bells, carriage returns) as ``\\x1b``-style text i
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 
 from sshjup import hosts
 from sshjup.errors import NotFound, RemoteCommandFailed
 from sshjup.jupyter import remote
 from sshjup.jupyter.scripts import LOG_DIR_DISPLAY, MARK, log_path_expr
 from sshjup.models import validate_port
+from sshjup.records import dataclass
 
 _KEEP = {"\n", "\t"}
 

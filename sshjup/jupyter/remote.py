@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sshjup import proc
@@ -48,6 +47,7 @@ from sshjup.jupyter.scripts import (
     write_config_script,
 )
 from sshjup.models import name_from_alias, validate_socket_path
+from sshjup.records import dataclass, field
 from sshjup.ssh import openssh
 from sshjup.store import paths
 

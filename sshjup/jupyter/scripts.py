@@ -27,7 +27,6 @@ import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Literal
 
 from sshjup.errors import ConfigParseError, InvalidInput, ToolMissing
@@ -39,6 +38,7 @@ from sshjup.models import (
     validate_port,
     validate_socket_path,
 )
+from sshjup.records import dataclass, field
 
 MARK = "@@sshjup"
 CONFIG_FILE = "jupyter_server_config.json"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from sshjup import hosts
 from sshjup.errors import Conflict, InvalidInput, NotFound, SshjupError
 from sshjup.jupyter.urls import local_url
 from sshjup.models import JupyterSpec, Target
+from sshjup.records import dataclass, replace
 from sshjup.store import fileio, paths, state
 from sshjup.store.tokens import TOKEN_ENV, TokenStore, resolve_token
 

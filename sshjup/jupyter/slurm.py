@@ -16,7 +16,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from sshjup.errors import RemoteCommandFailed, SshjupError, TunnelError
 from sshjup.jupyter import batch, remote
 from sshjup.jupyter.scripts import parse_markers
 from sshjup.models import JupyterSpec, Target, validate_command_arg
+from sshjup.records import asdict, dataclass
 from sshjup.ssh import openssh
 from sshjup.store import fileio, paths
 

@@ -21,12 +21,12 @@ import shlex
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from sshjup import proc
 from sshjup.errors import InvalidInput, SshjupError, ToolMissing
+from sshjup.records import dataclass
 from sshjup.store.fileio import atomic_write, read_bytes
 
 PPK_SUFFIX = ".ppk"

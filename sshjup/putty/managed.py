@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sshjup.errors import InvalidInput
 from sshjup.models import Target
+from sshjup.records import dataclass, field
 from sshjup.ssh import openssh
 from sshjup.store import paths, state
 

@@ -16,11 +16,11 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from sshjup.errors import InvalidInput
 from sshjup.models import Forward, Target, validate_hostname, validate_port, validate_user
 from sshjup.putty.escape import validate_session_name
+from sshjup.records import dataclass
 
 SettingValue = str | int
 Settings = dict[str, SettingValue]

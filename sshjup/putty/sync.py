@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +35,7 @@ from sshjup.putty.settings import (
     session_settings,
 )
 from sshjup.putty.store import SessionStore, settings_digest
+from sshjup.records import dataclass
 from sshjup.store.fileio import read_bytes
 
 SessionState = Literal["missing", "foreign", "hand-edited", "managed"]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sshjup import proc
 from sshjup.errors import InvalidInput, ToolMissing
+from sshjup.records import dataclass, field
 from sshjup.services import render
 from sshjup.store import fileio
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 from sshjup.errors import PortTaken, SshjupError
 from sshjup.models import Target
+from sshjup.records import dataclass
 from sshjup.ssh import sshconfig, tunnel
 
 BACKOFF_START = 1.0

@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sshjup import proc
 from sshjup.errors import ToolMissing
+from sshjup.records import dataclass, field
 from sshjup.ssh.sshconfig import Capabilities
 from sshjup.store import paths
 

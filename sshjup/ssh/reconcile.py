@@ -13,11 +13,11 @@ not running starts no ssh at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sshjup.errors import SshjupError
 from sshjup.models import Target
+from sshjup.records import dataclass, field
 from sshjup.ssh import sshconfig, tunnel
 
 CONNECTION_FIELDS = ("hostname", "user", "port", "identity_file", "proxy_jump")

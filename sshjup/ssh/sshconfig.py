@@ -28,10 +28,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from sshjup.errors import ConfigParseError
 from sshjup.models import ALIAS_PREFIX, Target, validate_path
+from sshjup.records import dataclass, field
 from sshjup.store.digest import sha256
 
 BEGIN_MARK = "# >>> sshjup managed section: change it with `sshjup edit`, not by hand >>>"

@@ -16,7 +16,6 @@ only the loopback address. The library never prints: progress goes to a callback
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 import shlex
@@ -25,12 +24,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from sshjup import proc
 from sshjup.errors import InvalidInput, PortTaken, TunnelError
+from sshjup.records import dataclass, replace
 from sshjup.store import paths
 
 if TYPE_CHECKING:
@@ -592,14 +591,14 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
     _check_port(local_port)
     before = status(alias, ssh_config, local_port)
     if not before.running:
-        return dataclasses.replace(before, detail=f"{before.detail}; nothing to stop")
+        return replace(before, detail=f"{before.detail}; nothing to stop")
     result = proc.run([*ssh_argv(ssh_config), "-O", "exit", alias], timeout=CHECK_TIMEOUT)
     deadline = time.monotonic() + timeout
     stopped = f"stopped the ssh master (pid {before.pid})"
     while True:
         now = status(alias, ssh_config, local_port)
         if not now.running and not port_in_use(local_port):
-            return dataclasses.replace(now, detail=f"{stopped}; {LOOPBACK}:{local_port} is free")
+            return replace(now, detail=f"{stopped}; {LOOPBACK}:{local_port} is free")
         if time.monotonic() >= deadline:
             break
         time.sleep(_POLL)
@@ -611,7 +610,7 @@ def down(alias: str, ssh_config: Path, local_port: int, *, timeout: float = 10.0
         hint = f"stop the ssh master by its PID: kill {now.pid}" if now.pid else None
         raise TunnelError(msg, hint=hint)
     # The master is gone; whoever holds the port now is another program (see now.detail).
-    return dataclasses.replace(now, detail=f"{stopped}; {now.detail}")
+    return replace(now, detail=f"{stopped}; {now.detail}")
 
 
 # --- forwards on the running master ---------------------------------------------------------

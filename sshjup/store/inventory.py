@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sshjup.errors import InvalidInput, InventoryError
@@ -39,6 +38,7 @@ from sshjup.models import (
     validate_ssh_option,
     validate_user,
 )
+from sshjup.records import dataclass, field
 from sshjup.store import fileio
 
 TYPE_CHECKING = False  # (typing's costs `sshjup add` ~4 ms to import; mypy takes it as True)

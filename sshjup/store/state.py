@@ -12,9 +12,9 @@ session matching either as sshjup's own, so it finishes the job instead of calli
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from sshjup.records import dataclass, field
 from sshjup.store import fileio, paths
 
 TYPE_CHECKING = False  # (typing's costs `sshjup add` ~4 ms to import; mypy takes it as True)
