@@ -151,7 +151,19 @@ def plain_ssh_command(target: Target) -> str:
     if target.proxy_jump is not None:
         words += ["-J", target.proxy_jump]
     at = f"{target.user}@" if target.user is not None else ""
-    return " ".join([*words, at + target.hostname])
+    return " ".join(_shell_word(w) for w in [*words, at + target.hostname])
+
+
+_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_~")
+
+
+def _shell_word(word: str) -> str:
+    """``word`` as a POSIX shell reads it back as one word (``shlex.quote``'s rule: single
+    quotes, each ``'`` as ``'"'"'``), unchanged when it needs none. A ``~`` at the start of a
+    quoted key path stays as it is: ssh expands it in ``-i`` itself."""
+    if word and all(c in _SHELL_SAFE for c in word):
+        return word
+    return "'" + word.replace("'", "'\"'\"'") + "'"
 
 
 def refusal_command(target: Target) -> str:
@@ -173,6 +185,8 @@ def refusal_command(target: Target) -> str:
         f"{target.alias} is the Jupyter tunnel and runs no shell or command; for those, sftp or "
         f"an editor use: {plain_ssh_command(target)}"
     ).replace("\\", "\\\\")  # a Windows key path: inside "..." sh reads \\ as one
+    # The quotes around a key path with spaces sit inside sh -c '...': each ' as '\''.
+    message = message.replace("'", "'\\''")
     # OpenSSH expands %-tokens in RemoteCommand: %%s reaches the remote as %s.
     return f'sh -c \'printf "%%s\\n" "{message}" >&2\''
 
