@@ -62,11 +62,29 @@ def user_ssh_config() -> Path:
 
 def ssh_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
-        return _usable(Path(explicit).expanduser(), "--ssh-config")
+        return _in_cwd(_usable(Path(explicit).expanduser(), "--ssh-config"), "--ssh-config")
     env = os.environ.get("SSHJUP_SSH_CONFIG")
     if env:
-        return _usable(Path(env).expanduser(), "SSHJUP_SSH_CONFIG")
+        path = _usable(Path(env).expanduser(), "SSHJUP_SSH_CONFIG")
+        return _in_cwd(path, "SSHJUP_SSH_CONFIG")
     return user_ssh_config()
+
+
+def _in_cwd(path: Path, what: str) -> Path:
+    """Refuse a relative path while the current directory is gone (deleted, or no longer
+    reachable): there is no file it could name. Exit 2, before anything is read or written."""
+    if path.is_absolute():
+        return path
+    try:
+        Path.cwd()
+    except OSError as err:  # (FileNotFoundError once the directory was deleted)
+        msg = (
+            f"{what}: the relative path {str(path)!r} cannot be found: the current "
+            f"directory no longer exists ({err.strerror or err})"
+        )
+        hint = "cd to a directory that exists, or give the ssh config's absolute path"
+        raise InvalidInput(msg, hint=hint) from None
+    return path
 
 
 def ssh_config_chosen() -> bool:
