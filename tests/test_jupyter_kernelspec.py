@@ -609,6 +609,37 @@ def test_a_launcher_that_cannot_be_told_alive_is_kept_by_all_and_removed_by_its_
     assert _launch_ids() == [LIVE_ID, STALE_TUNNEL_ID]
 
 
+def test_the_stale_record_hints_name_the_ssh_config_the_command_ran_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --ssh-config OTHER (spaces and all), the suggested commands carry it, quoted:
+    without it they would look for the host in ~/.ssh/config."""
+    from sshjup.store import state
+
+    other = tmp_path / "my configs" / "config"
+    other.parent.mkdir()
+    added = CliRunner().invoke(
+        cli,
+        ["add", "gpu.example.org", "--local-port", str(free_port()), "--ssh-config", str(other)],
+    )
+    assert added.exit_code == 0, added.output
+    state.update(
+        lambda st: st.launches.extend(
+            [_launch(STALE_ID, DEAD_PID, None), _launch(LIVE_ID, os.getpid(), None)]
+        )
+    )
+    flag = f"--ssh-config '{other}'"
+    listed = CliRunner().invoke(cli, ["kernel", "list", "gpu", "--ssh-config", str(other)])
+    assert listed.exit_code == 0, listed.output
+    assert f"`sshjup kernel stop gpu --all {flag}` (or the next launcher)" in listed.stderr
+    monkeypatch.setattr(launcher, "launcher_alive", lambda pid, start=None: None)
+    stopped = CliRunner().invoke(
+        cli, ["--ssh-config", str(other), "kernel", "stop", "gpu", "--all"]
+    )
+    assert stopped.exit_code == 0, stopped.output
+    assert f"`sshjup kernel stop gpu {STALE_ID} {flag}` removes it if it is gone" in stopped.stderr
+
+
 def test_the_shell_channel_is_forwarded_last() -> None:
     """A front end that sends code once shell answers (jupyter console) must find IOPub
     forwarded already, or the first output is lost."""

@@ -107,11 +107,16 @@ def kernel_list(name: str | None, as_json: bool, ssh_config: str | None) -> None
             f"{ln.record.alias:<16} {ln.record.launch_id}  {alive:<7} {fwd:<13} "
             f"launcher pid {ln.record.pid}, {ln.record.route} route (its front end owns it)"
         )
+    from sshjup.store.paths import sshjup_command  # noqa: PLC0415
+
     stale = sorted({ln.record.alias for ln in launches if ln.alive is False})
     for alias in stale:
+        stop = sshjup_command(
+            where.ssh_config, "kernel", "stop", alias.removeprefix("jup-"), "--all"
+        )
         echo(
-            f"stale: a launcher of {alias} is gone; `sshjup kernel stop "
-            f"{alias.removeprefix('jup-')} --all` (or the next launcher) removes its record",
+            f"stale: a launcher of {alias} is gone; `{stop}` (or the next launcher) removes "
+            "its record",
             err=True,
         )
 
@@ -167,9 +172,12 @@ def kernel_stop(name: str, kernel_id: str | None, all_: bool, ssh_config: str | 
         removed, left = kernelops.forget_launches(where, name)
         for ln in removed:
             echo(f"Removed the record of kernel {ln.launch_id} on {ln.alias} (stale).")
+        from sshjup.store.paths import sshjup_command  # noqa: PLC0415
+
         for ln in left:
             if ln.alive() is None:  # (Windows: a launcher cannot be told alive or gone)
-                tail = f"`sshjup kernel stop {name} {ln.launch_id}` removes it if it is gone"
+                stop = sshjup_command(where.ssh_config, "kernel", "stop", name, ln.launch_id)
+                tail = f"`{stop}` removes it if it is gone"
                 echo(f"left the record of kernel {ln.launch_id} on {ln.alias}: {tail}", err=True)
                 continue
             echo(

@@ -111,6 +111,18 @@ def ssh_command(alias: str, ssh_config: Path, *options: str) -> str:
     return " ".join(shlex.quote(w) for w in [*words, alias])
 
 
+def sshjup_command(ssh_config: Path, *words: str) -> str:
+    """The ``sshjup`` command line a user types (a hint): with ``--ssh-config FILE`` unless
+    ``ssh_config`` is the user's own ``~/.ssh/config`` (what sshjup uses without it), so the
+    command acts on the config the hint came from."""
+    import shlex  # noqa: PLC0415
+
+    argv = ["sshjup", *words]
+    if not is_users_config(ssh_config):
+        argv += ["--ssh-config", str(ssh_config)]
+    return " ".join(shlex.quote(w) for w in argv)
+
+
 def app_dir() -> Path:
     """The state directory; same rules as ``click.get_app_dir("sshjup")``."""
     env = os.environ.get("SSHJUP_HOME")
@@ -186,5 +198,6 @@ __all__ = [
     "is_users_config",
     "ssh_command",
     "ssh_config_chosen",
+    "sshjup_command",
     "ssh_config_path",
 ]
