@@ -60,7 +60,7 @@ def render_change(
     for warning in result.warnings:
         out.warn(warning)
     if result.dry_run:
-        for line in result.putty:
+        for line in [*result.putty, *result.tunnel]:  # (tunnel: the kernels a removal stops)
             out.echo(line)
         out.echo(result.diff or f"No change: {result.ssh_config} is already up to date.", nl=False)
         if result.diff:

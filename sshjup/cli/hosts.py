@@ -316,7 +316,8 @@ def remove(
 ) -> None:
     """Remove a managed tunnel; the last one takes sshjup's section with it.
 
-    A running tunnel is stopped first.
+    A running tunnel is stopped first, and so are the host's remote kernels (those of
+    `kernel start`, and those front ends run through its kernelspec).
 
     \b
     Example:
@@ -324,8 +325,55 @@ def remove(
     """
     from sshjup import hosts  # noqa: PLC0415
 
-    result = hosts.remove_target(locate(ssh_config), name, dry_run=dry_run, force=force)
+    where = locate(ssh_config)
+    result = _retiring(
+        where,
+        lambda dry: hosts.remove_target(where, name, dry_run=dry, force=force),
+        dry_run=dry_run,
+    )
     _render_change(result, as_json=as_json)
+
+
+def _retiring(
+    where: Where, change: Callable[[bool], ChangeResult], *, dry_run: bool
+) -> ChangeResult:
+    """Run a change that may remove hosts; their kernels end with them.
+
+    The plan comes first (a refused change stops nothing). The kernels ``kernel start``
+    started are stopped before the change (through the alias, while it still names the
+    host); launcher kernels after it (their front end's restart then finds no host). What
+    was done goes into the result's ``tunnel`` lines and ``warnings`` (with ``dry_run``:
+    what would be)."""
+    from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
+
+    plan = change(True)
+    aliases = [ALIAS_PREFIX + n for n in plan.removed] if plan.changed else []
+    if not aliases or not _any_kernel_records():
+        return plan if dry_run else change(False)
+    from sshjup.jupyter import kernelops  # noqa: PLC0415 (only when there are kernels)
+
+    done: list[kernelops.Retired] = []
+    result = plan
+    if dry_run:
+        for alias in aliases:
+            done += [kernelops.retire_kernels(where, alias, dry_run=True)]
+            done += [kernelops.retire_launches(where, alias, dry_run=True)]
+    else:
+        done = [kernelops.retire_kernels(where, alias) for alias in aliases]
+        result = change(False)
+        done += [kernelops.retire_launches(where, ALIAS_PREFIX + n) for n in result.removed]
+    for retired in done:
+        result.tunnel.extend(retired.done)
+        result.warnings.extend(retired.warnings)
+    return result
+
+
+def _any_kernel_records() -> bool:
+    """Whether the state holds any kernel record at all (then kernelops is imported)."""
+    from sshjup.store import state  # noqa: PLC0415
+
+    st = state.load()
+    return bool(st.kernels or st.launches)
 
 
 def _target_json(target: Target) -> dict[str, Any]:
@@ -461,6 +509,13 @@ def apply(
     from pathlib import Path  # noqa: PLC0415 (pathlib costs --help about 3 ms)
 
     desired = hosts.load_inventory_file(Path(file))
+
+    def change(dry: bool) -> ChangeResult:
+        return hosts.apply_inventory(where, desired, prune=prune, dry_run=dry, force=force)
+
+    def run_it() -> ChangeResult:  # (only --prune removes hosts: their kernels end with them)
+        return _retiring(where, change, dry_run=False) if prune else change(False)
+
     interactive = sys.stdin.isatty() and not as_json
     if prune and not yes and not dry_run and not interactive:
         plan = hosts.apply_inventory(where, desired, prune=True, dry_run=True, force=force)
@@ -468,14 +523,14 @@ def apply(
             _refuse_removals(plan, file)
     if not dry_run and (yes or as_json or not sys.stdin.isatty()):
         # No question to ask: plan and apply in one pass (one read, one write of the config).
-        result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+        result = run_it()
         if not result.changed:
             result.dry_run = True  # reported like the plan it was: "No change: ..."
         elif not as_json:
             _print_plan(result)
         _render_change(result, as_json=as_json)
         return
-    plan = hosts.apply_inventory(where, desired, prune=prune, dry_run=True, force=force)
+    plan = _retiring(where, change, dry_run=True) if prune and dry_run else change(True)
     if dry_run or not plan.changed:
         _render_change(plan, as_json=as_json)
         return
@@ -488,7 +543,7 @@ def apply(
             and not click.confirm("Apply this plan?", default=not plan.removed)
         ):
             raise click.Abort
-    result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+    result = run_it()
     _render_change(result, as_json=as_json)
 
 
