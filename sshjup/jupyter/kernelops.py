@@ -459,6 +459,7 @@ def stop_launch(where: hosts.Where, name: str, kernel_id: str) -> launcher.Launc
 # -- a host that leaves sshjup (``remove``, ``apply --prune``) ---------------------------------
 
 LAUNCHER_END_WAIT = 20.0  # a launcher gives its ssh 15 s (launcher.EXIT_GRACE) to end
+MASTER_END_WAIT = 5.0  # a tunnel-route launcher ends by itself once the removal stops the master
 
 
 @dataclass
@@ -518,12 +519,21 @@ def retire_launches(
     launcher exits (its front end sees the kernel die; a restart finds no host). sshjup waits
     up to ``wait`` s for it. A launcher that cannot be told alive, or told apart from a
     process that reused its pid (no ``/proc``: Windows, macOS), is never signalled: its record
-    goes, with a warning. Every record of the alias in this config is gone afterwards."""
+    goes, with a warning. Every record of the alias in this config is gone afterwards.
+
+    A launcher on the tunnel route rode on the master the removal stopped: it is given
+    ``MASTER_END_WAIT`` s to end by itself (its remote kernel got SIGHUP) before SIGTERM."""
     out = Retired([], [])
     recs = _left_records(where, alias)[1]
+    riding = [r for r in recs if r.route == "tunnel" and r.pid_start is not None]
+    if not dry_run:
+        _wait_ended(riding, MASTER_END_WAIT)
     ending: list[launcher.LaunchRecord] = []
     for rec in recs:
         alive = rec.alive()
+        if rec in riding and not alive:
+            out.done.append(f"Stopped kernel {rec.launch_id} on {alias} (its launcher ended).")
+            continue
         what = f"kernel {rec.launch_id} on {alias}"
         if alive and rec.pid_start is not None:
             if dry_run:
@@ -546,9 +556,7 @@ def retire_launches(
                 f"{verb} the record of {what}: sshjup cannot tell whether its launcher (pid "
                 f"{rec.pid}) still runs here; if it does, shut the kernel down in its front end"
             )
-    deadline = time.monotonic() + wait
-    while any(r.alive() for r in ending) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_ended(ending, wait)
     for rec in ending:
         if rec.alive():
             out.warnings.append(
@@ -560,6 +568,12 @@ def retire_launches(
     if not dry_run:
         _drop_launches({r.launch_id for r in recs})
     return out
+
+
+def _wait_ended(recs: list[launcher.LaunchRecord], wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while any(r.alive() for r in recs) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def forget_removed(where: hosts.Where, name: str) -> Retired:
