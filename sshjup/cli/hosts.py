@@ -346,9 +346,11 @@ def _retiring(
     what would be)."""
     from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
 
+    if not _any_kernel_records():  # (the common case: one pass, as before)
+        return change(dry_run)
     plan = change(True)
     aliases = [ALIAS_PREFIX + n for n in plan.removed] if plan.changed else []
-    if not aliases or not _any_kernel_records():
+    if not aliases:
         return plan if dry_run else change(False)
     from sshjup.jupyter import kernelops  # noqa: PLC0415 (only when there are kernels)
 
