@@ -20,6 +20,8 @@ the tunnel's master are cancelled on the way out. While it runs, the launch is r
 the state (``launches``: pid, route, forwards, the front end's ports; never the key), so
 ``sshjup kernel list`` shows it; the record of a launcher that died (SIGKILL) is removed, and
 its forwards cancelled, by the next launcher for the host or by ``kernel stop NAME --all``.
+``sshjup remove NAME`` ends a host's launchers (``kernelops.retire_launches``). Records keep
+the ssh config they were made with (:func:`config_key`): an alias names a host only there.
 """
 
 from __future__ import annotations
