@@ -609,6 +609,37 @@ def test_a_launcher_that_cannot_be_told_alive_is_kept_by_all_and_removed_by_its_
     assert _launch_ids() == [LIVE_ID, STALE_TUNNEL_ID]
 
 
+def test_the_stale_record_hints_name_the_ssh_config_the_command_ran_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --ssh-config OTHER (spaces and all), the suggested commands carry it, quoted:
+    without it they would look for the host in ~/.ssh/config."""
+    from sshjup.store import state
+
+    other = tmp_path / "my configs" / "config"
+    other.parent.mkdir()
+    added = CliRunner().invoke(
+        cli,
+        ["add", "gpu.example.org", "--local-port", str(free_port()), "--ssh-config", str(other)],
+    )
+    assert added.exit_code == 0, added.output
+    state.update(
+        lambda st: st.launches.extend(
+            [_launch(STALE_ID, DEAD_PID, None), _launch(LIVE_ID, os.getpid(), None)]
+        )
+    )
+    flag = f"--ssh-config '{other}'"
+    listed = CliRunner().invoke(cli, ["kernel", "list", "gpu", "--ssh-config", str(other)])
+    assert listed.exit_code == 0, listed.output
+    assert f"`sshjup kernel stop gpu --all {flag}` (or the next launcher)" in listed.stderr
+    monkeypatch.setattr(launcher, "launcher_alive", lambda pid, start=None: None)
+    stopped = CliRunner().invoke(
+        cli, ["--ssh-config", str(other), "kernel", "stop", "gpu", "--all"]
+    )
+    assert stopped.exit_code == 0, stopped.output
+    assert f"`sshjup kernel stop gpu {STALE_ID} {flag}` removes it if it is gone" in stopped.stderr
+
+
 def test_the_shell_channel_is_forwarded_last() -> None:
     """A front end that sends code once shell answers (jupyter console) must find IOPub
     forwarded already, or the first output is lost."""
@@ -618,3 +649,184 @@ def test_the_shell_channel_is_forwarded_last() -> None:
     assert order[-1] == specs[0]
     assert specs[0].startswith(f"127.0.0.1:{PORTS['shell']}:")
     assert order[0].startswith(f"127.0.0.1:{PORTS['iopub']}:")
+
+
+# -- a removed host takes its kernels with it ---------------------------------------------------
+
+KERNEL_ID = "0a1b2c3d"
+
+
+@pytest.fixture
+def fake_launcher() -> Any:
+    """A process standing in for a running launcher (SIGTERM ends it), with its /proc start."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stat = launcher._proc_stat(child.pid)
+        if stat is None:
+            pytest.skip("no /proc here: a launcher's identity cannot be checked")
+        yield child, stat[1]
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+
+
+def _detached(alias: str = "jup-gpu") -> dict[str, Any]:
+    return {
+        "alias": alias,
+        "kernel_id": KERNEL_ID,
+        "remote_dir": "/tmp/sshjup-k.Xy12ab34",
+        "pid": 4242,
+        "local_ports": PORTS,
+        "remote_ports": PORTS,
+        "connection_file": "/nonexistent/kernel-jup-gpu-0a1b2c3d.json",
+    }
+
+
+def _all_records() -> tuple[list[str], list[str]]:
+    from sshjup.store import state
+
+    st = state.load()
+    return [str(k["kernel_id"]) for k in st.kernels], [str(r["launch_id"]) for r in st.launches]
+
+
+def test_remove_stops_the_hosts_kernels_and_removes_every_record_of_it(
+    managed: Path, fake_launcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sshjup import hosts
+    from sshjup.store import state
+
+    child, start = fake_launcher
+    other = {**_launch("5" * 16, DEAD_PID, None), "alias": "jup-cpu"}
+    recs = [_launch(LIVE_ID, child.pid, start), _launch(STALE_ID, DEAD_PID, None), other]
+    state.update(lambda st: (st.launches.extend(recs), st.kernels.append(_detached())))
+    asked: list[tuple[str, str, bool]] = []
+
+    def run_script(alias: str, cfg: Path, script: str, **_: Any) -> Any:
+        managed_now = "gpu" in {t.name for t in hosts.list_targets(hosts.Where.locate())}
+        asked.append((alias, script, managed_now))
+        return None
+
+    monkeypatch.setattr(kernelops.remote, "run_script", run_script)
+    monkeypatch.setattr(kernelops.tunnel, "cancel", lambda *a: None)
+    monkeypatch.setattr(launcher.tunnel, "cancel", lambda *a: None)
+
+    preview = CliRunner().invoke(cli, ["remove", "gpu", "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert f"would stop kernel {KERNEL_ID} on jup-gpu" in preview.stdout
+    assert (
+        f"would stop kernel {LIVE_ID} on jup-gpu (its launcher, pid {child.pid})" in preview.stdout
+    )
+    assert child.poll() is None and asked == []
+    assert _all_records() == ([KERNEL_ID], [LIVE_ID, STALE_ID, "5" * 16])
+
+    result = CliRunner().invoke(cli, ["remove", "gpu"])
+    assert result.exit_code == 0, result.output
+    [(alias, script, managed_then)] = asked
+    assert (alias, managed_then) == ("jup-gpu", True)  # stopped while the alias still resolved
+    assert "p=4242" in script and "/tmp/sshjup-k.Xy12ab34" in script
+    assert child.wait(timeout=10) == -15  # the launcher got SIGTERM
+    assert f"Stopped kernel {KERNEL_ID} on jup-gpu." in result.stdout
+    assert f"Stopped kernel {LIVE_ID} on jup-gpu (its launcher ended)." in result.stdout
+    assert f"Removed the record of kernel {STALE_ID} on jup-gpu (stale)." in result.stdout
+    assert _all_records() == ([], ["5" * 16])  # another host's record stays
+
+
+def test_remove_signals_no_launcher_it_cannot_tell_apart_from_a_reused_pid(
+    managed: Path, fake_launcher: Any
+) -> None:
+    from sshjup.store import state
+
+    child, start = fake_launcher
+    wrong = str(int(start) + 1)  # the pid was reused by another process
+    unknown = _launch(STALE_ID, child.pid, None)  # no start time recorded (no /proc there)
+    state.update(lambda st: st.launches.extend([_launch(LIVE_ID, child.pid, wrong), unknown]))
+    result = CliRunner().invoke(cli, ["remove", "gpu", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert f"Removed the record of kernel {LIVE_ID} on jup-gpu (stale)." in out["tunnel"]
+    assert any(STALE_ID in w and "cannot tell whether its launcher" in w for w in out["warnings"])
+    assert child.poll() is None  # never signalled
+    assert _all_records() == ([], [])
+
+
+def test_a_refused_remove_stops_no_kernel(
+    managed: Path, fake_launcher: Any, ssh_config: Path
+) -> None:
+    from sshjup.store import state
+
+    child, start = fake_launcher
+    state.update(lambda st: st.launches.append(_launch(LIVE_ID, child.pid, start)))
+    ssh_config.write_text(ssh_config.read_text().replace("HostName gpu.example.org", "HostName x"))
+    result = CliRunner().invoke(cli, ["remove", "gpu"])
+    assert result.exit_code == 3, result.output  # a hand edit of the section
+    assert child.poll() is None
+    assert _all_records() == ([], [LIVE_ID])
+
+
+def test_kernel_list_marks_the_records_of_a_removed_host_and_stop_all_clears_them(
+    managed: Path, fake_launcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records left by an older sshjup (or a library caller of hosts.remove_target): listed as
+    removed, with no ssh to the alias (it no longer names the host), and cleared by stop."""
+    from sshjup import hosts
+    from sshjup.store import state
+
+    child, start = fake_launcher
+    hosts.remove_target(hosts.Where.locate(), "gpu")
+    state.update(
+        lambda st: (
+            st.launches.extend(
+                [_launch(LIVE_ID, child.pid, start), _launch(STALE_ID, DEAD_PID, None)]
+            ),
+            st.kernels.append(_detached()),
+        )
+    )
+
+    def no_ssh(*a: Any, **k: Any) -> Any:
+        raise AssertionError("ssh to the alias of a removed host")
+
+    monkeypatch.setattr(kernelops.remote, "run_script", no_ssh)
+    listed = CliRunner().invoke(cli, ["kernel", "list"])
+    assert listed.exit_code == 0, listed.output
+    rows = listed.stdout.splitlines()
+    assert len(rows) == 3 and all(r.split()[2] == "removed" for r in rows)
+    assert "removed: jup-gpu is no longer a managed host" in listed.stderr
+    assert "`sshjup kernel stop gpu --all` ends what is left of them" in listed.stderr
+    assert "stale:" not in listed.stderr
+    shown = json.loads(CliRunner().invoke(cli, ["kernel", "list", "gpu", "--json"]).stdout)
+    assert [(k["kernel_id"], k["managed"]) for k in shown] == [
+        (KERNEL_ID, False),
+        (LIVE_ID, False),
+        (STALE_ID, False),
+    ]
+    assert shown[0]["alive"] is None
+    assert _all_records() == ([KERNEL_ID], [LIVE_ID, STALE_ID])  # listing changes nothing
+
+    stopped = CliRunner().invoke(cli, ["kernel", "stop", "gpu", "--all"])
+    assert stopped.exit_code == 0, stopped.output
+    assert child.wait(timeout=10) == -15
+    assert f"Stopped kernel {LIVE_ID} on jup-gpu (its launcher ended)." in stopped.stdout
+    assert "KernelApp (pid 4242, /tmp/sshjup-k.Xy12ab34) was not stopped" in stopped.stderr
+    assert _all_records() == ([], [])
+    again = CliRunner().invoke(cli, ["kernel", "stop", "gpu", "--all"])
+    assert again.exit_code == NotFound.exit_code  # nothing left: an unknown host again
+
+
+def test_records_of_another_ssh_config_are_not_taken_for_a_removed_host(
+    managed: Path, tmp_path: Path, fake_launcher: Any
+) -> None:
+    from sshjup.store import state
+
+    child, start = fake_launcher
+    theirs = {**_launch(LIVE_ID, child.pid, start), "ssh_config": str(tmp_path / "other")}
+    state.update(lambda st: st.launches.append(theirs))
+    result = CliRunner().invoke(cli, ["remove", "gpu"])
+    assert result.exit_code == 0, result.output
+    assert child.poll() is None
+    listed = CliRunner().invoke(cli, ["kernel", "list"])
+    assert listed.stdout.split()[2] == "alive" and "removed" not in listed.stderr
+    assert _all_records() == ([], [LIVE_ID])

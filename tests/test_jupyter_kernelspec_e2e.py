@@ -622,3 +622,56 @@ def test_jupyter_console_kernel_jup_name_runs_on_the_remote_and_leaves_nothing(
     assert not pid_alive(launcher), "the launcher outlived `exit` in jupyter console"
     _wait_gone(str(entry["remote_dir"]), family)
     assert json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout) == []
+
+
+@pytest.mark.parametrize("route", ["own", "tunnel"])
+def test_remove_ends_the_hosts_launcher_and_detached_kernels_and_their_records(
+    remote_host: RemoteHost, jupyter_dirs: tuple[Path, Path], tmp_path: Path, route: str
+) -> None:
+    """`sshjup remove NAME` with a front end's kernel (through the kernelspec) and a `kernel
+    start` kernel running: both remote kernels end, the launcher exits, nothing is recorded."""
+    from tests.support.procs import descendants_of as below
+
+    if route == "tunnel":
+        invoke("up", remote_host.name)
+    _install(remote_host)
+    with _manager(tmp_path / "launcher.log") as km:
+        kc = _client(km)
+        try:
+            remote_dir = _remote_dir(kc)
+        finally:
+            kc.stop_channels()
+        family = _family(remote_dir)
+        launcher = km.provisioner.process
+        assert f"({route} route)" in (tmp_path / "launcher.log").read_text()
+        started = json.loads(
+            invoke(
+                "kernel",
+                "start",
+                remote_host.name,
+                "--jupyter-cmd",
+                str(remote_host.dirs.command),
+                "--json",
+            ).stdout
+        )
+        detached = {int(started["pid"]), *below(int(started["pid"]))}
+        listed = json.loads(invoke("kernel", "list", "--json").stdout)
+        assert {k["owner"] for k in listed} == {"sshjup", "launcher"}
+
+        removed = invoke("remove", remote_host.name)
+        assert f"Stopped kernel {started['kernel_id']} on {remote_host.alias}." in removed.stdout
+        [entry] = [k for k in listed if k["owner"] == "launcher"]
+        assert f"Stopped kernel {entry['kernel_id']} on {remote_host.alias}" in removed.stdout
+        # Own route: SIGTERM, the launcher's clean end (0). Tunnel route: stopping the master
+        # ended its session first (ssh's error: exit 1); it was not signalled while ending.
+        assert launcher.wait(timeout=30) == (0 if route == "own" else 1)
+        _wait_gone(remote_dir, family, timeout=15)
+        deadline = time.monotonic() + 10
+        while any(pid_alive(p) for p in detached) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(pid_alive(p) for p in detached)
+        assert not Path(str(started["remote_dir"])).exists()
+        assert not Path(str(started["connection_file"])).exists()
+        state = json.loads((Path(os.environ["SSHJUP_HOME"]) / "state.json").read_text())
+        assert (state.get("kernels", []), state.get("launches", [])) == ([], [])
+        assert json.loads(invoke("kernel", "list", "--json").stdout) == []

@@ -147,6 +147,57 @@ def test_a_socket_or_directory_as_ssh_config_is_refused(short_tmp: Path) -> None
     assert sorted(p.name for p in short_tmp.iterdir()) == ["dir", "sock"]
 
 
+def _files_under(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "env_config"),
+    [
+        (["add", "gpu.example.org", "--name", "gpu", "--ssh-config", "config"], False),  # fast
+        (
+            ["add", "gpu.example.org", "--name", "gpu", "--no-putty", "--ssh-config", "config"],
+            False,
+        ),
+        (["list", "--ssh-config", "config"], False),
+        (["--ssh-config", "config", "remove", "gpu"], False),
+        (["list"], True),
+    ],
+)
+def test_a_relative_ssh_config_in_a_deleted_directory_is_refused_with_exit_2(
+    tmp_path: Path, isolated: Path, argv: list[str], env_config: bool
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    before = _files_under(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if env_config:
+        env["SSHJUP_SSH_CONFIG"] = "config"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, runpy; os.rmdir(os.getcwd()); "
+            "sys.argv = ['sshjup', *sys.argv[1:]]; runpy.run_module('sshjup', run_name='__main__')",
+            *argv,
+        ],
+        cwd=gone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 2, err
+    assert "Traceback" not in err
+    what = "SSHJUP_SSH_CONFIG" if env_config else "--ssh-config"
+    assert f"Error: {what}: the relative path 'config'" in err
+    assert "the current directory no longer exists" in err
+    assert "Hint: cd to a directory that exists, or give the ssh config's absolute path" in err
+    assert out == ""
+    assert _files_under(tmp_path) == [p for p in before if p != "gone"]
+
+
 def test_an_inventory_that_is_a_directory_is_refused(ssh_config: Path) -> None:
     (paths.app_dir() / "inventory.yaml").mkdir(parents=True)
     result = run("add", "gpu.example.org", "--name", "gpu")

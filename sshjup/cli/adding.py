@@ -62,7 +62,7 @@ def render_change(
     for warning in result.warnings:
         out.warn(warning)
     if result.dry_run:
-        for line in result.putty:
+        for line in [*result.putty, *result.tunnel]:  # (tunnel: the kernels a removal stops)
             out.echo(line)
         out.echo(result.diff or f"No change: {result.ssh_config} is already up to date.", nl=False)
         if result.diff:
@@ -313,16 +313,23 @@ def apply_file(
         plan = hosts.apply_inventory(where, desired, prune=True, dry_run=True, force=force)
         if plan.removed:
             _refuse_removals(plan, file)
+
+    def change(dry: bool) -> ChangeResult:
+        return hosts.apply_inventory(where, desired, prune=prune, dry_run=dry, force=force)
+
+    def run_it() -> ChangeResult:  # (only --prune removes hosts: their kernels end with them)
+        return retiring(where, change, dry_run=False) if prune else change(False)
+
     if not dry_run and (yes or as_json or not terminal):
         # No question to ask: plan and apply in one pass (one read, one write of the config).
-        result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+        result = run_it()
         if not result.changed:
             result.dry_run = True  # reported like the plan it was: "No change: ..."
         elif not as_json:
             print_plan(out, result)
         render_change(out, result, as_json=as_json)
         return
-    plan = hosts.apply_inventory(where, desired, prune=prune, dry_run=True, force=force)
+    plan = retiring(where, change, dry_run=True) if prune and dry_run else change(True)
     if dry_run or not plan.changed:
         render_change(out, plan, as_json=as_json)
         return
@@ -332,8 +339,52 @@ def apply_file(
         if not yes and terminal:
             assert confirm is not None  # noqa: S101 (the fast path leaves questions to click)
             confirm(plan)
-    result = hosts.apply_inventory(where, desired, prune=prune, dry_run=False, force=force)
+    result = run_it()
     render_change(out, result, as_json=as_json)
+
+
+def retiring(
+    where: Where, change: Callable[[bool], ChangeResult], *, dry_run: bool
+) -> ChangeResult:
+    """Run a change that may remove hosts; their kernels end with them.
+
+    The plan comes first (a refused change stops nothing). The kernels ``kernel start``
+    started are stopped before the change (through the alias, while it still names the
+    host); launcher kernels after it (their front end's restart then finds no host). What
+    was done goes into the result's ``tunnel`` lines and ``warnings`` (with ``dry_run``:
+    what would be)."""
+    from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
+
+    if not _any_kernel_records():  # (the common case: one pass, as before)
+        return change(dry_run)
+    plan = change(True)
+    aliases = [ALIAS_PREFIX + n for n in plan.removed] if plan.changed else []
+    if not aliases:
+        return plan if dry_run else change(False)
+    from sshjup.jupyter import kernelops  # noqa: PLC0415 (only when there are kernels)
+
+    done: list[kernelops.Retired] = []
+    result = plan
+    if dry_run:
+        for alias in aliases:
+            done += [kernelops.retire_kernels(where, alias, dry_run=True)]
+            done += [kernelops.retire_launches(where, alias, dry_run=True)]
+    else:
+        done = [kernelops.retire_kernels(where, alias) for alias in aliases]
+        result = change(False)
+        done += [kernelops.retire_launches(where, ALIAS_PREFIX + n) for n in result.removed]
+    for retired in done:
+        result.tunnel.extend(retired.done)
+        result.warnings.extend(retired.warnings)
+    return result
+
+
+def _any_kernel_records() -> bool:
+    """Whether the state holds any kernel record at all (then kernelops is imported)."""
+    from sshjup.store import state  # noqa: PLC0415
+
+    st = state.load()
+    return bool(st.kernels or st.launches)
 
 
 def _refuse_removals(plan: ChangeResult, file: str) -> None:
@@ -378,5 +429,6 @@ __all__ = [
     "plain_line",
     "print_plan",
     "render_change",
+    "retiring",
     "warn_missing_key",
 ]

@@ -18,6 +18,7 @@ from sshjup.cli.adding import (
     apply_file,
     auto_ports,
     render_change,
+    retiring,
     warn_missing_key,
 )
 from sshjup.cli.options import (
@@ -316,7 +317,8 @@ def remove(
 ) -> None:
     """Remove a managed tunnel; the last one takes sshjup's section with it.
 
-    A running tunnel is stopped first.
+    A running tunnel is stopped first, and so are the host's remote kernels (those of
+    `kernel start`, and those front ends run through its kernelspec).
 
     \b
     Example:
@@ -324,7 +326,12 @@ def remove(
     """
     from sshjup import hosts  # noqa: PLC0415
 
-    result = hosts.remove_target(locate(ssh_config), name, dry_run=dry_run, force=force)
+    where = locate(ssh_config)
+    result = retiring(
+        where,
+        lambda dry: hosts.remove_target(where, name, dry_run=dry, force=force),
+        dry_run=dry_run,
+    )
     _render_change(result, as_json=as_json)
 
 

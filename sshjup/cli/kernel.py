@@ -94,7 +94,7 @@ def kernel_list(name: str | None, as_json: bool, ssh_config: str | None) -> None
     if not infos and not launches:
         echo("No kernels started by sshjup. Start one with: sshjup kernel start NAME")
     for i in infos:
-        alive = {True: "alive", False: "gone", None: "unknown"}[i.alive]
+        alive = {True: "alive", False: "gone", None: "unknown"}[i.alive] if i.managed else "removed"
         fwd = "forwarded" if i.forwarded else "not forwarded"
         echo(
             f"{i.record.alias:<16} {i.record.kernel_id}  {alive:<7} {fwd:<13} "
@@ -102,16 +102,37 @@ def kernel_list(name: str | None, as_json: bool, ssh_config: str | None) -> None
         )
     for ln in launches:
         alive = {True: "alive", False: "stale", None: "unknown"}[ln.alive]
+        alive = alive if ln.managed else "removed"
         fwd = "forwarded" if ln.forwarded else "not forwarded"
         echo(
             f"{ln.record.alias:<16} {ln.record.launch_id}  {alive:<7} {fwd:<13} "
             f"launcher pid {ln.record.pid}, {ln.record.route} route (its front end owns it)"
         )
-    stale = sorted({ln.record.alias for ln in launches if ln.alive is False})
-    for alias in stale:
+    from sshjup.store.paths import sshjup_command  # noqa: PLC0415
+
+    removed = sorted(
+        {i.record.alias for i in infos if not i.managed}
+        | {ln.record.alias for ln in launches if not ln.managed}
+    )
+    for alias in removed:
+        stop = sshjup_command(
+            where.ssh_config, "kernel", "stop", alias.removeprefix("jup-"), "--all"
+        )
         echo(
-            f"stale: a launcher of {alias} is gone; `sshjup kernel stop "
-            f"{alias.removeprefix('jup-')} --all` (or the next launcher) removes its record",
+            f"removed: {alias} is no longer a managed host, and these records of its kernels "
+            f"are left; `{stop}` ends what is left of them and removes the records",
+            err=True,
+        )
+    stale = sorted(
+        {ln.record.alias for ln in launches if ln.alive is False and ln.managed} - set(removed)
+    )
+    for alias in stale:
+        stop = sshjup_command(
+            where.ssh_config, "kernel", "stop", alias.removeprefix("jup-"), "--all"
+        )
+        echo(
+            f"stale: a launcher of {alias} is gone; `{stop}` (or the next launcher) removes "
+            "its record",
             err=True,
         )
 
@@ -156,6 +177,13 @@ def kernel_stop(name: str, kernel_id: str | None, all_: bool, ssh_config: str | 
         msg = "give either a kernel id or --all"
         raise InvalidInput(msg, hint=f"see `sshjup kernel list {name}`")
     where = locate(ssh_config)
+    if all_ and kernelops.is_removed(where, name):  # (its records are left: end and forget)
+        retired = kernelops.forget_removed(where, name)
+        for line in retired.done:
+            echo(line)
+        for line in retired.warnings:
+            echo(line, err=True)
+        return
     if kernel_id:
         gone = kernelops.stop_launch(where, name, kernel_id)
         if gone is not None:
@@ -167,9 +195,12 @@ def kernel_stop(name: str, kernel_id: str | None, all_: bool, ssh_config: str | 
         removed, left = kernelops.forget_launches(where, name)
         for ln in removed:
             echo(f"Removed the record of kernel {ln.launch_id} on {ln.alias} (stale).")
+        from sshjup.store.paths import sshjup_command  # noqa: PLC0415
+
         for ln in left:
             if ln.alive() is None:  # (Windows: a launcher cannot be told alive or gone)
-                tail = f"`sshjup kernel stop {name} {ln.launch_id}` removes it if it is gone"
+                stop = sshjup_command(where.ssh_config, "kernel", "stop", name, ln.launch_id)
+                tail = f"`{stop}` removes it if it is gone"
                 echo(f"left the record of kernel {ln.launch_id} on {ln.alias}: {tail}", err=True)
                 continue
             echo(

@@ -287,7 +287,10 @@ def parse_poll(stdout: str) -> JobState:
     exited: int | None = None
     error: str | None = None
     prefix = MARK + " "
-    for line in stdout.splitlines():
+    # Lines end at "\n" only (a carriage return already did: remote output is read with
+    # universal newlines): str.splitlines() would also cut squeue's text at \v, \f, NEL or
+    # U+2028, so status --json would not carry what the scheduler said.
+    for line in stdout.split("\n"):
         if not line.startswith(prefix):
             continue
         key, _, value = line[len(prefix) :].partition(" ")

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -53,6 +54,7 @@ class KernelRecord:
     connection_file: str
     kernel_name: str | None = None
     started: float = 0.0
+    ssh_config: str | None = None  # (launcher.config_key; older records: None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +67,7 @@ class KernelRecord:
             "connection_file": self.connection_file,
             "kernel_name": self.kernel_name,
             "started": self.started,
+            "ssh_config": self.ssh_config,
         }
 
     @classmethod
@@ -79,6 +82,7 @@ class KernelRecord:
             str(raw["connection_file"]),
             None if raw.get("kernel_name") is None else str(raw["kernel_name"]),
             float(raw.get("started", 0.0)),
+            None if raw.get("ssh_config") is None else str(raw["ssh_config"]),
         )
 
     def specs(self) -> list[str]:
@@ -96,11 +100,13 @@ class KernelInfo:
     alive: bool | None  # None: the remote could not be asked
     forwarded: bool
     file_exists: bool
+    managed: bool = True  # False: its host was removed from this config (the record is left)
 
     def to_json(self) -> dict[str, Any]:
         out = self.record.to_json()
         out.update(owner="sshjup", route="tunnel", launcher_pid=None)
         out.update(alive=self.alive, forwarded=self.forwarded, file_exists=self.file_exists)
+        out.update(managed=self.managed)
         return out
 
 
@@ -114,6 +120,7 @@ class LaunchInfo:
     alive: bool | None
     forwarded: bool
     file_exists: bool
+    managed: bool = True
 
     def to_json(self) -> dict[str, Any]:
         rec = self.record
@@ -130,9 +137,11 @@ class LaunchInfo:
             "connection_file": rec.connection_file,
             "kernel_name": rec.kernel_name,
             "started": rec.started,
+            "ssh_config": rec.ssh_config,
             "alive": self.alive,
             "forwarded": self.forwarded,
             "file_exists": self.file_exists,
+            "managed": self.managed,
         }
 
 
@@ -221,6 +230,7 @@ def start(
         str(path),
         kernel or started.info.get("kernel_name") or None,
         time.time(),
+        launcher.config_key(where),
     )
     try:
         _forward_all(where, rec)
@@ -278,37 +288,81 @@ def _forwarded(rec: KernelRecord) -> bool:
 
 def list_kernels(where: hosts.Where, name: str | None = None) -> list[KernelInfo]:
     """The kernels sshjup started (for NAME or every host), alive or not."""
-    alias = hosts.get_target(where, name).alias if name else None
+    alias = _listed_alias(where, name)
     recs = _records(alias)
+    managed = _managed(where)
     infos = []
     for a in sorted({r.alias for r in recs}):
         mine = [r for r in recs if r.alias == a]
-        try:
-            alive: dict[str, bool] | None = _alive(where, a, mine)
+        gone = [r for r in mine if _removed(r.alias, r.ssh_config, where, managed)]
+        try:  # (no ssh to the alias of a removed host: it no longer names that host)
+            alive: dict[str, bool] | None = _alive(where, a, [r for r in mine if r not in gone])
         except SshjupError:
             alive = None
         for r in mine:
             infos.append(
                 KernelInfo(
                     r,
-                    None if alive is None else alive.get(r.kernel_id, False),
+                    None if alive is None or r in gone else alive.get(r.kernel_id, False),
                     _forwarded(r),
                     Path(r.connection_file).exists(),
+                    r not in gone,
                 )
             )
     return infos
 
 
+def _managed(where: hosts.Where) -> set[str]:
+    return {t.alias for t in hosts.list_targets(where)}
+
+
+def _removed(alias: str, ssh_config: str | None, where: hosts.Where, managed: set[str]) -> bool:
+    """A record of this config whose host the config no longer manages (removed)."""
+    return alias not in managed and launcher.of_config(ssh_config, where)
+
+
+def _listed_alias(where: hosts.Where, name: str | None) -> str | None:
+    """``kernel list NAME``: NAME's alias; a NAME no longer managed that still has records of
+    this config is listed too (as removed), any other unknown NAME is NotFound."""
+    if not name:
+        return None
+    try:
+        return hosts.get_target(where, name).alias
+    except NotFound:
+        alias = _alias_of(name)
+        if not _left_records(where, alias):
+            raise
+        return alias
+
+
+def _alias_of(name: str) -> str:
+    from sshjup.models import ALIAS_PREFIX  # noqa: PLC0415
+
+    return name if name.startswith(ALIAS_PREFIX) else ALIAS_PREFIX + name
+
+
+def _left_records(
+    where: hosts.Where, alias: str
+) -> tuple[list[KernelRecord], list[launcher.LaunchRecord]]:
+    """This config's records of ``alias`` (kernels, launches)."""
+    return (
+        [r for r in _records(alias) if launcher.of_config(r.ssh_config, where)],
+        [r for r in launcher.launch_records(alias) if launcher.of_config(r.ssh_config, where)],
+    )
+
+
 def list_launches(where: hosts.Where, name: str | None = None) -> list[LaunchInfo]:
     """The kernels front ends started through ``jup-NAME`` kernelspecs (running launchers,
     and the records of launchers that died before they could clean up). Asks no remote."""
-    alias = hosts.get_target(where, name).alias if name else None
+    alias = _listed_alias(where, name)
+    managed = _managed(where)
     infos = []
     for rec in sorted(launcher.launch_records(alias), key=lambda r: (r.alias, r.started)):
         ports = list(rec.local_ports.values())
         forwarded = bool(ports) and all(tunnel.port_accepts(p, timeout=0.3) for p in ports)
         exists = bool(rec.connection_file) and Path(rec.connection_file).exists()
-        infos.append(LaunchInfo(rec, rec.alive(), forwarded, exists))
+        removed = _removed(rec.alias, rec.ssh_config, where, managed)
+        infos.append(LaunchInfo(rec, rec.alive(), forwarded, exists, not removed))
     return infos
 
 
@@ -400,6 +454,163 @@ def stop_launch(where: hosts.Where, name: str, kernel_id: str) -> launcher.Launc
         )
         raise Conflict(msg, hint=hint)
     return removed[0] if removed else None
+
+
+# -- a host that leaves sshjup (``remove``, ``apply --prune``) ---------------------------------
+
+LAUNCHER_END_WAIT = 20.0  # a launcher gives its ssh 15 s (launcher.EXIT_GRACE) to end
+MASTER_END_WAIT = 5.0  # a tunnel-route launcher ends by itself once the removal stops the master
+
+
+@dataclass
+class Retired:
+    """What ending a host's kernels did (or, with ``dry_run``, would do)."""
+
+    done: list[str]
+    warnings: list[str]
+
+
+def is_removed(where: hosts.Where, name: str) -> bool:
+    """NAME is no longer managed in this config, and records of its kernels are left."""
+    try:
+        hosts.get_target(where, name)
+    except NotFound:
+        kernel_recs, launch_recs = _left_records(where, _alias_of(name))
+        return bool(kernel_recs or launch_recs)
+    return False
+
+
+def retire_kernels(where: hosts.Where, alias: str, *, dry_run: bool = False) -> Retired:
+    """Before ``alias`` leaves this config: stop the kernels ``kernel start`` started there
+    (through the alias, which still names the host now), cancel their forwards, remove their
+    connection files and records. A kernel the remote cannot be asked to stop is forgotten
+    all the same, with a warning naming its pid and directory there."""
+    out = Retired([], [])
+    recs = _left_records(where, alias)[0]
+    for rec in recs:
+        if dry_run:
+            out.done.append(f"would stop kernel {rec.kernel_id} on {alias}")
+            continue
+        try:
+            script = kernels.stop_script(rec.pid, rec.remote_dir)
+            remote.run_script(alias, where.ssh_config, script)
+        except SshjupError as err:
+            out.warnings.append(
+                f"kernel {rec.kernel_id} on {alias} could not be stopped ({err.message}); its "
+                f"record was removed, and its KernelApp (pid {rec.pid}, {rec.remote_dir}) may "
+                "still run on the remote"
+            )
+        else:
+            out.done.append(f"Stopped kernel {rec.kernel_id} on {alias}.")
+        _cancel_all(where, rec)
+        Path(rec.connection_file).unlink(missing_ok=True)
+    if not dry_run:
+        _drop_kernels(alias, {r.kernel_id for r in recs})
+    return out
+
+
+def retire_launches(
+    where: hosts.Where, alias: str, *, dry_run: bool = False, wait: float = LAUNCHER_END_WAIT
+) -> Retired:
+    """Once ``alias`` left this config: end its launcher kernels and remove their records.
+
+    A launcher that runs, and whose identity ``/proc`` confirms (its recorded start time),
+    gets SIGTERM: it closes its ssh's stdin, the remote wrapper stops the kernel, and the
+    launcher exits (its front end sees the kernel die; a restart finds no host). sshjup waits
+    up to ``wait`` s for it. A launcher that cannot be told alive, or told apart from a
+    process that reused its pid (no ``/proc``: Windows, macOS), is never signalled: its record
+    goes, with a warning. Every record of the alias in this config is gone afterwards.
+
+    A launcher on the tunnel route rode on the master the removal stopped: it is given
+    ``MASTER_END_WAIT`` s to end by itself (its remote kernel got SIGHUP) before SIGTERM."""
+    out = Retired([], [])
+    recs = _left_records(where, alias)[1]
+    riding = [r for r in recs if r.route == "tunnel" and r.pid_start is not None]
+    if not dry_run:
+        _wait_ended(riding, MASTER_END_WAIT)
+    ending: list[launcher.LaunchRecord] = []
+    for rec in recs:
+        alive = rec.alive()
+        if rec in riding and not alive:
+            out.done.append(f"Stopped kernel {rec.launch_id} on {alias} (its launcher ended).")
+            continue
+        what = f"kernel {rec.launch_id} on {alias}"
+        if alive and rec.pid_start is not None:
+            if dry_run:
+                out.done.append(f"would stop {what} (its launcher, pid {rec.pid})")
+                continue
+            try:
+                os.kill(rec.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue  # (it ended meanwhile)
+            except OSError as err:
+                out.warnings.append(f"could not stop the launcher (pid {rec.pid}) of {what}: {err}")
+                continue
+            ending.append(rec)
+        elif alive is False:
+            verb = "would remove" if dry_run else "Removed"
+            out.done.append(f"{verb} the record of {what} (stale).")
+        else:
+            verb = "would remove" if dry_run else "removed"
+            out.warnings.append(
+                f"{verb} the record of {what}: sshjup cannot tell whether its launcher (pid "
+                f"{rec.pid}) still runs here; if it does, shut the kernel down in its front end"
+            )
+    _wait_ended(ending, wait)
+    for rec in ending:
+        if rec.alive():
+            out.warnings.append(
+                f"the launcher (pid {rec.pid}) of kernel {rec.launch_id} on {alias} did not end "
+                f"within {wait:.0f} s of SIGTERM; shut the kernel down in its front end"
+            )
+        else:
+            out.done.append(f"Stopped kernel {rec.launch_id} on {alias} (its launcher ended).")
+    if not dry_run:
+        _drop_launches({r.launch_id for r in recs})
+    return out
+
+
+def _wait_ended(recs: list[launcher.LaunchRecord], wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while any(r.alive() for r in recs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def forget_removed(where: hosts.Where, name: str) -> Retired:
+    """``kernel stop NAME --all`` for a host this config no longer manages: its launcher
+    kernels end as with :func:`retire_launches`; a kernel ``kernel start`` started is only
+    forgotten (the alias no longer names the host, so the remote is not asked), with a
+    warning naming its pid and remote directory."""
+    alias = _alias_of(name)
+    kernel_recs = _left_records(where, alias)[0]
+    out = retire_launches(where, alias)
+    for rec in kernel_recs:
+        out.warnings.append(
+            f"removed the record of kernel {rec.kernel_id} on {alias}: the host is no longer "
+            f"managed, so its KernelApp (pid {rec.pid}, {rec.remote_dir}) was not stopped on "
+            "the remote; stop it there if it still runs"
+        )
+        Path(rec.connection_file).unlink(missing_ok=True)
+    _drop_kernels(alias, {r.kernel_id for r in kernel_recs})
+    return out
+
+
+def _drop_kernels(alias: str, ids: set[str]) -> None:
+    def drop(st: state.State) -> None:
+        st.kernels[:] = [
+            k for k in st.kernels if not (k.get("alias") == alias and k.get("kernel_id") in ids)
+        ]
+
+    if ids:
+        state.update(drop)
+
+
+def _drop_launches(ids: set[str]) -> None:
+    def drop(st: state.State) -> None:
+        st.launches[:] = [r for r in st.launches if str(r.get("launch_id")) not in ids]
+
+    if ids:
+        state.update(drop)
 
 
 # -- the local kernelspec jup-NAME ------------------------------------------------------------
@@ -509,6 +720,11 @@ __all__ = [
     "KernelInfo",
     "LaunchInfo",
     "forget_launches",
+    "forget_removed",
+    "is_removed",
+    "retire_kernels",
+    "retire_launches",
+    "Retired",
     "list_launches",
     "stop_launch",
     "KernelRecord",

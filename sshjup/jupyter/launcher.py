@@ -20,6 +20,8 @@ the tunnel's master are cancelled on the way out. While it runs, the launch is r
 the state (``launches``: pid, route, forwards, the front end's ports; never the key), so
 ``sshjup kernel list`` shows it; the record of a launcher that died (SIGKILL) is removed, and
 its forwards cancelled, by the next launcher for the host or by ``kernel stop NAME --all``.
+``sshjup remove NAME`` ends a host's launchers (``kernelops.retire_launches``). Records keep
+the ssh config they were made with (:func:`config_key`): an alias names a host only there.
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ class LaunchRecord:
     kernel_name: str | None
     started: float
     pid_start: str | None
+    ssh_config: str | None = None  # (config_key; older records: None)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> LaunchRecord:
@@ -187,6 +190,7 @@ class LaunchRecord:
             None if raw.get("kernel_name") is None else str(raw["kernel_name"]),
             float(raw.get("started", 0.0)),
             None if start is None else str(start),
+            None if raw.get("ssh_config") is None else str(raw["ssh_config"]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -201,6 +205,7 @@ class LaunchRecord:
             "kernel_name": self.kernel_name,
             "started": self.started,
             "pid_start": self.pid_start,
+            "ssh_config": self.ssh_config,
         }
 
     def alive(self) -> bool | None:
@@ -211,13 +216,32 @@ def launch_records(alias: str | None = None) -> list[LaunchRecord]:
     return kernels.parse_records(state.load().launches, LaunchRecord.from_json, alias)
 
 
+def config_key(where: hosts.Where) -> str:
+    """The ssh config a kernel record belongs to, as records keep it: its real path (the
+    records of every config share the one state file, and an alias names a host only within
+    its config)."""
+    try:
+        return str(fileio.real_path(where.ssh_config.expanduser().absolute()))
+    except OSError:  # pragma: no cover - no working directory (refused earlier: paths)
+        return str(where.ssh_config)
+
+
+def of_config(ssh_config: str | None, where: hosts.Where) -> bool:
+    """Whether a record's ``ssh_config`` is ``where``'s (a record older than the field: yes)."""
+    return ssh_config is None or ssh_config == config_key(where)
+
+
 def drop_stale(
     where: hosts.Where, alias: str, launch_id: str | None = None, *, unknown: bool = False
 ) -> tuple[list[LaunchRecord], list[LaunchRecord]]:
     """Forget the records of ``alias``'s launchers that are gone (cancelling the forwards a
     killed one left on the tunnel's master); with ``unknown``, also those whose launcher
     cannot be told alive or gone (Windows). Returns (removed, kept)."""
-    recs = [r for r in launch_records(alias) if launch_id is None or r.launch_id == launch_id]
+    recs = [
+        r
+        for r in launch_records(alias)
+        if (launch_id is None or r.launch_id == launch_id) and of_config(r.ssh_config, where)
+    ]
     dead = [r for r in recs if r.alive() is False or (unknown and r.alive() is None)]
     for rec in dead:
         if rec.route == "tunnel":
@@ -233,7 +257,12 @@ def _drop(st: state.State, ids: set[str]) -> None:
 
 
 def _record(
-    p: Plan, launch_id: str, frontend: kernels.FrontEnd, connection_file: Path, kernel: str | None
+    where: hosts.Where,
+    p: Plan,
+    launch_id: str,
+    frontend: kernels.FrontEnd,
+    connection_file: Path,
+    kernel: str | None,
 ) -> None:
     rec = LaunchRecord(
         p.alias,
@@ -246,6 +275,7 @@ def _record(
         kernel,
         time.time(),
         _own_start(),
+        config_key(where),
     )
     state.update(lambda st: st.launches.append(rec.to_json()))
 
@@ -438,7 +468,7 @@ def run(
         _wait_for(lines, kernels.READY, child, target.alias)
         # Forwards once the sockets exist (the front end's early connects are refused
         # locally, and ZMQ retries, instead of failing on the remote one by one).
-        _record(p, launch_id, frontend, connection_file, kernel)
+        _record(where, p, launch_id, frontend, connection_file, kernel)
         recorded = True
         if p.route == "tunnel":
             _forward_tunnel(where, p)
@@ -464,7 +494,9 @@ def run(
 __all__ = [
     "LaunchRecord",
     "Plan",
+    "config_key",
     "drop_stale",
+    "of_config",
     "launch_records",
     "launcher_alive",
     "plan",

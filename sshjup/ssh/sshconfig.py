@@ -159,8 +159,8 @@ _SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 def _shell_word(word: str) -> str:
     """``word`` as a POSIX shell reads it back as one word (``shlex.quote``'s rule: single
-    quotes, each ``'`` as ``'"'"'``), unchanged when it needs none. A ``~`` at the start of a
-    quoted key path stays as it is: ssh expands it in ``-i`` itself."""
+    quotes, each ``'`` as ``'"'"'``), unchanged when it needs none. A quoted ``~/`` key path
+    still works: ssh expands ``~`` in ``-i`` itself."""
     if word and all(c in _SHELL_SAFE for c in word):
         return word
     return "'" + word.replace("'", "'\"'\"'") + "'"

@@ -62,11 +62,29 @@ def user_ssh_config() -> Path:
 
 def ssh_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
-        return _usable(Path(explicit).expanduser(), "--ssh-config")
+        return _in_cwd(_usable(Path(explicit).expanduser(), "--ssh-config"), "--ssh-config")
     env = os.environ.get("SSHJUP_SSH_CONFIG")
     if env:
-        return _usable(Path(env).expanduser(), "SSHJUP_SSH_CONFIG")
+        path = _usable(Path(env).expanduser(), "SSHJUP_SSH_CONFIG")
+        return _in_cwd(path, "SSHJUP_SSH_CONFIG")
     return user_ssh_config()
+
+
+def _in_cwd(path: Path, what: str) -> Path:
+    """Refuse a relative path while the current directory is gone (deleted, or no longer
+    reachable): there is no file it could name. Exit 2, before anything is read or written."""
+    if path.is_absolute():
+        return path
+    try:
+        Path.cwd()
+    except OSError as err:  # (FileNotFoundError once the directory was deleted)
+        msg = (
+            f"{what}: the relative path {str(path)!r} cannot be found: the current "
+            f"directory no longer exists ({err.strerror or err})"
+        )
+        hint = "cd to a directory that exists, or give the ssh config's absolute path"
+        raise InvalidInput(msg, hint=hint) from None
+    return path
 
 
 def ssh_config_chosen() -> bool:
@@ -91,6 +109,18 @@ def ssh_command(alias: str, ssh_config: Path, *options: str) -> str:
     if not is_default_ssh_config(ssh_config):
         words += ["-F", str(ssh_config)]
     return " ".join(shlex.quote(w) for w in [*words, alias])
+
+
+def sshjup_command(ssh_config: Path, *words: str) -> str:
+    """The ``sshjup`` command line a user types (a hint): with ``--ssh-config FILE`` unless
+    ``ssh_config`` is the user's own ``~/.ssh/config`` (what sshjup uses without it), so the
+    command acts on the config the hint came from."""
+    import shlex  # noqa: PLC0415
+
+    argv = ["sshjup", *words]
+    if not is_users_config(ssh_config):
+        argv += ["--ssh-config", str(ssh_config)]
+    return " ".join(shlex.quote(w) for w in argv)
 
 
 def app_dir() -> Path:
@@ -168,5 +198,6 @@ __all__ = [
     "is_users_config",
     "ssh_command",
     "ssh_config_chosen",
+    "sshjup_command",
     "ssh_config_path",
 ]
