@@ -830,3 +830,25 @@ def test_records_of_another_ssh_config_are_not_taken_for_a_removed_host(
     listed = CliRunner().invoke(cli, ["kernel", "list"])
     assert listed.stdout.split()[2] == "alive" and "removed" not in listed.stderr
     assert _all_records() == ([], [LIVE_ID])
+
+
+def test_apply_prune_without_click_ends_the_kernels_of_the_hosts_it_removes(
+    managed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sshjup apply FILE --prune --yes` runs without click (sshjup/cli/fast.py): a pruned
+    host's kernel records go with it there too, and another host's stay."""
+    import io
+    import sys
+
+    from sshjup.cli import fast
+    from sshjup.store import state
+
+    other = {**_launch("5" * 16, DEAD_PID, None), "alias": "jup-cpu"}
+    state.update(lambda st: st.launches.extend([_launch(STALE_ID, DEAD_PID, None), other]))
+    monkeypatch.setattr(launcher.tunnel, "cancel", lambda *a: None)
+    monkeypatch.setattr(sys, "stdin", io.StringIO())  # (no terminal: nothing to ask)
+    keep = tmp_path / "keep.yaml"
+    keep.write_text("version: 1\nhosts:\n  cpu:\n    hostname: cpu.example.org\n")
+    assert fast.parse_apply(["apply", str(keep), "--prune", "--yes"]) is not None
+    assert fast.run(["apply", str(keep), "--prune", "--yes"]) == 0
+    assert _all_records() == ([], ["5" * 16])
