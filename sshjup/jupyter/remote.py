@@ -52,7 +52,6 @@ from sshjup.ssh import openssh
 from sshjup.store import paths
 
 if TYPE_CHECKING:
-    import subprocess
     from pathlib import Path
 
     from sshjup.models import JupyterSpec
@@ -141,7 +140,7 @@ def run_script(
     timeout: float = SSH_TIMEOUT,
     secret: str | None = None,
     connect: Sequence[str] = (),
-) -> subprocess.CompletedProcess[str]:
+) -> proc.Completed:
     """Run ``script`` with ``sh -s`` on the remote; ssh failures become RemoteCommandFailed.
 
     ``secret``: a value the script holds, removed from any text quoted in an error.
@@ -168,7 +167,7 @@ def run_script(
     return cp
 
 
-def _fail(alias: str, what: str, cp: subprocess.CompletedProcess[str], secret: str | None) -> None:
+def _fail(alias: str, what: str, cp: proc.Completed, secret: str | None) -> None:
     detail = _tail(cp.stderr, 6, secret, cp.stdout)
     msg = f"{what} on {alias} failed (exit {cp.returncode})" + (f":\n{detail}" if detail else "")
     raise RemoteCommandFailed(msg, hint=f"run `ssh {alias}` and look at the remote host")
@@ -249,7 +248,7 @@ def _major(version: str) -> int | None:
 
 
 def _raise_for_remote_errors(
-    alias: str, spec: JupyterSpec, cp: subprocess.CompletedProcess[str], out: ScriptOutput
+    alias: str, spec: JupyterSpec, cp: proc.Completed, out: ScriptOutput
 ) -> None:
     """Turn the scripts' ``missing-jupyter`` and ``error-APP`` answers into clear errors."""
     if "missing-jupyter" in out.values or cp.returncode == 3:  # noqa: PLR2004

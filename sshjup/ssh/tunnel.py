@@ -277,7 +277,7 @@ def _control_path(alias: str, ssh_config: Path) -> str:
     return path
 
 
-def _mux_spec(ssh_config: Path, alias: str, op: str, spec: str) -> subprocess.CompletedProcess[str]:
+def _mux_spec(ssh_config: Path, alias: str, op: str, spec: str) -> proc.Completed:
     """``ssh -O OP -L SPEC`` on the alias's socket only, without reading the config.
 
     Read through the config, ``-O cancel`` would cancel the block's own LocalForwards too, and
@@ -287,12 +287,12 @@ def _mux_spec(ssh_config: Path, alias: str, op: str, spec: str) -> subprocess.Co
     return _mux_on(_control_path(alias, ssh_config), alias, op, spec)
 
 
-def _mux_on(socket_path: str, alias: str, op: str, spec: str) -> subprocess.CompletedProcess[str]:
+def _mux_on(socket_path: str, alias: str, op: str, spec: str) -> proc.Completed:
     argv = ["ssh", "-F", os.devnull, "-o", f"ControlPath={socket_path.replace('%', '%%')}"]
     return proc.run([*argv, "-O", op, "-L", spec, alias], timeout=CHECK_TIMEOUT)
 
 
-def _mux(ssh_config: Path, alias: str, op: str, fwd: Forward) -> subprocess.CompletedProcess[str]:
+def _mux(ssh_config: Path, alias: str, op: str, fwd: Forward) -> proc.Completed:
     return _mux_spec(ssh_config, alias, op, forward_spec(fwd))
 
 

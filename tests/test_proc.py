@@ -1,0 +1,68 @@
+"""sshjup.proc.run: the posix_spawn path (``ssh -G``'s) gives what the subprocess path gives.
+
+``run(argv, keep_newlines=True)`` with no input and no environment of its own runs without
+subprocess where posix_spawn exists; ``env={}`` (the same environment, as a copy) takes the
+subprocess path. Both run the same real programs here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sshjup import proc
+from sshjup.errors import SshjupError, ToolMissing
+
+pytestmark = pytest.mark.skipif(not proc._CAN_SPAWN, reason="no posix_spawn on this platform")
+
+SCRIPT = (
+    "import sys\n"
+    "sys.stdout.write('out\\r\\nline\\u2028two\\n' + 'x' * 200000)\n"
+    "sys.stderr.write('err: ' + sys.stdin.read() + '|' + sys.argv[1])\n"
+    "sys.exit(int(sys.argv[2]))\n"
+)
+
+
+@pytest.mark.parametrize("code", [0, 3, 255])
+def test_it_captures_what_subprocess_captures(code: int) -> None:
+    argv = [sys.executable, "-c", SCRIPT, "an arg", str(code)]
+    spawned = proc.run(argv, keep_newlines=True)
+    classic = proc.run(argv, keep_newlines=True, env={})
+    assert spawned == classic
+    assert spawned.returncode == code
+    assert spawned.stdout.startswith("out\r\nline\u2028two\n")
+    assert len(spawned.stdout) == 200000 + 14
+    assert spawned.stderr == "err: |an arg"  # (stdin is /dev/null)
+
+
+def test_a_missing_program_is_tool_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissing, match="`ssh` was not found on PATH"):
+        proc.run(["ssh", "-G", "x"], keep_newlines=True)
+
+
+def test_a_program_that_outlives_the_timeout_is_killed(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    script = (
+        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    )
+    start = time.monotonic()
+    with pytest.raises(SshjupError, match="did not finish within 3 s"):
+        proc.run([sys.executable, "-c", script], keep_newlines=True, timeout=3.0)
+    assert time.monotonic() - start < 10
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no zombie is left either
+        os.kill(pid, 0)
+
+
+def test_no_descriptor_is_left_open() -> None:
+    before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    if before is None:
+        pytest.skip("no /proc/self/fd here")
+    for _ in range(5):
+        proc.run([sys.executable, "-c", "print(1)"], keep_newlines=True)
+    assert set(os.listdir("/proc/self/fd")) == before
