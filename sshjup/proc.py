@@ -54,8 +54,8 @@ def run(
     ``keep_newlines``: decode the output without universal-newline translation, so a ``\r``
     inside a value (``ssh -G`` prints quoted values raw) is not mistaken for a line break.
     """
-    if keep_newlines and input_text is None and stdin_devnull and env is None and _CAN_SPAWN:
-        return _run_spawned(argv, timeout)
+    if input_text is None and stdin_devnull and env is None and _CAN_SPAWN:
+        return _run_spawned(argv, timeout, keep_newlines=keep_newlines)
     import subprocess  # noqa: PLC0415 (commands that run nothing, like `list`, skip its import)
 
     full_env = None if env is None else {**os.environ, **env}
@@ -98,15 +98,18 @@ def run(
         ) from err
 
 
-# ``ssh -G`` (the check of every change) runs through posix_spawn: the same process with the
-# same output, without importing subprocess (about 4 ms of `sshjup add`, with selectors,
-# signal and threading). POSIX only; elsewhere, and for anything with input or another
-# environment, subprocess runs it.
+# A run with no input and the process's own environment (``ssh -G``, the check of every
+# change, and ``ssh -V``) goes through posix_spawn: the same process with the same output,
+# without importing subprocess (about 4 ms of `sshjup add`, with selectors, signal and
+# threading). POSIX only; elsewhere, and for anything with input or another environment,
+# subprocess runs it.
 _CAN_SPAWN = hasattr(os, "posix_spawnp") and hasattr(os, "waitstatus_to_exitcode")
 
 
-def _run_spawned(argv: Sequence[str], timeout: float) -> Completed:
-    """``run(argv, keep_newlines=True)``: stdin from /dev/null, stdout and stderr captured."""
+def _run_spawned(argv: Sequence[str], timeout: float, *, keep_newlines: bool) -> Completed:
+    """``run(argv)`` with stdin from /dev/null: stdout and stderr captured, decoded as
+    subprocess decodes them (without ``keep_newlines``, ``\r\n`` and ``\r`` become ``\n``, as
+    in its text mode)."""
     import select  # noqa: PLC0415
     import time  # noqa: PLC0415
 
@@ -162,12 +165,10 @@ def _run_spawned(argv: Sequence[str], timeout: float) -> Completed:
     if status is None:
         msg = f"`{argv[0]}` did not finish within {timeout:.0f} s"
         raise SshjupError(msg, hint="check the network and the remote host, then try again")
-    return Completed(
-        list(argv),
-        os.waitstatus_to_exitcode(status),
-        b"".join(chunks[out_r]).decode("utf-8", "replace"),
-        b"".join(chunks[err_r]).decode("utf-8", "replace"),
-    )
+    stdout, stderr = (b"".join(chunks[fd]).decode("utf-8", "replace") for fd in (out_r, err_r))
+    if not keep_newlines:
+        stdout, stderr = (t.replace("\r\n", "\n").replace("\r", "\n") for t in (stdout, stderr))
+    return Completed(list(argv), os.waitstatus_to_exitcode(status), stdout, stderr)
 
 
 def _kill(pid: int) -> None:

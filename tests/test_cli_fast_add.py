@@ -323,3 +323,30 @@ def test_an_apply_that_would_ask_on_a_terminal_goes_to_click(
     monkeypatch.setattr(sys, "stdin", Terminal())
     assert fast.run(["apply", str(inventories / "two.yaml")]) is None
     assert not (Path(os.environ["HOME"]) / ".ssh" / "config").exists()  # nothing done
+
+
+def test_an_add_imports_none_of_the_modules_it_was_made_to_skip(tmp_path: Path) -> None:
+    """What each skipped import saved is in bench/README.md: click (the fast path), dataclasses
+    and inspect (sshjup/records.py), subprocess (ssh -G through posix_spawn), threading (the
+    background fsyncs on a bare thread), typing and yaml."""
+    skipped = ("click", "dataclasses", "inspect", "subprocess", "threading", "typing", "yaml")
+    code = PLAIN.replace(
+        "main()\n",
+        "import atexit, os\n"
+        f"atexit.register(lambda: open(os.environ['MARK'], 'w').write(' '.join("
+        f"m for m in {skipped!r} if m in sys.modules)))\n"
+        "try:\n    main()\nfinally:\n    atexit._run_exitfuncs()\n",
+    )
+    home = Path(os.environ["HOME"])
+    (home / ".ssh" / "config").write_text(USER_CONTENT)
+    mark = tmp_path / "mark"
+    code_, _, err = _run(code, ["add", "gpu.example.org", "--user", "alice"], mark)
+    assert code_ == 0, err
+    expected = "" if fast_spawn() else "subprocess"
+    assert mark.read_text() == expected
+
+
+def fast_spawn() -> bool:
+    from sshjup import proc
+
+    return proc._CAN_SPAWN

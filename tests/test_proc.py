@@ -27,15 +27,17 @@ SCRIPT = (
 )
 
 
+@pytest.mark.parametrize("keep", [True, False], ids=["keep_newlines", "text"])
 @pytest.mark.parametrize("code", [0, 3, 255])
-def test_it_captures_what_subprocess_captures(code: int) -> None:
+def test_it_captures_what_subprocess_captures(code: int, keep: bool) -> None:
     argv = [sys.executable, "-c", SCRIPT, "an arg", str(code)]
-    spawned = proc.run(argv, keep_newlines=True)
-    classic = proc.run(argv, keep_newlines=True, env={})
+    spawned = proc.run(argv, keep_newlines=keep)
+    classic = proc.run(argv, keep_newlines=keep, env={})
     assert spawned == classic
     assert spawned.returncode == code
-    assert spawned.stdout.startswith("out\r\nline\u2028two\n")
-    assert len(spawned.stdout) == 200000 + 14
+    first = "out\r\nline\u2028two\n" if keep else "out\nline\u2028two\n"
+    assert spawned.stdout.startswith(first)
+    assert len(spawned.stdout) == 200000 + len(first)
     assert spawned.stderr == "err: |an arg"  # (stdin is /dev/null)
 
 
