@@ -48,13 +48,16 @@ def run(
     env: Mapping[str, str] | None = None,
     stdin_devnull: bool = True,
     keep_newlines: bool = False,
+    quick: bool = False,
 ) -> Completed:
     """Run ``argv`` to completion and capture its output (text, undecodable bytes replaced).
 
     ``keep_newlines``: decode the output without universal-newline translation, so a ``\r``
     inside a value (``ssh -G`` prints quoted values raw) is not mistaken for a line break.
+    ``quick``: a short run that starts nothing that outlives it (``ssh -G``, ``ssh -V``), so
+    it may go through posix_spawn (see below).
     """
-    if input_text is None and stdin_devnull and env is None and _CAN_SPAWN:
+    if quick and input_text is None and stdin_devnull and env is None and _CAN_SPAWN:
         return _run_spawned(argv, timeout, keep_newlines=keep_newlines)
     import subprocess  # noqa: PLC0415 (commands that run nothing, like `list`, skip its import)
 
@@ -98,12 +101,21 @@ def run(
         ) from err
 
 
-# A run with no input and the process's own environment (``ssh -G``, the check of every
-# change, and ``ssh -V``) goes through posix_spawn: the same process with the same output,
-# without importing subprocess (about 4 ms of `sshjup add`, with selectors, signal and
-# threading). POSIX only; elsewhere, and for anything with input or another environment,
-# subprocess runs it.
+# A quick run with no input and the process's own environment (``ssh -G``, the check of
+# every change, and ``ssh -V``) goes through posix_spawn: the same process with the same
+# output, without importing subprocess (about 4 ms of `sshjup add`, with selectors, signal
+# and threading). SIGPIPE and SIGXFSZ are reset in the child, as subprocess does. Unlike
+# subprocess, posix_spawn closes no inherited descriptor in the child: Python opens every
+# descriptor of its own non-inheritable, and a quick run ends before the caller does, so a
+# descriptor sshjup itself inherited cannot be kept open by it. Anything that may outlive
+# the call (a master, a session) runs through subprocess. POSIX only.
 _CAN_SPAWN = hasattr(os, "posix_spawnp") and hasattr(os, "waitstatus_to_exitcode")
+if _CAN_SPAWN:
+    import _signal  # type: ignore[import-not-found]  # (the C module: no enums to build)
+
+    _DEFAULT_IN_CHILD = tuple(
+        getattr(_signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(_signal, name)
+    )
 
 
 def _run_spawned(argv: Sequence[str], timeout: float, *, keep_newlines: bool) -> Completed:
@@ -125,6 +137,7 @@ def _run_spawned(argv: Sequence[str], timeout: float, *, keep_newlines: bool) ->
                 (os.POSIX_SPAWN_DUP2, out_w, 1),
                 (os.POSIX_SPAWN_DUP2, err_w, 2),
             ],
+            setsigdef=_DEFAULT_IN_CHILD,
         )
     except FileNotFoundError as err:
         for fd in (out_r, out_w, err_r, err_w):

@@ -1,6 +1,6 @@
 """sshjup.proc.run: the posix_spawn path (``ssh -G``'s) gives what the subprocess path gives.
 
-``run(argv, keep_newlines=True)`` with no input and no environment of its own runs without
+``run(argv, quick=True)`` with no input and no environment of its own runs without
 subprocess where posix_spawn exists; ``env={}`` (the same environment, as a copy) takes the
 subprocess path. Both run the same real programs here.
 """
@@ -31,7 +31,7 @@ SCRIPT = (
 @pytest.mark.parametrize("code", [0, 3, 255])
 def test_it_captures_what_subprocess_captures(code: int, keep: bool) -> None:
     argv = [sys.executable, "-c", SCRIPT, "an arg", str(code)]
-    spawned = proc.run(argv, keep_newlines=keep)
+    spawned = proc.run(argv, keep_newlines=keep, quick=True)
     classic = proc.run(argv, keep_newlines=keep, env={})
     assert spawned == classic
     assert spawned.returncode == code
@@ -44,7 +44,7 @@ def test_it_captures_what_subprocess_captures(code: int, keep: bool) -> None:
 def test_a_missing_program_is_tool_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolMissing, match="`ssh` was not found on PATH"):
-        proc.run(["ssh", "-G", "x"], keep_newlines=True)
+        proc.run(["ssh", "-G", "x"], keep_newlines=True, quick=True)
 
 
 def test_a_program_that_outlives_the_timeout_is_killed(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_a_program_that_outlives_the_timeout_is_killed(tmp_path: Path) -> None:
     )
     start = time.monotonic()
     with pytest.raises(SshjupError, match="did not finish within 3 s"):
-        proc.run([sys.executable, "-c", script], keep_newlines=True, timeout=3.0)
+        proc.run([sys.executable, "-c", script], keep_newlines=True, timeout=3.0, quick=True)
     assert time.monotonic() - start < 10
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):  # killed and reaped: no zombie is left either
@@ -66,5 +66,13 @@ def test_no_descriptor_is_left_open() -> None:
     if before is None:
         pytest.skip("no /proc/self/fd here")
     for _ in range(5):
-        proc.run([sys.executable, "-c", "print(1)"], keep_newlines=True)
+        proc.run([sys.executable, "-c", "print(1)"], keep_newlines=True, quick=True)
     assert set(os.listdir("/proc/self/fd")) == before
+
+
+def test_the_child_gets_sigpipe_back_as_subprocess_gives_it() -> None:
+    """Python ignores SIGPIPE; a child that writes into a closed pipe must die of it."""
+    script = "import signal; print(signal.getsignal(signal.SIGPIPE) == signal.SIG_DFL)"
+    spawned = proc.run([sys.executable, "-S", "-c", script], quick=True)
+    classic = proc.run([sys.executable, "-S", "-c", script], env={})
+    assert spawned.stdout == classic.stdout

@@ -34,7 +34,7 @@ def capabilities() -> Capabilities:
     key = _binary_key()
     text = _cached_version(key) if key else None
     if text is None:
-        result = proc.run(["ssh", "-V"], timeout=10.0)
+        result = proc.run(["ssh", "-V"], timeout=10.0, quick=True)
         text = (result.stderr or "") + (result.stdout or "")
         if key:
             _save_version(key, text)
@@ -135,7 +135,9 @@ def resolve(config_file: Path, alias: str, *, use_default: bool = False) -> Reso
     """Run ``ssh -G`` for ``alias`` on ``config_file`` (with ``-F`` unless ``use_default``)."""
     argv = ["ssh"] if use_default else ["ssh", "-F", str(config_file)]
     try:
-        result = proc.run([*argv, "-G", "--", alias], timeout=SSH_G_TIMEOUT, keep_newlines=True)
+        result = proc.run(
+            [*argv, "-G", "--", alias], timeout=SSH_G_TIMEOUT, keep_newlines=True, quick=True
+        )
     except ToolMissing:
         raise
     if result.returncode != 0:
