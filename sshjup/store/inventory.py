@@ -95,10 +95,90 @@ def load(path: Path) -> Inventory | None:
 
 def loads(text: str, source: str) -> Inventory:
     """Parse and validate inventory text; errors say ``source:line: what, fix``."""
+    quick = _usual_inventory(text)
+    if quick is not None:
+        return quick
     root = _plain_compose(text)
     if root is None:
         root = _yaml_compose(text, source)
     return _from_root(root, source)
+
+
+# --- the usual inventory, read straight into Targets ------------------------------------------
+#
+# What sshjup writes for hosts of plain values (and what most hand-written files look like):
+# `version: 1`, `hosts:`, then per host its name and its plain `key: value` lines in the order
+# dumps writes them. One pattern match per host reads it; anything else (another order, a
+# comment, a quote, a list, a bad value) returns None and the reader below takes the text, so
+# every error is its error, with its line and hint.
+
+_W = r"((?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*)"  # a word _plain_text may take for text
+_N = r"([1-9][0-9]{0,5})"  # a decimal number YAML reads as an int (validate_port checks range)
+_B = r"(true|false)"
+_USUAL_HOST = re.compile(
+    r"  ([a-z0-9][a-z0-9._-]{0,58}):\n"
+    rf"    hostname: {_W}\n"
+    rf"(?:    user: {_W}\n)?"
+    rf"(?:    port: {_N}\n)?"
+    rf"(?:    identity_file: {_W}\n)?"
+    rf"(?:    proxy_jump: {_W}\n)?"
+    rf"(?:    local_port: {_N}\n)?"
+    rf"(?:    remote_port: {_N}\n)?"
+    rf"(?:    remote_socket: {_W}\n)?"
+    rf"(?:    putty: {_B}\n)?"
+    rf"(?:    companion: {_B}\n)?"
+)
+_USUAL_TOP = "version: 1\nhosts:\n"
+
+
+def _usual_inventory(text: str) -> Inventory | None:
+    """The Inventory :func:`loads` reads from ``text`` when it has the usual form, else None
+    (and None when a value is refused: the general reader then names its line)."""
+    at = 0
+    while text.startswith("#", at):  # comment lines at the top (HEADER)
+        end = text.find("\n", at)
+        if end < 0 or not text[at:end].isprintable():  # (what YAML reads as a comment line)
+            return None
+        at = end + 1
+    if not text.startswith(_USUAL_TOP, at):
+        return None
+    at += len(_USUAL_TOP)
+    size = len(text)
+    if at == size:
+        return None  # (`hosts:` alone is null: the general reader says what that means)
+    hosts: dict[str, Target] = {}
+    match = _USUAL_HOST.match
+    plain = _plain_text
+    jupyter = JupyterSpec()
+    try:
+        while at < size:
+            m = match(text, at)
+            if m is None:
+                return None
+            name, hostname, user, port, key, jump, local, remote, socket, putty, comp = m.groups()
+            if name in hosts or not plain(name) or not plain(hostname):
+                return None
+            for word in (user, key, jump, socket):
+                if word is not None and not plain(word):
+                    return None
+            hosts[name] = Target.plain(
+                name,
+                hostname,
+                DEFAULT_LOCAL_PORT if local is None else int(local),
+                DEFAULT_REMOTE_PORT if remote is None else int(remote),
+                remote_socket=socket,
+                user=user,
+                port=None if port is None else int(port),
+                identity_file=key,
+                proxy_jump=jump,
+                putty=None if putty is None else putty == "true",
+                companion=comp == "true",
+                jupyter=jupyter,
+            )
+            at = m.end()
+    except InvalidInput:
+        return None
+    return Inventory(hosts)
 
 
 def _yaml_compose(text: str, source: str) -> Any:
@@ -278,22 +358,17 @@ def _target_quick(name: str, node: Any) -> Target | None:
             return None
     if "hostname" not in values:
         return None
-    forward = Forward(
+    return Target.plain(
+        name,
+        values["hostname"],
         values.get("local_port", DEFAULT_LOCAL_PORT),
         values.get("remote_port", DEFAULT_REMOTE_PORT),
         remote_socket=values.get("remote_socket"),
-    )
-    return Target(
-        name=name,
-        hostname=values["hostname"],
-        forwards=(forward,),
         user=values.get("user"),
         port=values.get("port"),
         identity_file=values.get("identity_file"),
         proxy_jump=values.get("proxy_jump"),
         putty=values.get("putty"),
-        jupyter=JupyterSpec(),
-        ssh_options=(),
     )
 
 
