@@ -796,8 +796,45 @@ def test_the_bench_inventory_is_read_by_the_usual_reader() -> None:
     finally:
         sys.path.pop(0)
     text = inventory_yaml(50)
+    assert len(text) >= inventory._USUAL_MIN_SIZE  # (loads takes the shortcut)
     assert _usual_agrees(text)
     assert _usual_agrees(inventory.dumps(inventory.loads(text, "x")))
+    rng = random.Random(99)
+    lines = text.split("\n")[:-1]
+    for _ in range(300):  # one hand edit in a file loads reads with the shortcut
+        _usual_agrees(_joined(rng, _hostile_edit(rng, lines)))
+
+
+def _plain_text_before(value: str) -> bool:
+    """inventory._plain_text as it was, in steps (now one pattern)."""
+    import re
+
+    low = value.lower()
+    if not re.fullmatch(r"(?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*", value):
+        return False
+    if low in {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}:
+        return False
+    if low == value.upper():  # no letter
+        return re.fullmatch(r"[0-9]+(?:\.[0-9]+){2,}", value) is not None
+    if low[:2] in ("0x", "0b", "0o"):
+        return False
+    other = low.replace("e", "")
+    return other != other.upper()
+
+
+def test_the_plain_word_pattern_takes_what_the_steps_took() -> None:
+    rng = random.Random(41)
+    alphabet = "aeEbxXoO0159./~@+-_:yYnNsStTrRuUfFlL \n\u017f\u212a\u0130"
+    words = ["yes", "No", "ON", "oFf", "NULL", "y", "n", "true", "False", "0x1f", "0X1", "0b1"]
+    words += ["0o7", "0O7", "1e3", "E5", "e", "1.2.3", "1.2", "10.0.0.5", "~/x", "~x", "/a", ""]
+    words += ["nul\u017f", "\u212aey", "yes\n", "a\n", "1.2.3\n", "o\u0130n"]
+    words += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 7))) for _ in range(60000)]
+    taken = 0
+    for word in words:
+        inventory._plain_text.cache_clear()
+        assert inventory._plain_text(word) == _plain_text_before(word), repr(word)
+        taken += _plain_text_before(word)
+    assert taken > 1000
 
 
 @pytest.mark.parametrize(

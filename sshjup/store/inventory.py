@@ -95,7 +95,7 @@ def load(path: Path) -> Inventory | None:
 
 def loads(text: str, source: str) -> Inventory:
     """Parse and validate inventory text; errors say ``source:line: what, fix``."""
-    quick = _usual_inventory(text)
+    quick = _usual_inventory(text) if len(text) >= _USUAL_MIN_SIZE else None
     if quick is not None:
         return quick
     root = _plain_compose(text)
@@ -115,7 +115,7 @@ def loads(text: str, source: str) -> Inventory:
 _W = r"((?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*)"  # a word _plain_text may take for text
 _N = r"([1-9][0-9]{0,5})"  # a decimal number YAML reads as an int (validate_port checks range)
 _B = r"(true|false)"
-_USUAL_HOST = re.compile(
+_USUAL_HOST_PATTERN = (
     r"  ([a-z0-9][a-z0-9._-]{0,58}):\n"
     rf"    hostname: {_W}\n"
     rf"(?:    user: {_W}\n)?"
@@ -128,7 +128,11 @@ _USUAL_HOST = re.compile(
     rf"(?:    putty: {_B}\n)?"
     rf"(?:    companion: {_B}\n)?"
 )
+_USUAL_HOST: list[re.Pattern[str]] = []  # (compiled when first used: about 0.4 ms)
 _USUAL_TOP = "version: 1\nhosts:\n"
+# Below about 40 hosts the compile costs more than the shortcut saves: the general reader
+# reads those (the same Inventory, the same errors).
+_USUAL_MIN_SIZE = 4096
 
 
 def _usual_inventory(text: str) -> Inventory | None:
@@ -147,7 +151,9 @@ def _usual_inventory(text: str) -> Inventory | None:
     if at == size:
         return None  # (`hosts:` alone is null: the general reader says what that means)
     hosts: dict[str, Target] = {}
-    match = _USUAL_HOST.match
+    if not _USUAL_HOST:
+        _USUAL_HOST.append(re.compile(_USUAL_HOST_PATTERN))
+    match = _USUAL_HOST[0].match
     plain = _plain_text
     jupyter = JupyterSpec()
     try:
@@ -573,25 +579,20 @@ def _node(nodes: Any, value: Any) -> Any:
 
 # Words YAML 1.1 writes without quotes and reads back as the same text: a letter, digit, / or ~/
 # first, then letters, digits and ``. _ / @ + -``; not a bool or null word, no number or date.
-_PLAIN_WORD = re.compile(r"(?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*")
-_DOTTED_NUMBERS = re.compile(r"[0-9]+(?:\.[0-9]+){2,}")  # an IPv4 address: not a float
-_NOT_PLAIN_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
+# That is: such a word with a letter other than e (1.5e+3 is a float) and not 0x, 0b or 0o first
+# (hex, binary, octal), or numbers with two dots or more (an IPv4 address: not a float).
+_TEXT_WORD = re.compile(
+    r"(?!(?i:y|n|yes|no|true|false|on|off|null)\Z)"
+    r"(?:(?!0[xXbBoO])(?=.*?[A-DF-Za-df-z])(?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*"
+    r"|[0-9]+(?:\.[0-9]+){2,})"
+)
 _PLAIN_KEY_LINE = re.compile(r"( *)([A-Za-z0-9][A-Za-z0-9._/@+-]*):(?: (.*))?")
 
 
 @functools.lru_cache(maxsize=8192)  # (a dump after a load asks about the same words)
 def _plain_text(value: str) -> bool:
     """True when YAML writes ``value`` unquoted and reads it back as this text."""
-    low = value.lower()
-    if not _PLAIN_WORD.fullmatch(value) or low in _NOT_PLAIN_WORDS:
-        return False
-    # (the pattern allows ASCII only: a text has a letter when lower and upper case differ)
-    if low == value.upper():  # no letter
-        return _DOTTED_NUMBERS.fullmatch(value) is not None
-    if low[:2] in ("0x", "0b", "0o"):
-        return False
-    other = low.replace("e", "")
-    return other != other.upper()  # a letter other than e (1.5e+3 is a float)
+    return _TEXT_WORD.fullmatch(value) is not None
 
 
 def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
