@@ -959,3 +959,39 @@ def test_what_the_validators_now_match_first_passes_the_checks_they_used_to_run_
                 assert value.isascii(), (kind, value)
                 assert not value.startswith("-") and "%" not in value, (kind, value)
     assert matched > 1000
+
+
+def test_the_usual_inventory_is_written_as_the_general_writer_writes_it() -> None:
+    rng = random.Random(31)
+    written = 0
+    for i in range(900):
+        if i % 3 == 2:  # the usual form, as loads reads it
+            inv = inventory.loads("\n".join(_usual_text(rng, rng.randint(1, 5))) + "\n", "x")
+        else:
+            inv = (_simple_inventory, _random_inventory)[i % 3](rng)
+        for name, t in list(inv.hosts.items()):
+            if rng.random() < 0.7:
+                continue
+            odd: dict[str, object] = rng.choice(
+                [
+                    {"companion": not name.startswith("jup-")},
+                    {"port": "22"},  # validate_port takes digits as text too
+                    {"putty": 1},  # not checked by Target
+                    {"forwards": (Forward("9999", 8889),)},
+                    {"forwards": (Forward(9999, 8889, remote_socket="/run/j.sock"),)},
+                    {"ssh_options": (("ConnectTimeout", "10"),)},
+                    {"jupyter": JupyterSpec(kind="notebook")},
+                ]
+            )
+            inv.hosts[name] = t.with_changes(**odd)
+        general = inventory._plain_dump(inventory.to_data(inv))
+        usual = inventory._usual_dump(inv)
+        if usual is not None:
+            written += 1
+            assert usual == general, inv
+        expected = inventory.HEADER + yaml.dump(
+            inventory.to_data(inv), Dumper=yaml.SafeDumper, sort_keys=False
+        )
+        assert inventory.dumps(inv) == expected, inv
+    assert written > 100
+    assert inventory._usual_dump(inventory.Inventory()) is None  # (yaml writes `hosts: {}`)

@@ -537,6 +537,9 @@ def _jupyter_data(spec: JupyterSpec) -> Mapping[str, Any]:
 
 
 def dumps(inventory: Inventory) -> str:
+    usual = _usual_dump(inventory)
+    if usual is not None:
+        return HEADER + usual
     data = to_data(inventory)
     plain = _plain_dump(data)
     if plain is not None:
@@ -593,6 +596,54 @@ _PLAIN_KEY_LINE = re.compile(r"( *)([A-Za-z0-9][A-Za-z0-9._/@+-]*):(?: (.*))?")
 def _plain_text(value: str) -> bool:
     """True when YAML writes ``value`` unquoted and reads it back as this text."""
     return _TEXT_WORD.fullmatch(value) is not None
+
+
+_DEFAULT_JUPYTER = JupyterSpec()
+
+
+def _usual_dump(inventory: Inventory) -> str | None:
+    """``_plain_dump(to_data(inventory))`` for hosts of one forward, no ssh options and the
+    default Jupyter (the usual form, which _usual_inventory reads back), written straight
+    from the Targets; None for anything else."""
+    if not inventory.hosts:
+        return None
+    plain = _plain_text
+    out = ["version: 1\nhosts:\n"]
+    add = out.append
+    for name, t in inventory.hosts.items():
+        if len(t.forwards) != 1 or t.ssh_options or t.jupyter != _DEFAULT_JUPYTER:
+            return None
+        if not plain(name) or not plain(t.hostname):
+            return None
+        add(f"  {name}:\n    hostname: {t.hostname}\n")
+        if t.user is not None:
+            if not plain(t.user):
+                return None
+            add(f"    user: {t.user}\n")
+        if t.port is not None:
+            if type(t.port) is not int:  # (validate_port also takes "22")
+                return None
+            add(f"    port: {t.port}\n")
+        for key, value in (("identity_file", t.identity_file), ("proxy_jump", t.proxy_jump)):
+            if value is not None:
+                if not plain(value):
+                    return None
+                add(f"    {key}: {value}\n")
+        forward = t.forwards[0]
+        if type(forward.local_port) is not int or type(forward.remote_port) is not int:
+            return None
+        add(f"    local_port: {forward.local_port}\n    remote_port: {forward.remote_port}\n")
+        if forward.remote_socket is not None:
+            if not plain(forward.remote_socket):
+                return None
+            add(f"    remote_socket: {forward.remote_socket}\n")
+        if t.putty is not None:
+            if not isinstance(t.putty, bool):  # (a Target does not check it)
+                return None
+            add("    putty: true\n" if t.putty else "    putty: false\n")
+        if t.companion:
+            add("    companion: true\n")
+    return "".join(out)
 
 
 def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
