@@ -668,27 +668,31 @@ def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
     return "".join(lines)
 
 
-@dataclass
-class _Mark:
-    """Where a node starts, as yaml's marks say it."""
-
-    line: int  # 0-based, as yaml's marks
-
-
-@dataclass
 class _Node:
-    """The part of a yaml node that the validation above reads."""
+    """The part of a yaml node that the validation above reads: ``tag``, ``value`` and
+    ``start_mark.line`` (the node is its own mark: one object a node, not two)."""
 
-    tag: str
-    value: Any
-    start_mark: _Mark
+    __slots__ = ("line", "tag", "value")
+
+    def __init__(self, tag: str, value: Any, line: int) -> None:
+        self.tag = tag
+        self.value = value
+        self.line = line  # 0-based, as yaml's marks
+
+    @property
+    def start_mark(self) -> _Node:
+        return self
+
+    def __repr__(self) -> str:
+        return f"_Node({self.tag!r}, {self.value!r}, line={self.line})"
 
 
 def _plain_compose(text: str) -> _Node | None:
     """What yaml.compose makes of ``text`` when it has the form _plain_dump writes (comment
     lines at the top allowed), else None."""
-    root = _Node(_MAP_TAG, [], _Mark(0))
+    root = _Node(_MAP_TAG, [], 0)
     stack: list[tuple[int, _Node]] = [(-1, root)]
+    maps = [root]
     lines = text.split("\n")
     if lines[-1] != "":
         return None  # (sshjup's files end with a newline)
@@ -709,36 +713,26 @@ def _plain_compose(text: str) -> _Node | None:
             return None
         if not _plain_text(key):
             return None
-        mark = _Mark(number)
         if not parent.value:
-            parent.start_mark = mark  # (yaml marks a block mapping where its first key is)
-        key_node = _Node(_STR_TAG, key, mark)
+            parent.line = number  # (yaml marks a block mapping where its first key is)
+        key_node = _Node(_STR_TAG, key, number)
         if value is None:
-            child = _Node(_MAP_TAG, [], mark)
+            child = _Node(_MAP_TAG, [], number)
             parent.value.append((key_node, child))
             stack.append((depth, child))
+            maps.append(child)
         elif value.isascii() and value.isdigit() and value[0] != "0":
-            parent.value.append((key_node, _Node(_INT_TAG, value, mark)))
+            parent.value.append((key_node, _Node(_INT_TAG, value, number)))
         elif value in ("true", "false"):
-            parent.value.append((key_node, _Node(_BOOL_TAG, value, mark)))
+            parent.value.append((key_node, _Node(_BOOL_TAG, value, number)))
         elif _plain_text(value):
-            parent.value.append((key_node, _Node(_STR_TAG, value, mark)))
+            parent.value.append((key_node, _Node(_STR_TAG, value, number)))
         else:
             return None
-    if not root.value or any(_empty_map(n) for n in _maps(root)):
-        return None  # (`key:` with nothing under it is null in YAML)
+    for node in maps:
+        if not node.value:
+            return None  # (`key:` with nothing under it is null in YAML; so is an empty file)
     return root
-
-
-def _maps(node: _Node) -> Iterable[_Node]:
-    for _, value in node.value:
-        if value.tag == _MAP_TAG:
-            yield value
-            yield from _maps(value)
-
-
-def _empty_map(node: _Node) -> bool:
-    return not node.value
 
 
 def save(inventory: Inventory, path: Path) -> None:
