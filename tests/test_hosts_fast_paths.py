@@ -772,6 +772,33 @@ def test_the_usual_inventory_is_read_as_yaml_and_the_general_reader_read_it() ->
     assert taken > 700  # (the shortcut is taken on the usual form; "e5" goes to yaml)
 
 
+def _shuffled_keys(rng: random.Random, lines: list[str]) -> list[str]:
+    """The same hosts with each host's key lines in another order."""
+    out: list[str] = []
+    keys: list[str] = []
+    for line in [*lines, ""]:
+        if line.startswith("    "):
+            keys.append(line)
+            continue
+        rng.shuffle(keys)
+        out += keys
+        keys = []
+        out.append(line)
+    return out[:-1]
+
+
+def test_hosts_with_their_keys_in_any_order_are_read_as_yaml_reads_them() -> None:
+    rng = random.Random(808)
+    taken = 0
+    for _ in range(1500):
+        lines = _shuffled_keys(rng, _usual_text(rng, rng.randint(1, 5)))
+        taken += _usual_agrees("\n".join(lines) + "\n")
+        for _ in range(rng.randint(1, 3)):
+            lines = _hostile_edit(rng, lines)
+        _usual_agrees(_joined(rng, lines))
+    assert taken > 700
+
+
 def test_what_sshjup_writes_is_read_by_the_usual_reader_or_given_to_the_general_one() -> None:
     rng = random.Random(17)
     taken = 0

@@ -107,10 +107,11 @@ def loads(text: str, source: str) -> Inventory:
 # --- the usual inventory, read straight into Targets ------------------------------------------
 #
 # What sshjup writes for hosts of plain values (and what most hand-written files look like):
-# `version: 1`, `hosts:`, then per host its name and its plain `key: value` lines in the order
-# dumps writes them. One pattern match per host reads it; anything else (another order, a
-# comment, a quote, a list, a bad value) returns None and the reader below takes the text, so
-# every error is its error, with its line and hint.
+# `version: 1`, `hosts:`, then per host its name and its plain `key: value` lines. One pattern
+# match per host reads them in the order dumps writes them; a host whose keys come in another
+# order is read line by line. Anything else (a comment or blank line, a quote, a list, a key
+# twice, a bad value) returns None and the reader below takes the text, so every error is its
+# error, with its line and hint.
 
 _W = r"((?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*)"  # a word _plain_text may take for text
 _N = r"([1-9][0-9]{0,5})"  # a decimal number YAML reads as an int (validate_port checks range)
@@ -128,7 +129,23 @@ _USUAL_HOST_PATTERN = (
     rf"(?:    putty: {_B}\n)?"
     rf"(?:    companion: {_B}\n)?"
 )
-_USUAL_HOST: list[re.Pattern[str]] = []  # (compiled when first used: about 0.4 ms)
+_ANY_ORDER_PATTERN = r"  ([a-z0-9][a-z0-9._-]{0,58}):\n((?:    [a-z_]+: [^\n]*\n)+)"
+_USUAL_HOST: list[re.Pattern[str]] = []  # (both compiled when first used: about 0.5 ms)
+_USUAL_KEYS = (
+    "hostname",
+    "user",
+    "port",
+    "identity_file",
+    "proxy_jump",
+    "local_port",
+    "remote_port",
+    "remote_socket",
+    "putty",
+    "companion",
+)  # (the groups of _USUAL_HOST_PATTERN after the name, in its order)
+_USUAL_KEY_SET = frozenset(_USUAL_KEYS)
+_USUAL_NUMBERS = frozenset({"port", "local_port", "remote_port"})
+_USUAL_BOOLS = frozenset({"putty", "companion"})
 _USUAL_TOP = "version: 1\nhosts:\n"
 # Below about 40 hosts the compile costs more than the shortcut saves: the general reader
 # reads those (the same Inventory, the same errors).
@@ -152,16 +169,25 @@ def _usual_inventory(text: str) -> Inventory | None:
         return None  # (`hosts:` alone is null: the general reader says what that means)
     hosts: dict[str, Target] = {}
     if not _USUAL_HOST:
-        _USUAL_HOST.append(re.compile(_USUAL_HOST_PATTERN))
+        _USUAL_HOST.extend((re.compile(_USUAL_HOST_PATTERN), re.compile(_ANY_ORDER_PATTERN)))
     match = _USUAL_HOST[0].match
+    match_any_order = _USUAL_HOST[1].match
     plain = _plain_text
     jupyter = JupyterSpec()
     try:
         while at < size:
             m = match(text, at)
-            if m is None:
-                return None
-            name, hostname, user, port, key, jump, local, remote, socket, putty, comp = m.groups()
+            if m is not None and not text.startswith("    ", m.end()):
+                name, hostname, user, port, key, jump, local, remote, socket, putty, comp = (
+                    m.groups()
+                )
+            else:  # (keys in another order, or one the pattern does not take)
+                m = match_any_order(text, at)
+                fields = None if m is None else _any_order(m.group(2))
+                if m is None or fields is None:
+                    return None
+                name = m.group(1)
+                hostname, user, port, key, jump, local, remote, socket, putty, comp = fields
             if name in hosts or not plain(name) or not plain(hostname):
                 return None
             for word in (user, key, jump, socket):
@@ -185,6 +211,28 @@ def _usual_inventory(text: str) -> Inventory | None:
     except InvalidInput:
         return None
     return Inventory(hosts)
+
+
+def _any_order(body: str) -> tuple[Any, ...] | None:
+    """The values of a host's ``    key: value`` lines as _USUAL_HOST_PATTERN's groups give
+    them (in _USUAL_KEYS' order, None where absent; text is checked by the caller), or None
+    for a key that is not one of them or is there twice, a number that is not plain decimal
+    and a true/false that is neither."""
+    values: dict[str, str] = {}
+    for line in body[4:-1].split("\n    "):
+        key, _, value = line.partition(": ")
+        if key in values or key not in _USUAL_KEY_SET:
+            return None
+        if key in _USUAL_NUMBERS:
+            decimal = value.isascii() and value.isdigit() and value[0] != "0"
+            if not decimal or len(value) > 6:  # noqa: PLR2004 (at most 6 digits, as _N)
+                return None
+        elif key in _USUAL_BOOLS and value not in ("true", "false"):
+            return None
+        values[key] = value
+    if "hostname" not in values:
+        return None
+    return tuple(values.get(k) for k in _USUAL_KEYS)
 
 
 def _yaml_compose(text: str, source: str) -> Any:
