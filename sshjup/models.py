@@ -74,6 +74,8 @@ def _reject_control(field_name: str, value: str, hint: str | None = None) -> Non
 
 def validate_name(value: str, field_name: str = "name") -> str:
     """A host name as the user types it (``gpu``); the ssh alias is ``jup-`` + name."""
+    if _NAME_RE.fullmatch(value):
+        return value  # (only characters _reject_control lets through: the usual case, first)
     _reject_control(field_name, value)
     if not _NAME_RE.fullmatch(value):
         msg = (
@@ -86,6 +88,8 @@ def validate_name(value: str, field_name: str = "name") -> str:
 
 def validate_hostname(value: str, field_name: str = "hostname") -> str:
     """An IP address or an LDH DNS name; nothing that ssh would expand or split."""
+    if _DNS_RE.fullmatch(value):
+        return value  # (letters, digits, '-' inside a label and '.': none of the checks below)
     _reject_control(field_name, value)
     if value.startswith("-"):
         msg = f"{field_name}: {value!r} must not start with '-'"
@@ -94,8 +98,6 @@ def validate_hostname(value: str, field_name: str = "hostname") -> str:
         # ipaddress accepts any IPv6 scope id ("fe80::1%$HOME"); ssh would expand the "%".
         msg = f"{field_name}: {value!r} must not contain '%' (IPv6 scope ids are not supported)"
         raise InvalidInput(msg, hint="give a DNS name or an IP address without a scope id")
-    if _DNS_RE.fullmatch(value):
-        return value  # (an IPv4 address is one too): no need to try ipaddress and its errors
     import ipaddress  # noqa: PLC0415 (only for what is no DNS name: IPv6)
 
     try:
@@ -111,6 +113,8 @@ def validate_hostname(value: str, field_name: str = "hostname") -> str:
 
 
 def validate_user(value: str, field_name: str = "user") -> str:
+    if _USER_RE.fullmatch(value):
+        return value  # (only characters _reject_control lets through: the usual case, first)
     _reject_control(field_name, value)
     if not _USER_RE.fullmatch(value):
         msg = (
@@ -434,9 +438,62 @@ class Target:
         if self.companion and self.name.startswith(ALIAS_PREFIX):
             msg = f"{self.name}: a companion alias cannot start with {ALIAS_PREFIX!r}"
             raise InvalidInput(msg, hint="give the host a name without it (--name)")
-        if any(f.remote_socket is not None for f in self.forwards[1:]):
-            msg = f"{self.name}: only the Jupyter forward can go to a Unix socket"
-            raise InvalidInput(msg, hint="use --remote-socket for the Jupyter forward")
+        for fwd in self.forwards[1:]:
+            if fwd.remote_socket is not None:
+                msg = f"{self.name}: only the Jupyter forward can go to a Unix socket"
+                raise InvalidInput(msg, hint="use --remote-socket for the Jupyter forward")
+
+    @classmethod
+    def plain(
+        cls,
+        name: str,
+        hostname: str,
+        local_port: int,
+        remote_port: int,
+        *,
+        remote_socket: str | None = None,
+        user: str | None = None,
+        port: int | None = None,
+        identity_file: str | None = None,
+        proxy_jump: str | None = None,
+        putty: bool | None = None,
+        companion: bool = False,
+        jupyter: JupyterSpec | None = None,
+    ) -> Target:
+        """``Target(name=name, ..., forwards=(Forward(local_port, remote_port,
+        remote_socket=remote_socket),), ...)``: equal to it and checked by the same
+        ``__post_init__`` methods, built without the frozen ``__init__``'s one
+        ``object.__setattr__`` per field (about half the cost of a Target: the inventory
+        reader makes one per host)."""
+        forward = object.__new__(Forward)
+        forward.__dict__.update(
+            {
+                "local_port": local_port,
+                "remote_port": remote_port,
+                "remote_host": "localhost",
+                "bind": "127.0.0.1",
+                "remote_socket": remote_socket,
+            }
+        )
+        forward.__post_init__()
+        target = object.__new__(cls)
+        target.__dict__.update(
+            {
+                "name": name,
+                "hostname": hostname,
+                "forwards": (forward,),
+                "user": user,
+                "port": port,
+                "identity_file": identity_file,
+                "proxy_jump": proxy_jump,
+                "putty": putty,
+                "jupyter": JupyterSpec() if jupyter is None else jupyter,
+                "ssh_options": (),
+                "companion": companion,
+            }
+        )
+        target.__post_init__()
+        return target
 
     @property
     def alias(self) -> str:

@@ -17,7 +17,8 @@ behaviour (tests/test_records.py compares both on every point):
   ``__match_args__``, and for a frozen record a ``__setattr__``/``__delattr__`` that raise
   :class:`FrozenInstanceError` (an ``AttributeError``, as the real one is);
 * ``field(default=...)``, ``field(default_factory=...)``, ``field(repr=False)``;
-* ``replace(record, **changes)`` and ``asdict(record)``.
+* ``replace(record, **changes)``, ``asdict(record)`` and ``fields(record)`` (each field's
+  ``name``).
 
 Anything else (``ClassVar`` or ``InitVar`` fields, ``order=True``, ``slots=True``,
 ``kw_only``) is refused when the class is made, so it cannot silently differ.
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # (mypy takes it as True: it checks the real dataclasses)
 if TYPE_CHECKING:
-    from dataclasses import asdict, dataclass, field, replace
+    from dataclasses import asdict, dataclass, field, fields, replace
 else:
 
     class FrozenInstanceError(AttributeError):
@@ -175,6 +176,14 @@ else:
         values.update(changes)
         return type(obj)(**values)
 
+    def fields(class_or_instance):
+        """The record's fields, in order (each with its ``name``)."""
+        specs = getattr(class_or_instance, "__record_fields__", None)
+        if specs is None:
+            msg = "must be called with a dataclass type or instance"
+            raise TypeError(msg)
+        return specs
+
     def asdict(obj):
         """The record ``obj`` as a dict, records, lists, tuples and dicts inside it too."""
         if getattr(type(obj), "__record_fields__", None) is None:
@@ -197,4 +206,4 @@ else:
         return copy.deepcopy(value)
 
 
-__all__ = ["asdict", "dataclass", "field", "replace"]
+__all__ = ["asdict", "dataclass", "field", "fields", "replace"]

@@ -15,13 +15,14 @@ import shutil
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from sshjup import hosts, models
 from sshjup.errors import ConfigParseError, InvalidInput
-from sshjup.models import Forward, Target
+from sshjup.models import Forward, JupyterSpec, Target
 from sshjup.ssh import openssh, sshconfig
 from sshjup.store import inventory
 from tests.conftest import corpus_dir
@@ -611,3 +612,413 @@ def test_the_quick_host_entry_reader_builds_what_the_checked_one_builds() -> Non
         assert outcomes[0] == outcomes[1], text
         checked += 1
     assert checked > 2000
+
+
+# --- the usual inventory, read straight into Targets -------------------------------------------
+
+
+def _outcome_of(read: Callable[[], object]) -> object:
+    """What a read gives: the Inventory's hosts, or the error's text, hint and exit code."""
+    try:
+        result = read()
+    except InvalidInput as err:
+        return ("error", type(err).__name__, err.message, err.hint, err.exit_code)
+    except ValueError as err:  # (an int of thousands of digits: Python refuses to convert it)
+        return ("ValueError", str(err))
+    assert isinstance(result, inventory.Inventory)
+    return result.hosts
+
+
+def _general_reader(text: str) -> object:
+    """The reader the usual-inventory shortcut skips: nodes (plain or yaml's), then _from_root."""
+
+    def read() -> inventory.Inventory:
+        root = inventory._plain_compose(text)
+        if root is None:
+            root = inventory._yaml_compose(text, "f.yaml")
+        return inventory._from_root(root, "f.yaml")
+
+    return _outcome_of(read)
+
+
+def _yaml_reader(text: str) -> object:
+    """yaml's own nodes, then _from_root: the reference for what the text means."""
+    return _outcome_of(lambda: inventory._from_root(inventory._yaml_compose(text, "f"), "f"))
+
+
+def _usual_agrees(text: str) -> bool:
+    """The shortcut gives up on ``text`` or reads what yaml and the general reader read;
+    loads gives what the general reader gives (Inventory or error, word for word)."""
+    quick = inventory._usual_inventory(text)
+    general = _general_reader(text)
+    assert _outcome_of(lambda: inventory.loads(text, "f.yaml")) == general, text
+    if quick is None:
+        return False
+    assert quick.hosts == general, text
+    assert quick.hosts == _yaml_reader(text), text
+    assert list(quick.hosts) == list(general), text  # (same order)  # type: ignore[arg-type]
+    return True
+
+
+_USUAL_VALUES = {
+    "hostname": ["gpu.example.org", "10.0.0.5", "node7.cluster.example.org", "on.example", "e5"],
+    "user": ["alice", "bob.b", "u_1", "a@b"],
+    "port": ["22", "2222", "65535"],
+    "identity_file": ["~/.ssh/id_ed25519", "/keys/k", "k+1"],
+    "proxy_jump": ["bastion", "u@j", "j.example.org"],
+    "local_port": ["8888", "9000", "10999"],
+    "remote_port": ["8889", "80"],
+    "remote_socket": ["/run/j.sock", "/home/a/.local/share/sshjup/jupyter-h.sock"],
+    "putty": ["true", "false"],
+    "companion": ["true", "false"],
+}
+_ODD_VALUES = [
+    "yes", "no", "on", "off", "y", "n", "Y", "NO", "True", "FALSE", "null", "~", "Null", "",
+    "0", "022", "0x1f", "0o7", "0b1", "1_000", "1e3", "1.5", ".inf", "-1", "+5", "1:30",
+    "2001-12-14", "70000", "999999", "1234567", "1" * 40, "'quoted'", '"quoted"', "a b",
+    "a\tb", "x # note", "x#y", "café.example.org", "ǅ", "a\u2028b", "a\x85b", "a\x07b",
+    "[1]", "{a: 1}", "&a x", "*a", "!!str x", "-x", "x:", "x: y", "%x", "a%b", "$HOME", "/a b",
+    "rel.sock", "/a//b", "-", "|", ">", "@x", "`x`", "a,,b", "u@b:22", "::1", "[::1]",
+]  # fmt: skip
+_ODD_NAMES = ["yes", "on", "null", "123", "0123", "1e3", "1.5", "jup-x", "Gpu", "x" * 60, "a b"]
+_ODD_NAMES += ["x" * 59, "a_b", "-a", ".a", "a..b", "'q'", "ü", "true", "~", "1:30", "0x1f"]
+
+
+def _usual_text(rng: random.Random, hosts: int) -> list[str]:
+    """An inventory in the usual form: HEADER, version, hosts, keys in dumps' order."""
+    lines = inventory.HEADER.splitlines() if rng.random() < 0.5 else []
+    lines += ["version: 1", "hosts:"]
+    names = set()
+    for i in range(hosts):
+        name = rng.choice([f"h{i}", f"node{i:04d}", f"n{i}.x", f"g-{i}", f"{i}a"])
+        if name in names:
+            name = f"h{i}"
+        names.add(name)
+        lines.append(f"  {name}:")
+        for key, values in _USUAL_VALUES.items():
+            if key == "hostname" or rng.random() < 0.3:
+                value = rng.choice(values)
+                if key == "local_port":
+                    value = str(9000 + i)
+                lines.append(f"    {key}: {value}")
+    return lines
+
+
+def _hostile_edit(rng: random.Random, lines: list[str]) -> list[str]:
+    """One hand edit of the kind a user (or an attacker) makes to an inventory."""
+    out = list(lines)
+    at = rng.randrange(len(out))
+    line = out[at]
+    key, sep, value = line.partition(": ")
+    choice = rng.randrange(16)
+    if choice == 0 and sep:  # an odd value
+        out[at] = f"{key}: {rng.choice(_ODD_VALUES)}"
+    elif choice == 1 and line.startswith("  ") and not line.startswith("   "):  # an odd name
+        out[at] = f"  {rng.choice(_ODD_NAMES)}:"
+    elif choice == 2:  # a duplicate line (a key or a whole host name twice)
+        out.insert(at, line)
+    elif choice == 3:  # a comment, at the top, inside or after a value
+        out.insert(at, rng.choice(["# note", "#", "  # note", "# ü\x85x", "#\x07", "#\ttab"]))
+    elif choice == 4:  # a tab or trailing space
+        out[at] = rng.choice([line.replace(" ", "\t", 1), line + " ", line + "\t"])
+    elif choice == 5:  # CRLF
+        out[at] = line + "\r"
+    elif choice == 6 and sep:  # a quoted value
+        out[at] = f'{key}: "{value}"' if rng.random() < 0.5 else f"{key}: '{value}'"
+    elif choice == 7:  # another order: swap two lines
+        other = rng.randrange(len(out))
+        out[at], out[other] = out[other], out[at]
+    elif choice == 8:  # a line gone
+        del out[at]
+    elif choice == 9:  # deeper nesting under this line
+        depth = len(line) - len(line.lstrip(" ")) + 2
+        out[at] = line.split(":")[0] + ":"
+        out[at + 1 : at + 1] = [" " * (depth + 2 * d) + f"k{d}:" for d in range(rng.randint(1, 60))]
+        out.insert(at + 1 + 60, " " * depth + "x: 1")
+    elif choice == 10:  # a key that needs quotes, or an unknown key
+        out.insert(
+            at, rng.choice(["    'user': alice", '    "hostname": x.org', "    colour: red"])
+        )
+    elif choice == 11:  # unicode line breaks and control characters inside a line
+        cut = rng.randrange(len(line) + 1)
+        odd = rng.choice(["\u2028", "\x85", "\x0b", "\x0c", "\x00", "\ufeff", "\u00a0", "\x1b"])
+        out[at] = line[:cut] + odd + line[cut:]
+    elif choice == 12:  # a leading zero or an out-of-range number
+        out[at] = line.replace(": ", rng.choice([": 0", ": 9", ": 99999"]), 1)
+    elif choice == 13:  # the version or the hosts line changed
+        out[at] = rng.choice(["version: 2", "version: '1'", "hosts: {}", "hosts: ~", "hosts:"])
+    elif choice == 14:  # other spacing
+        out[at] = rng.choice([" " + line, line[1:], line.replace(": ", ":  "), line + ":"])
+    else:  # a list or a map where a value was
+        out[at] = f"{key}:"
+        out.insert(at + 1, rng.choice(["    - 1:2", "      a: b", "    - x"]))
+    return out
+
+
+def _joined(rng: random.Random, lines: list[str]) -> str:
+    text = "\n".join(lines)
+    return rng.choice([text + "\n", text + "\n", text + "\n", text, text + "\n\n"])
+
+
+def test_the_usual_inventory_is_read_as_yaml_and_the_general_reader_read_it() -> None:
+    rng = random.Random(2026)
+    taken = 0
+    for _ in range(1500):
+        lines = _usual_text(rng, rng.randint(1, 4))
+        taken += _usual_agrees("\n".join(lines) + "\n")
+        for _ in range(rng.randint(1, 3)):
+            lines = _hostile_edit(rng, lines)
+        _usual_agrees(_joined(rng, lines))
+    assert taken > 700  # (the shortcut is taken on the usual form; "e5" goes to yaml)
+
+
+def _shuffled_keys(rng: random.Random, lines: list[str]) -> list[str]:
+    """The same hosts with each host's key lines in another order."""
+    out: list[str] = []
+    keys: list[str] = []
+    for line in [*lines, ""]:
+        if line.startswith("    "):
+            keys.append(line)
+            continue
+        rng.shuffle(keys)
+        out += keys
+        keys = []
+        out.append(line)
+    return out[:-1]
+
+
+def test_hosts_with_their_keys_in_any_order_are_read_as_yaml_reads_them() -> None:
+    rng = random.Random(808)
+    taken = 0
+    for _ in range(1500):
+        lines = _shuffled_keys(rng, _usual_text(rng, rng.randint(1, 5)))
+        taken += _usual_agrees("\n".join(lines) + "\n")
+        for _ in range(rng.randint(1, 3)):
+            lines = _hostile_edit(rng, lines)
+        _usual_agrees(_joined(rng, lines))
+    assert taken > 700
+
+
+def test_what_sshjup_writes_is_read_by_the_usual_reader_or_given_to_the_general_one() -> None:
+    rng = random.Random(17)
+    taken = 0
+    for i in range(600):
+        make = _simple_inventory if i % 2 else _random_inventory
+        inv = make(rng)
+        for name, target in list(inv.hosts.items()):
+            if rng.random() < 0.3 and not name.startswith("jup-"):
+                inv.hosts[name] = target.with_changes(companion=True)
+        text = inventory.dumps(inv)
+        taken += _usual_agrees(text)
+        assert inventory.loads(text, "x").hosts == inv.hosts
+    assert taken > 20  # (the odd words of _random_inventory send most to yaml)
+
+
+def test_the_bench_inventory_is_read_by_the_usual_reader() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+    try:
+        from run import inventory_yaml  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    text = inventory_yaml(50)
+    assert len(text) >= inventory._USUAL_MIN_SIZE  # (loads takes the shortcut)
+    assert _usual_agrees(text)
+    assert _usual_agrees(inventory.dumps(inventory.loads(text, "x")))
+    rng = random.Random(99)
+    lines = text.split("\n")[:-1]
+    for _ in range(300):  # one hand edit in a file loads reads with the shortcut
+        _usual_agrees(_joined(rng, _hostile_edit(rng, lines)))
+
+
+def _plain_text_before(value: str) -> bool:
+    """inventory._plain_text as it was, in steps (now one pattern)."""
+    import re
+
+    low = value.lower()
+    if not re.fullmatch(r"(?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*", value):
+        return False
+    if low in {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}:
+        return False
+    if low == value.upper():  # no letter
+        return re.fullmatch(r"[0-9]+(?:\.[0-9]+){2,}", value) is not None
+    if low[:2] in ("0x", "0b", "0o"):
+        return False
+    other = low.replace("e", "")
+    return other != other.upper()
+
+
+def test_the_plain_word_pattern_takes_what_the_steps_took() -> None:
+    rng = random.Random(41)
+    alphabet = "aeEbxXoO0159./~@+-_:yYnNsStTrRuUfFlL \n\u017f\u212a\u0130"
+    words = ["yes", "No", "ON", "oFf", "NULL", "y", "n", "true", "False", "0x1f", "0X1", "0b1"]
+    words += ["0o7", "0O7", "1e3", "E5", "e", "1.2.3", "1.2", "10.0.0.5", "~/x", "~x", "/a", ""]
+    words += ["nul\u017f", "\u212aey", "yes\n", "a\n", "1.2.3\n", "o\u0130n"]
+    words += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 7))) for _ in range(60000)]
+    taken = 0
+    for word in words:
+        inventory._plain_text.cache_clear()
+        assert inventory._plain_text(word) == _plain_text_before(word), repr(word)
+        taken += _plain_text_before(word)
+    assert taken > 1000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    port: 022\n",  # octal in YAML 1.1
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    putty: yes\n",  # a YAML 1.1 bool
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    putty: on\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    user: 'on'\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    user: on\n",
+        "version: 1\nhosts:\n  yes:\n    hostname: x.org\n",
+        "version: 1\nhosts:\n  123:\n    hostname: x.org\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n  h:\n    hostname: y.org\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    user: a\n    user: b\n",
+        "version: 1\r\nhosts:\r\n  h:\r\n    hostname: x.org\r\n",
+        "version: 1\nhosts:\n  h:\n\thostname: x.org\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org # a comment\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    local_port: 0\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    local_port: 70000\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    local_port: 8888\n"
+        "    remote_port: 8888\n",
+        "version: 1\nhosts:\n  jup-h:\n    hostname: x.org\n    companion: true\n",
+        "version: 1\nhosts:\n  h:\n    hostname: -x.org\n",
+        "version: 1\nhosts:\n  h:\n    hostname: café.org\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\u2028    user: root\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\x85    user: root\n",
+        "# c\x85version: 2\nversion: 1\nhosts:\n  h:\n    hostname: x.org\n",
+        "# c\u2028version: 2\nversion: 1\nhosts:\n  h:\n    hostname: x.org\n",
+        "\ufeffversion: 1\nhosts:\n  h:\n    hostname: x.org\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    remote_socket: /a/../b\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    identity_file: -i\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    proxy_jump: a,,b\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n    port: 1" + "0" * 5000 + "\n",
+        "version: 1\nhosts:\n  h:\n    user: alice\n    hostname: x.org\n",  # another order
+        "version: 1\nhosts:\n",
+        "version: 1\nhosts:\n  h:\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org",  # no final newline
+        "hosts:\n  h:\n    hostname: x.org\nversion: 1\n",
+        "version: 1\nhosts:\n  h:\n    hostname: x.org\n"
+        + "".join(" " * (4 + 2 * d) + f"k{d}:\n" for d in range(200)),  # very deep nesting
+    ],
+)
+def test_odd_and_hostile_inventories_are_read_alike_or_left_to_the_general_reader(
+    text: str,
+) -> None:
+    _usual_agrees(text)
+
+
+def _built(make: Callable[[], Target]) -> object:
+    try:
+        target = make()
+    except InvalidInput as err:
+        return (err.message, err.hint)
+    return (target, vars(target), vars(target.forwards[0]))
+
+
+def test_a_plain_target_is_the_target_init_builds() -> None:
+    from sshjup.records import fields
+
+    rng = random.Random(11)
+    pools: dict[str, list[object]] = {
+        "name": ["gpu", "jup-x", "Gpu", "a b", "x" * 60, "", "n\u2028"],
+        "hostname": ["gpu.example.org", "10.0.0.5", "::1", "-x", "a%b", "x\ny", "café"],
+        "local_port": [8888, 9000, 0, 70000, True, "8888"],
+        "remote_port": [8889, 8888, 1, 65536],
+        "remote_socket": [None, "/run/j.sock", "rel", "/a b"],
+        "user": [None, "alice", "a b", "-x", "root\n"],
+        "port": [None, 22, 0, False],
+        "identity_file": [None, "~/.ssh/id", "C:\\k ey", "a%b", " x"],
+        "proxy_jump": [None, "bastion", "u@b:22", "a,,b", "none"],
+        "putty": [None, True, False],
+        "companion": [False, True],
+        "jupyter": [None, JupyterSpec("notebook")],
+    }
+    built = 0
+    for _ in range(3000):
+        v: dict[str, Any] = {  # (the first two of each pool are valid)
+            k: p[rng.randrange(2)] if rng.random() < 0.9 else rng.choice(p)
+            for k, p in pools.items()
+        }
+        rest = {k: x for k, x in v.items() if k not in ("local_port", "remote_port")}
+        socket = rest.pop("remote_socket")
+        if rest["jupyter"] is None:
+            del rest["jupyter"]  # (Target's default)
+
+        def init(
+            rest: dict[str, Any] = rest, socket: Any = socket, v: dict[str, Any] = v
+        ) -> Target:
+            forward = Forward(v["local_port"], v["remote_port"], remote_socket=socket)
+            return Target(forwards=(forward,), **rest)
+
+        plain = _built(lambda v=v: Target.plain(**v))
+        assert plain == _built(init), v
+        if isinstance(plain, tuple) and isinstance(plain[0], Target):
+            assert list(vars(plain[0])) == [f.name for f in fields(Target)]
+            built += 1
+    assert built > 500
+
+
+def test_what_the_validators_now_match_first_passes_the_checks_they_used_to_run_first() -> None:
+    # validate_name, validate_user and validate_hostname used to run _reject_control (and, for a
+    # host, the '-' and '%' checks) before their pattern; now a value the pattern takes returns
+    # at once. Same answers (and the same errors) if the pattern takes only values those checks
+    # pass.
+    rng = random.Random(23)
+    patterns = {"name": models._NAME_RE, "user": models._USER_RE, "hostname": models._DNS_RE}
+    alphabet = "aZ09.-_@%:[]~/ \t\n\r\x00\x1b\x7f\x85\xa0\u2028\u2029\ufeffü\u0130K"
+    values = [chr(c) for c in range(0x110000)]
+    values += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(20000)
+    ]
+    values += [f"a{c}b" for c in map(chr, range(0x3000))] + [
+        f"ab{c}" for c in map(chr, range(0x3000))
+    ]
+    values += ["a\n", "a.b\n", "a" * 64, "a." * 126 + "a", "a." * 127 + "a"]
+    matched = 0
+    for kind, pattern in patterns.items():
+        for value in values:
+            if pattern.fullmatch(value):
+                matched += 1
+                assert _slow_reject_control(value), (kind, value)
+                assert value.isascii(), (kind, value)
+                assert not value.startswith("-") and "%" not in value, (kind, value)
+    assert matched > 1000
+
+
+def test_the_usual_inventory_is_written_as_the_general_writer_writes_it() -> None:
+    rng = random.Random(31)
+    written = 0
+    for i in range(900):
+        if i % 3 == 2:  # the usual form, as loads reads it
+            inv = inventory.loads("\n".join(_usual_text(rng, rng.randint(1, 5))) + "\n", "x")
+        else:
+            inv = (_simple_inventory, _random_inventory)[i % 3](rng)
+        for name, t in list(inv.hosts.items()):
+            if rng.random() < 0.7:
+                continue
+            odd: dict[str, object] = rng.choice(
+                [
+                    {"companion": not name.startswith("jup-")},
+                    {"port": "22"},  # validate_port takes digits as text too
+                    {"putty": 1},  # not checked by Target
+                    {"forwards": (Forward("9999", 8889),)},
+                    {"forwards": (Forward(9999, 8889, remote_socket="/run/j.sock"),)},
+                    {"ssh_options": (("ConnectTimeout", "10"),)},
+                    {"jupyter": JupyterSpec(kind="notebook")},
+                ]
+            )
+            inv.hosts[name] = t.with_changes(**odd)
+        general = inventory._plain_dump(inventory.to_data(inv))
+        usual = inventory._usual_dump(inv)
+        if usual is not None:
+            written += 1
+            assert usual == general, inv
+        expected = inventory.HEADER + yaml.dump(
+            inventory.to_data(inv), Dumper=yaml.SafeDumper, sort_keys=False
+        )
+        assert inventory.dumps(inv) == expected, inv
+    assert written > 100
+    assert inventory._usual_dump(inventory.Inventory()) is None  # (yaml writes `hosts: {}`)

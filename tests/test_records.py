@@ -75,7 +75,9 @@ def outcome(action: Callable[[], Any]) -> tuple[str, Any]:
 def test_both_make_classes_that_behave_alike(frozen: bool) -> None:
     (point, point_dc), (checked, checked_dc), (child, child_dc), (empty, empty_dc) = classes(frozen)
 
-    def drive(point: type, checked: type, child: type, empty: type, replace: Maker) -> list[Any]:
+    def drive(
+        point: type, checked: type, child: type, empty: type, replace: Maker, fields: Maker
+    ) -> list[Any]:
         p = point(1)
         q = point(1, "y", [], secret="s")
         c = child(1, "a", ["t"], None, 4)
@@ -102,11 +104,15 @@ def test_both_make_classes_that_behave_alike(frozen: bool) -> None:
             outcome(lambda: point(1, 2, 3, 4, 5)),
             point.__match_args__,
             child.__match_args__,
+            [f.name for f in fields(child)],
+            [f.name for f in fields(c)],
         ]
         return seen
 
-    ours = drive(point, checked, child, empty, records.replace)
-    theirs = drive(point_dc, checked_dc, child_dc, empty_dc, dataclasses.replace)
+    ours = drive(point, checked, child, empty, records.replace, records.fields)
+    theirs = drive(
+        point_dc, checked_dc, child_dc, empty_dc, dataclasses.replace, dataclasses.fields
+    )
     assert ours == theirs
 
 

@@ -95,10 +95,144 @@ def load(path: Path) -> Inventory | None:
 
 def loads(text: str, source: str) -> Inventory:
     """Parse and validate inventory text; errors say ``source:line: what, fix``."""
+    quick = _usual_inventory(text) if len(text) >= _USUAL_MIN_SIZE else None
+    if quick is not None:
+        return quick
     root = _plain_compose(text)
     if root is None:
         root = _yaml_compose(text, source)
     return _from_root(root, source)
+
+
+# --- the usual inventory, read straight into Targets ------------------------------------------
+#
+# What sshjup writes for hosts of plain values (and what most hand-written files look like):
+# `version: 1`, `hosts:`, then per host its name and its plain `key: value` lines. One pattern
+# match per host reads them in the order dumps writes them; a host whose keys come in another
+# order is read line by line. Anything else (a comment or blank line, a quote, a list, a key
+# twice, a bad value) returns None and the reader below takes the text, so every error is its
+# error, with its line and hint.
+
+_W = r"((?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*)"  # a word _plain_text may take for text
+_N = r"([1-9][0-9]{0,5})"  # a decimal number YAML reads as an int (validate_port checks range)
+_B = r"(true|false)"
+_USUAL_HOST_PATTERN = (
+    r"  ([a-z0-9][a-z0-9._-]{0,58}):\n"
+    rf"    hostname: {_W}\n"
+    rf"(?:    user: {_W}\n)?"
+    rf"(?:    port: {_N}\n)?"
+    rf"(?:    identity_file: {_W}\n)?"
+    rf"(?:    proxy_jump: {_W}\n)?"
+    rf"(?:    local_port: {_N}\n)?"
+    rf"(?:    remote_port: {_N}\n)?"
+    rf"(?:    remote_socket: {_W}\n)?"
+    rf"(?:    putty: {_B}\n)?"
+    rf"(?:    companion: {_B}\n)?"
+)
+_ANY_ORDER_PATTERN = r"  ([a-z0-9][a-z0-9._-]{0,58}):\n((?:    [a-z_]+: [^\n]*\n)+)"
+_USUAL_HOST: list[re.Pattern[str]] = []  # (both compiled when first used: about 0.5 ms)
+_USUAL_KEYS = (
+    "hostname",
+    "user",
+    "port",
+    "identity_file",
+    "proxy_jump",
+    "local_port",
+    "remote_port",
+    "remote_socket",
+    "putty",
+    "companion",
+)  # (the groups of _USUAL_HOST_PATTERN after the name, in its order)
+_USUAL_KEY_SET = frozenset(_USUAL_KEYS)
+_USUAL_NUMBERS = frozenset({"port", "local_port", "remote_port"})
+_USUAL_BOOLS = frozenset({"putty", "companion"})
+_USUAL_TOP = "version: 1\nhosts:\n"
+# Below about 40 hosts the compile costs more than the shortcut saves: the general reader
+# reads those (the same Inventory, the same errors).
+_USUAL_MIN_SIZE = 4096
+
+
+def _usual_inventory(text: str) -> Inventory | None:
+    """The Inventory :func:`loads` reads from ``text`` when it has the usual form, else None
+    (and None when a value is refused: the general reader then names its line)."""
+    at = 0
+    while text.startswith("#", at):  # comment lines at the top (HEADER)
+        end = text.find("\n", at)
+        if end < 0 or not text[at:end].isprintable():  # (what YAML reads as a comment line)
+            return None
+        at = end + 1
+    if not text.startswith(_USUAL_TOP, at):
+        return None
+    at += len(_USUAL_TOP)
+    size = len(text)
+    if at == size:
+        return None  # (`hosts:` alone is null: the general reader says what that means)
+    hosts: dict[str, Target] = {}
+    if not _USUAL_HOST:
+        _USUAL_HOST.extend((re.compile(_USUAL_HOST_PATTERN), re.compile(_ANY_ORDER_PATTERN)))
+    match = _USUAL_HOST[0].match
+    match_any_order = _USUAL_HOST[1].match
+    plain = _plain_text
+    jupyter = JupyterSpec()
+    try:
+        while at < size:
+            m = match(text, at)
+            if m is not None and not text.startswith("    ", m.end()):
+                name, hostname, user, port, key, jump, local, remote, socket, putty, comp = (
+                    m.groups()
+                )
+            else:  # (keys in another order, or one the pattern does not take)
+                m = match_any_order(text, at)
+                fields = None if m is None else _any_order(m.group(2))
+                if m is None or fields is None:
+                    return None
+                name = m.group(1)
+                hostname, user, port, key, jump, local, remote, socket, putty, comp = fields
+            if name in hosts or not plain(name) or not plain(hostname):
+                return None
+            for word in (user, key, jump, socket):
+                if word is not None and not plain(word):
+                    return None
+            hosts[name] = Target.plain(
+                name,
+                hostname,
+                DEFAULT_LOCAL_PORT if local is None else int(local),
+                DEFAULT_REMOTE_PORT if remote is None else int(remote),
+                remote_socket=socket,
+                user=user,
+                port=None if port is None else int(port),
+                identity_file=key,
+                proxy_jump=jump,
+                putty=None if putty is None else putty == "true",
+                companion=comp == "true",
+                jupyter=jupyter,
+            )
+            at = m.end()
+    except InvalidInput:
+        return None
+    return Inventory(hosts)
+
+
+def _any_order(body: str) -> tuple[Any, ...] | None:
+    """The values of a host's ``    key: value`` lines as _USUAL_HOST_PATTERN's groups give
+    them (in _USUAL_KEYS' order, None where absent; text is checked by the caller), or None
+    for a key that is not one of them or is there twice, a number that is not plain decimal
+    and a true/false that is neither."""
+    values: dict[str, str] = {}
+    for line in body[4:-1].split("\n    "):
+        key, _, value = line.partition(": ")
+        if key in values or key not in _USUAL_KEY_SET:
+            return None
+        if key in _USUAL_NUMBERS:
+            decimal = value.isascii() and value.isdigit() and value[0] != "0"
+            if not decimal or len(value) > 6:  # noqa: PLR2004 (at most 6 digits, as _N)
+                return None
+        elif key in _USUAL_BOOLS and value not in ("true", "false"):
+            return None
+        values[key] = value
+    if "hostname" not in values:
+        return None
+    return tuple(values.get(k) for k in _USUAL_KEYS)
 
 
 def _yaml_compose(text: str, source: str) -> Any:
@@ -278,22 +412,17 @@ def _target_quick(name: str, node: Any) -> Target | None:
             return None
     if "hostname" not in values:
         return None
-    forward = Forward(
+    return Target.plain(
+        name,
+        values["hostname"],
         values.get("local_port", DEFAULT_LOCAL_PORT),
         values.get("remote_port", DEFAULT_REMOTE_PORT),
         remote_socket=values.get("remote_socket"),
-    )
-    return Target(
-        name=name,
-        hostname=values["hostname"],
-        forwards=(forward,),
         user=values.get("user"),
         port=values.get("port"),
         identity_file=values.get("identity_file"),
         proxy_jump=values.get("proxy_jump"),
         putty=values.get("putty"),
-        jupyter=JupyterSpec(),
-        ssh_options=(),
     )
 
 
@@ -456,6 +585,9 @@ def _jupyter_data(spec: JupyterSpec) -> Mapping[str, Any]:
 
 
 def dumps(inventory: Inventory) -> str:
+    usual = _usual_dump(inventory)
+    if usual is not None:
+        return HEADER + usual
     data = to_data(inventory)
     plain = _plain_dump(data)
     if plain is not None:
@@ -498,25 +630,68 @@ def _node(nodes: Any, value: Any) -> Any:
 
 # Words YAML 1.1 writes without quotes and reads back as the same text: a letter, digit, / or ~/
 # first, then letters, digits and ``. _ / @ + -``; not a bool or null word, no number or date.
-_PLAIN_WORD = re.compile(r"(?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*")
-_DOTTED_NUMBERS = re.compile(r"[0-9]+(?:\.[0-9]+){2,}")  # an IPv4 address: not a float
-_NOT_PLAIN_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
+# That is: such a word with a letter other than e (1.5e+3 is a float) and not 0x, 0b or 0o first
+# (hex, binary, octal), or numbers with two dots or more (an IPv4 address: not a float).
+_TEXT_WORD = re.compile(
+    r"(?!(?i:y|n|yes|no|true|false|on|off|null)\Z)"
+    r"(?:(?!0[xXbBoO])(?=.*?[A-DF-Za-df-z])(?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*"
+    r"|[0-9]+(?:\.[0-9]+){2,})"
+)
 _PLAIN_KEY_LINE = re.compile(r"( *)([A-Za-z0-9][A-Za-z0-9._/@+-]*):(?: (.*))?")
 
 
 @functools.lru_cache(maxsize=8192)  # (a dump after a load asks about the same words)
 def _plain_text(value: str) -> bool:
     """True when YAML writes ``value`` unquoted and reads it back as this text."""
-    low = value.lower()
-    if not _PLAIN_WORD.fullmatch(value) or low in _NOT_PLAIN_WORDS:
-        return False
-    # (the pattern allows ASCII only: a text has a letter when lower and upper case differ)
-    if low == value.upper():  # no letter
-        return _DOTTED_NUMBERS.fullmatch(value) is not None
-    if low[:2] in ("0x", "0b", "0o"):
-        return False
-    other = low.replace("e", "")
-    return other != other.upper()  # a letter other than e (1.5e+3 is a float)
+    return _TEXT_WORD.fullmatch(value) is not None
+
+
+_DEFAULT_JUPYTER = JupyterSpec()
+
+
+def _usual_dump(inventory: Inventory) -> str | None:
+    """``_plain_dump(to_data(inventory))`` for hosts of one forward, no ssh options and the
+    default Jupyter (the usual form, which _usual_inventory reads back), written straight
+    from the Targets; None for anything else."""
+    if not inventory.hosts:
+        return None
+    plain = _plain_text
+    out = ["version: 1\nhosts:\n"]
+    add = out.append
+    for name, t in inventory.hosts.items():
+        if len(t.forwards) != 1 or t.ssh_options or t.jupyter != _DEFAULT_JUPYTER:
+            return None
+        if not plain(name) or not plain(t.hostname):
+            return None
+        add(f"  {name}:\n    hostname: {t.hostname}\n")
+        if t.user is not None:
+            if not plain(t.user):
+                return None
+            add(f"    user: {t.user}\n")
+        if t.port is not None:
+            if type(t.port) is not int:  # (validate_port also takes "22")
+                return None
+            add(f"    port: {t.port}\n")
+        for key, value in (("identity_file", t.identity_file), ("proxy_jump", t.proxy_jump)):
+            if value is not None:
+                if not plain(value):
+                    return None
+                add(f"    {key}: {value}\n")
+        forward = t.forwards[0]
+        if type(forward.local_port) is not int or type(forward.remote_port) is not int:
+            return None
+        add(f"    local_port: {forward.local_port}\n    remote_port: {forward.remote_port}\n")
+        if forward.remote_socket is not None:
+            if not plain(forward.remote_socket):
+                return None
+            add(f"    remote_socket: {forward.remote_socket}\n")
+        if t.putty is not None:
+            if not isinstance(t.putty, bool):  # (a Target does not check it)
+                return None
+            add("    putty: true\n" if t.putty else "    putty: false\n")
+        if t.companion:
+            add("    companion: true\n")
+    return "".join(out)
 
 
 def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
@@ -541,27 +716,31 @@ def _plain_dump(data: Mapping[str, Any], indent: str = "") -> str | None:
     return "".join(lines)
 
 
-@dataclass
-class _Mark:
-    """Where a node starts, as yaml's marks say it."""
-
-    line: int  # 0-based, as yaml's marks
-
-
-@dataclass
 class _Node:
-    """The part of a yaml node that the validation above reads."""
+    """The part of a yaml node that the validation above reads: ``tag``, ``value`` and
+    ``start_mark.line`` (the node is its own mark: one object a node, not two)."""
 
-    tag: str
-    value: Any
-    start_mark: _Mark
+    __slots__ = ("line", "tag", "value")
+
+    def __init__(self, tag: str, value: Any, line: int) -> None:
+        self.tag = tag
+        self.value = value
+        self.line = line  # 0-based, as yaml's marks
+
+    @property
+    def start_mark(self) -> _Node:
+        return self
+
+    def __repr__(self) -> str:
+        return f"_Node({self.tag!r}, {self.value!r}, line={self.line})"
 
 
 def _plain_compose(text: str) -> _Node | None:
     """What yaml.compose makes of ``text`` when it has the form _plain_dump writes (comment
     lines at the top allowed), else None."""
-    root = _Node(_MAP_TAG, [], _Mark(0))
+    root = _Node(_MAP_TAG, [], 0)
     stack: list[tuple[int, _Node]] = [(-1, root)]
+    maps = [root]
     lines = text.split("\n")
     if lines[-1] != "":
         return None  # (sshjup's files end with a newline)
@@ -582,36 +761,26 @@ def _plain_compose(text: str) -> _Node | None:
             return None
         if not _plain_text(key):
             return None
-        mark = _Mark(number)
         if not parent.value:
-            parent.start_mark = mark  # (yaml marks a block mapping where its first key is)
-        key_node = _Node(_STR_TAG, key, mark)
+            parent.line = number  # (yaml marks a block mapping where its first key is)
+        key_node = _Node(_STR_TAG, key, number)
         if value is None:
-            child = _Node(_MAP_TAG, [], mark)
+            child = _Node(_MAP_TAG, [], number)
             parent.value.append((key_node, child))
             stack.append((depth, child))
+            maps.append(child)
         elif value.isascii() and value.isdigit() and value[0] != "0":
-            parent.value.append((key_node, _Node(_INT_TAG, value, mark)))
+            parent.value.append((key_node, _Node(_INT_TAG, value, number)))
         elif value in ("true", "false"):
-            parent.value.append((key_node, _Node(_BOOL_TAG, value, mark)))
+            parent.value.append((key_node, _Node(_BOOL_TAG, value, number)))
         elif _plain_text(value):
-            parent.value.append((key_node, _Node(_STR_TAG, value, mark)))
+            parent.value.append((key_node, _Node(_STR_TAG, value, number)))
         else:
             return None
-    if not root.value or any(_empty_map(n) for n in _maps(root)):
-        return None  # (`key:` with nothing under it is null in YAML)
+    for node in maps:
+        if not node.value:
+            return None  # (`key:` with nothing under it is null in YAML; so is an empty file)
     return root
-
-
-def _maps(node: _Node) -> Iterable[_Node]:
-    for _, value in node.value:
-        if value.tag == _MAP_TAG:
-            yield value
-            yield from _maps(value)
-
-
-def _empty_map(node: _Node) -> bool:
-    return not node.value
 
 
 def save(inventory: Inventory, path: Path) -> None:
