@@ -212,3 +212,30 @@ def test_apply_spreads_its_checks_when_only_ssh_can_judge(
     result = apply(ssh_config, tmp_path, 9)
     assert sorted(spy) == ["jup-n00", "jup-n04", "jup-n08"]  # (side by side: any order)
     assert result.verified == ["jup-n00", "jup-n04", "jup-n08"]
+
+
+def test_apply_warns_of_a_busy_local_port_found_while_ssh_g_runs(
+    ssh_config: Path, tmp_path: Path
+) -> None:
+    """The port probes of a bulk change run on a thread beside ssh -G: a port something
+    listens on is still named, and only that one."""
+    import socket
+
+    ssh_config.write_text("")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        where = hosts.Where(ssh_config=ssh_config, inventory=tmp_path / "app" / "inventory.yaml")
+        desired = inventory.Inventory()
+        for i, local in enumerate([port, 0, 0]):
+            t = node(i)
+            if local:
+                t = Target(t.name, t.hostname, user="alice", forwards=(Forward(local, 8889),))
+            desired.hosts[t.name] = t
+        result = hosts.apply_inventory(where, desired)
+    busy_warnings = [w for w in result.warnings if w.startswith("local port")]
+    assert busy_warnings == [
+        f"local port {port} is in use on this machine right now; `ssh jup-n00` will fail "
+        "until it is free (see `sshjup doctor`)"
+    ]

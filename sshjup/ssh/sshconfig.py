@@ -161,7 +161,7 @@ def _shell_word(word: str) -> str:
     """``word`` as a POSIX shell reads it back as one word (``shlex.quote``'s rule: single
     quotes, each ``'`` as ``'"'"'``), unchanged when it needs none. A quoted ``~/`` key path
     still works: ssh expands ``~`` in ``-i`` itself."""
-    if word and all(c in _SHELL_SAFE for c in word):
+    if word and _SHELL_SAFE.issuperset(word):
         return word
     return "'" + word.replace("'", "'\"'\"'") + "'"
 
@@ -245,7 +245,7 @@ def render_section(body: Sequence[str], *, terminator: bool, eol: str) -> str:
     if terminator:
         inner.append(TERMINATOR)
     lines = [BEGIN_MARK, *inner, f"{END_MARK_PREFIX} (sha256:{digest(inner)}) <<<"]
-    return "".join(line + eol for line in lines)
+    return eol.join(lines) + eol
 
 
 @dataclass(frozen=True)
