@@ -1059,7 +1059,8 @@ def _sample(targets: list[Target], doc: sshconfig.ConfigDoc) -> tuple[list[Targe
 
     Each ``ssh -G`` reads the whole file. One of them checks the file's syntax and sshjup's
     rendering; more only tell something where a line outside the section can set a host
-    name, user, port or forward of a changed alias, so they go there. When sshjup cannot
+    name, user, port or forward of a changed alias, so they go there (after the first
+    changed alias, which is always checked: its ``ssh -G`` starts first). When sshjup cannot
     judge the lines outside (a Match, an Include, CanonicalizeHostname), the sample is spread
     over the changed aliases: the first, the middle and the last."""
     from sshjup.ssh import sshconfig  # noqa: PLC0415
@@ -1071,10 +1072,10 @@ def _sample(targets: list[Target], doc: sshconfig.ConfigDoc) -> tuple[list[Targe
         if len(targets) <= MAX_SSH_G_CHECKS:
             return targets, []
         return [targets[0], targets[len(targets) // 2], targets[-1]], []
-    exposed = [t for t in targets if t.alias in influence.exposed]
-    if not exposed:
-        return targets[:1], []
-    return exposed[:MAX_SSH_G_CHECKS], exposed[MAX_SSH_G_CHECKS:]
+    # The first changed alias is always checked (its ssh -G starts before this reading).
+    exposed = [t for t in targets[1:] if t.alias in influence.exposed]
+    room = MAX_SSH_G_CHECKS - 1
+    return [targets[0], *exposed[:room]], exposed[room:]
 
 
 def _verify(
@@ -1128,9 +1129,9 @@ def _verify(
         names += f" and {more} more" if more > 0 else ""
         warnings.append(
             f"lines of {shown_path} outside sshjup's section set a host name, user, port or "
-            f"forward for {len(unchecked) + len(sample)} of the changed aliases; ssh -G checked "
-            f"{', '.join(t.alias for t in sample)}, not {names} (run `sshjup doctor` to check "
-            "each)"
+            f"forward for more of the changed aliases than ssh -G checks in one change: it "
+            f"checked {', '.join(t.alias for t in sample)}, not {names} (run `sshjup doctor` "
+            "to check each)"
         )
     return warnings, [t.alias for t in sample]
 
