@@ -89,11 +89,9 @@ def _assert_safe(text: str, lines: int | None = None) -> None:
         assert len(text.splitlines()) == lines, text[:400]
 
 
-def _status(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["jupyter", "status", "hpc", *args])
-
-
-@pytest.mark.parametrize(
+# What squeue answers: a running job on a hostile node, a pending one with a hostile reason,
+# and a hostile state.
+HOSTILE_POLLS = pytest.mark.parametrize(
     ("state", "reason", "node", "left"),
     [
         ("RUNNING", "None", NODE, LEFT),
@@ -102,6 +100,13 @@ def _status(*args: str) -> Result:
     ],
     ids=["running-hostile-node", "pending-hostile-reason", "hostile-state"],
 )
+
+
+def _status(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["jupyter", "status", "hpc", *args])
+
+
+@HOSTILE_POLLS
 def test_jupyter_status_prints_a_hostile_schedulers_text_escaped_on_one_line(
     hpc: dict[str, Path], state: str, reason: str, node: str, left: str
 ) -> None:
@@ -118,15 +123,7 @@ def test_jupyter_status_prints_a_hostile_schedulers_text_escaped_on_one_line(
     assert "fake" not in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("state", "reason", "node", "left"),
-    [
-        ("RUNNING", "None", NODE, LEFT),
-        ("PENDING", REASON, "", ""),
-        (f"RUNNING{OSC_TITLE}{CSI_CLEAR}{LONG}", REASON, NODE, LEFT),
-    ],
-    ids=["running-hostile-node", "pending-hostile-reason", "hostile-state"],
-)
+@HOSTILE_POLLS
 def test_jupyter_status_json_carries_a_hostile_schedulers_text_faithfully_and_safely(
     hpc: dict[str, Path], state: str, reason: str, node: str, left: str
 ) -> None:
