@@ -745,12 +745,15 @@ def _change_locked(
             reconcile.stop_removed(where.ssh_config, control_real, before, inv.hosts)
         )
     to_verify = [inv.hosts[n] for n in result.added + result.updated]
-    # Which of their local ports are busy: asked while ssh -G checks the file, unless running
-    # tunnels are about to follow the change (then after they have).
-    busy = _BusyPorts(to_verify, early=not live)
+    # Which of their local ports are busy: asked while ssh -G checks the file (once the
+    # candidate is written: the probes would slow that down), unless running tunnels are about
+    # to follow the change (then after they have).
+    busy = _BusyPorts(to_verify)
     inv_saved: list[bool] = []
 
     def verify(candidate: Path) -> None:  # (while the candidate's fsync runs)
+        if not live:
+            busy.start()
         warnings, checked = _verify(candidate, to_verify, doc, new_text, where.ssh_config)
         result.warnings.extend(warnings)
         result.verified = checked  # ("checked with ssh -G" only when ssh could read the file)
@@ -787,16 +790,17 @@ def _change_locked(
 
 
 class _BusyPorts:
-    """The local ports of ``targets`` that something listens on, each target's in order.
+    """The local ports of ``targets`` that something listens on, each target's in order:
+    asked on a thread of its own from :meth:`start` on (a thousand probes take about 10 ms,
+    while the main thread waits for ssh -G), else when the result is asked for."""
 
-    ``early``: asked on a thread of its own from now on (a thousand probes take about 10 ms,
-    while the main thread waits for ssh -G); else when the result is asked for."""
-
-    def __init__(self, targets: list[Target], *, early: bool) -> None:
+    def __init__(self, targets: list[Target]) -> None:
         self._targets = targets
         self._found: list[tuple[Target, list[int]]] | None = None
-        self._thread = None
-        if early and len(targets) > 1:
+        self._thread: Any = None
+
+    def start(self) -> None:
+        if len(self._targets) > 1 and self._thread is None:
             import threading  # noqa: PLC0415
 
             self._thread = threading.Thread(target=self._probe, daemon=True)
