@@ -215,9 +215,12 @@ class ForkServer:
             deadline = time.monotonic() + FIRST_WRITE_TIMEOUT
             while file_version(after_a_write_of) == before:
                 if time.monotonic() > deadline:
-                    os.kill(pid, 9)
-                    self._read("status")
-                    pytest.fail(f"the writer replaced nothing in {FIRST_WRITE_TIMEOUT} s")
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, 9)
+                    status = self._read("status")
+                    pytest.fail(
+                        f"the writer replaced nothing in {FIRST_WRITE_TIMEOUT} s ({status})"
+                    )
                 time.sleep(0.001)
         time.sleep(delay)
         with contextlib.suppress(ProcessLookupError):  # it is the server's child: never reused
