@@ -590,6 +590,52 @@ def test_launcher_records_itself_while_it_runs_and_the_next_one_drops_stale_reco
     assert state.load().launches == []
 
 
+def test_a_sigterm_during_the_launchers_clean_up_does_not_cut_it_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the tunnel route the launcher's clean-up cancels its forwards on the master and drops
+    its record. A front end that finds it slow to exit sends SIGTERM (jupyter_client does after
+    half its shutdown wait); the launcher's own handler must still be the one then (the default
+    would end it with the forwards and the record left behind), and be restored after."""
+    import signal
+
+    from sshjup.ssh.tunnel import TunnelStatus
+    from sshjup.store import state
+
+    cf = tmp_path / "kernel-x.json"
+    cf.write_text(_frontend_text())
+    handlers: list[object] = []
+
+    def cancel(cfg: Path, alias: str, spec: str) -> None:
+        handlers.append(signal.getsignal(signal.SIGTERM))
+
+    def update(change: Any) -> Any:
+        handlers.append(signal.getsignal(signal.SIGTERM))
+        return real_update(change)
+
+    real_update = state.update
+    running = TunnelStatus("jup-gpu", True, 1, True, "", 8888, ())
+    monkeypatch.setattr(launcher.hosts, "get_target", lambda where, name: _target())
+    monkeypatch.setattr(launcher.openssh, "capabilities", lambda: UNIX)
+    monkeypatch.setattr(launcher.tunnel, "status", lambda *a, **k: running)
+    monkeypatch.setattr(launcher.tunnel, "forward", lambda cfg, alias, spec: None)
+    monkeypatch.setattr(launcher.tunnel, "cancel", cancel)
+    monkeypatch.setattr(launcher.state, "update", update)
+    monkeypatch.setattr(launcher, "SHELL_DELAY", 0.0)
+    monkeypatch.setattr(launcher.proc, "spawn", lambda argv, **_: _FakeSsh(argv))
+    before = signal.getsignal(signal.SIGTERM)
+    said: list[str] = []
+    assert launcher.run(_where(tmp_path), "gpu", cf, log=said.append) == 0
+    assert any("tunnel route" in line for line in said)
+    # The record's addition, the five cancels and the record's removal all ran under the
+    # launcher's handler; then the one from before is back.
+    assert len(handlers) == 1 + len(kernels.CHANNELS) + 1
+    assert before not in handlers
+    assert len(set(map(id, handlers))) == 1
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert state.load().launches == []
+
+
 def test_a_launcher_that_cannot_be_told_alive_is_kept_by_all_and_removed_by_its_id(
     launches: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

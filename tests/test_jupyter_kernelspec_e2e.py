@@ -423,6 +423,13 @@ def test_direct_route_of_windows_runs_over_one_ssh_with_five_forwards(
 
     monkeypatch.setattr(launcher.proc, "spawn", spawn)
     result: dict[str, Any] = {}
+    said: list[str] = []
+    ready = threading.Event()
+
+    def log(line: str) -> None:
+        said.append(line)
+        if line.endswith(" ready"):
+            ready.set()
 
     def run() -> None:
         try:
@@ -431,16 +438,26 @@ def test_direct_route_of_windows_runs_over_one_ssh_with_five_forwards(
                 remote_host.name,
                 Path(km.connection_file),
                 jupyter_cmd=str(remote_host.dirs.command),
+                log=log,
             )
         except Exception as err:
             result["error"] = err
+        finally:
+            ready.set()  # (ended before the kernel was ready: the assertion below says so)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    # Connect at once, as a front end does: on this route ssh binds the five local ports before
+    # the remote kernel exists (its early connects are opened and closed by ssh).
     kc = jupyter_client.BlockingKernelClient(connection_file=km.connection_file)
     kc.load_connection_file()
     kc.start_channels()
     try:
+        # A bare client's only sign of life is the heartbeat, which fails until the remote
+        # kernel runs, and wait_for_ready takes that for a dead kernel: wait for the launcher
+        # to say the kernel is ready, as a KernelManager's client waits on its launcher.
+        assert ready.wait(READY_TIMEOUT), ("no ready within the timeout", said)
+        assert thread.is_alive(), (result, said)
         kc.wait_for_ready(timeout=READY_TIMEOUT)
         content, out = _execute(kc, "import getpass; print(getpass.getuser())")
         assert out == remote_user(), (content, result)

@@ -126,6 +126,13 @@ def test_twenty_concurrent_adds_all_land_and_the_file_stays_valid(ssh_config: Pa
 # --- SIGKILL at random moments -----------------------------------------------------------------
 
 KILL_TRIES = 60
+FIRST_WRITE_TIMEOUT = 30.0
+
+
+def file_version(path: Path) -> tuple[int, int, int, int]:
+    """Changes whenever the writer renames a new version over ``path``."""
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
 
 
 def big_user_config() -> bytes:
@@ -192,12 +199,29 @@ class ForkServer:
             pytest.fail(f"fork server said {line!r}; stderr: {stderr}")
         return int(line.split()[1])
 
-    def kill_one(self, seed: int, delay: float) -> int:
-        """Start a writer, SIGKILL it after ``delay`` s; its wait status."""
+    def kill_one(self, seed: int, delay: float, after_a_write_of: Path | None = None) -> int:
+        """Start a writer, SIGKILL it after ``delay`` s; its wait status.
+
+        With ``after_a_write_of``, the ``delay`` starts once the writer has replaced that file
+        once (bounded by ``FIRST_WRITE_TIMEOUT``): the kill then lands somewhere in its later
+        writes however slow the machine is, so the tries make progress under load too.
+        """
         assert self.proc.stdin is not None
+        before = file_version(after_a_write_of) if after_a_write_of is not None else None
         self.proc.stdin.write(f"go {seed}\n")
         self.proc.stdin.flush()
         pid = self._read("pid")
+        if after_a_write_of is not None:
+            deadline = time.monotonic() + FIRST_WRITE_TIMEOUT
+            while file_version(after_a_write_of) == before:
+                if time.monotonic() > deadline:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, 9)
+                    status = self._read("status")
+                    pytest.fail(
+                        f"the writer replaced nothing in {FIRST_WRITE_TIMEOUT} s ({status})"
+                    )
+                time.sleep(0.001)
         time.sleep(delay)
         with contextlib.suppress(ProcessLookupError):  # it is the server's child: never reused
             os.kill(pid, 9)
@@ -232,7 +256,12 @@ def test_a_writer_killed_at_random_moments_never_leaves_a_partial_file(ssh_confi
     server = ForkServer()
     try:
         for attempt in range(KILL_TRIES):
-            status = server.kill_one(rng.randrange(1 << 30), rng.uniform(0.0, 0.12))
+            # Every other writer is killed at a moment counted from its start (before, during
+            # or after its first write); the rest at a moment counted from the end of its
+            # first write, so that the versions move on even when a loaded machine makes every
+            # write slower than the delays.
+            after = ssh_config if attempt % 2 else None
+            status = server.kill_one(rng.randrange(1 << 30), rng.uniform(0.0, 0.12), after)
             context = f"seed {seed}, try {attempt}"
             # Killed by us (not exited on its own with an error).
             assert os.WIFSIGNALED(status), (context, status)

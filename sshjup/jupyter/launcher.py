@@ -482,13 +482,19 @@ def run(
         say(f"sshjup: the kernel on {target.alias} ended")
         return code
     finally:
-        if session is not None:
-            session.end(reader)
-        _restore_signals(saved)
-        if recorded:
-            if p.route == "tunnel":
-                _cancel_tunnel(where, target.alias, p.specs)
-            state.update(lambda st: _drop(st, {launch_id}))
+        # The handlers stay until the clean-up is done: a front end that finds the launcher
+        # slow to exit sends SIGTERM (jupyter_client: after half its shutdown wait), and the
+        # default action then would end it between the forwards' cancels and the record's
+        # removal, leaving both behind. (Once ssh has ended, the handlers do nothing.)
+        try:
+            if session is not None:
+                session.end(reader)
+            if recorded:
+                if p.route == "tunnel":
+                    _cancel_tunnel(where, target.alias, p.specs)
+                state.update(lambda st: _drop(st, {launch_id}))
+        finally:
+            _restore_signals(saved)
 
 
 __all__ = [
