@@ -307,8 +307,9 @@ def test_the_section_is_found_as_a_line_by_line_reading_finds_it() -> None:
 def test_the_overlapping_ssh_checks_answer_in_the_order_asked(tmp_path: Path) -> None:
     config = tmp_path / "config"
     config.write_text("".join(f"Host jup-{n}\n    HostName h{n}.example.org\n" for n in "abc"))
-    targets = [Target(name=n, hostname=f"h{n}.example.org") for n in "abc"]
-    resolved = hosts._resolve_side_by_side(config, targets)
+    runs = hosts._SideBySide(config)
+    runs.start("jup-b")  # (one started early, as a bulk change starts its first)
+    resolved = runs.results(["jup-a", "jup-b", "jup-c"])
     assert [r.get("hostname") for r in resolved if not isinstance(r, Exception)] == [
         "ha.example.org",
         "hb.example.org",
@@ -325,8 +326,7 @@ def test_an_ssh_check_that_fails_is_reported_in_its_place(
         return alias
 
     monkeypatch.setattr(openssh, "resolve", resolve)
-    targets = [Target(name=n, hostname=f"h{n}.example.org") for n in "abc"]
-    outcomes = hosts._resolve_side_by_side(tmp_path / "config", targets)
+    outcomes = hosts._SideBySide(tmp_path / "config").results(["jup-a", "jup-b", "jup-c"])
     assert outcomes[0] == "jup-a"
     assert isinstance(outcomes[1], InvalidInput)
     assert outcomes[2] == "jup-c"
