@@ -100,8 +100,8 @@ else:
                 raise TypeError(msg)
             seen_default = seen_default or has_default
         names = [spec.name for spec in order]
-        env = {"__object_setattr": object.__setattr__, "MISSING": MISSING}
-        params, body = [], []
+        env = {"MISSING": MISSING}
+        params, body, values = [], [], []
         for spec in order:
             if spec.default is not MISSING:
                 env[f"__default_{spec.name}"] = spec.default
@@ -115,9 +115,11 @@ else:
                 params.append(spec.name)
                 value = spec.name
             if frozen:
-                body.append(f"  __object_setattr(self, {spec.name!r}, {value})")
+                values.append(f"{spec.name!r}: {value}")
             else:
                 body.append(f"  self.{spec.name} = {value}")
+        if values:  # (a frozen record's fields at once: its __setattr__ refuses them)
+            body.append(f"  self.__dict__.update({{{', '.join(values)}}})")
         if hasattr(cls, "__post_init__"):
             body.append("  self.__post_init__()")
         shown = [spec.name for spec in order if spec.repr]
