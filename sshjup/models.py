@@ -461,39 +461,20 @@ class Target:
         jupyter: JupyterSpec | None = None,
     ) -> Target:
         """``Target(name=name, ..., forwards=(Forward(local_port, remote_port,
-        remote_socket=remote_socket),), ...)``: equal to it and checked by the same
-        ``__post_init__`` methods, built without the frozen ``__init__``'s one
-        ``object.__setattr__`` per field (about half the cost of a Target: the inventory
-        reader makes one per host)."""
-        forward = object.__new__(Forward)
-        forward.__dict__.update(
-            {
-                "local_port": local_port,
-                "remote_port": remote_port,
-                "remote_host": "localhost",
-                "bind": "127.0.0.1",
-                "remote_socket": remote_socket,
-            }
+        remote_socket=remote_socket),), ...)``: the one-forward Target the inventory reader
+        makes for each host of the usual form."""
+        return cls(
+            name=name,
+            hostname=hostname,
+            forwards=(Forward(local_port, remote_port, remote_socket=remote_socket),),
+            user=user,
+            port=port,
+            identity_file=identity_file,
+            proxy_jump=proxy_jump,
+            putty=putty,
+            jupyter=JupyterSpec() if jupyter is None else jupyter,
+            companion=companion,
         )
-        forward.__post_init__()
-        target = object.__new__(cls)
-        target.__dict__.update(
-            {
-                "name": name,
-                "hostname": hostname,
-                "forwards": (forward,),
-                "user": user,
-                "port": port,
-                "identity_file": identity_file,
-                "proxy_jump": proxy_jump,
-                "putty": putty,
-                "jupyter": JupyterSpec() if jupyter is None else jupyter,
-                "ssh_options": (),
-                "companion": companion,
-            }
-        )
-        target.__post_init__()
-        return target
 
     @property
     def alias(self) -> str:
