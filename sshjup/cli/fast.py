@@ -77,14 +77,11 @@ def parse_add(args: list[str]) -> dict[str, object] | None:
     return params
 
 
-_APPLY_VALUES = {"--ssh-config": "ssh_config"}
+# apply's options: the ones it shares with add, and --prune.
+_APPLY_VALUES = {"--ssh-config": _VALUES["--ssh-config"]}
 _APPLY_FLAGS = {
     "--prune": ("prune", True),
-    "--dry-run": ("dry_run", True),
-    "--force": ("force", True),
-    "--yes": ("yes", True),
-    "-y": ("yes", True),
-    "--json": ("as_json", True),
+    **{flag: _FLAGS[flag] for flag in ("--dry-run", "--force", "--yes", "-y", "--json")},
 }
 
 

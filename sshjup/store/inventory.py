@@ -116,21 +116,7 @@ def loads(text: str, source: str) -> Inventory:
 _W = r"((?:[A-Za-z0-9/]|~/)[A-Za-z0-9._/@+-]*)"  # a word _plain_text may take for text
 _N = r"([1-9][0-9]{0,5})"  # a decimal number YAML reads as an int (validate_port checks range)
 _B = r"(true|false)"
-_USUAL_HOST_PATTERN = (
-    r"  ([a-z0-9][a-z0-9._-]{0,58}):\n"
-    rf"    hostname: {_W}\n"
-    rf"(?:    user: {_W}\n)?"
-    rf"(?:    port: {_N}\n)?"
-    rf"(?:    identity_file: {_W}\n)?"
-    rf"(?:    proxy_jump: {_W}\n)?"
-    rf"(?:    local_port: {_N}\n)?"
-    rf"(?:    remote_port: {_N}\n)?"
-    rf"(?:    remote_socket: {_W}\n)?"
-    rf"(?:    putty: {_B}\n)?"
-    rf"(?:    companion: {_B}\n)?"
-)
-_ANY_ORDER_PATTERN = r"  ([a-z0-9][a-z0-9._-]{0,58}):\n((?:    [a-z_]+: [^\n]*\n)+)"
-_USUAL_HOST: list[re.Pattern[str]] = []  # (both compiled when first used: about 0.5 ms)
+_NAME = r"([a-z0-9][a-z0-9._-]{0,58})"  # a host name the pattern takes (validate_name checks)
 _USUAL_KEYS = (
     "hostname",
     "user",
@@ -142,10 +128,22 @@ _USUAL_KEYS = (
     "remote_socket",
     "putty",
     "companion",
-)  # (the groups of _USUAL_HOST_PATTERN after the name, in its order)
+)  # (in the order dumps writes them; hostname is the one a host must have)
 _USUAL_KEY_SET = frozenset(_USUAL_KEYS)
 _USUAL_NUMBERS = frozenset({"port", "local_port", "remote_port"})
 _USUAL_BOOLS = frozenset({"putty", "companion"})
+
+
+def _usual_line(key: str) -> str:
+    value = _N if key in _USUAL_NUMBERS else _B if key in _USUAL_BOOLS else _W
+    line = rf"    {key}: {value}\n"
+    return line if key == "hostname" else f"(?:{line})?"
+
+
+# One group for the name, then one for each key of _USUAL_KEYS, in its order.
+_USUAL_HOST_PATTERN = rf"  {_NAME}:\n" + "".join(_usual_line(key) for key in _USUAL_KEYS)
+_ANY_ORDER_PATTERN = rf"  {_NAME}:\n((?:    [a-z_]+: [^\n]*\n)+)"
+_USUAL_HOST: list[re.Pattern[str]] = []  # (both compiled when first used: about 0.5 ms)
 _USUAL_TOP = "version: 1\nhosts:\n"
 # Below about 40 hosts the compile costs more than the shortcut saves: the general reader
 # reads those (the same Inventory, the same errors).
