@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shlex
 from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from sshjup.errors import ConfigParseError
@@ -154,16 +155,13 @@ def plain_ssh_command(target: Target) -> str:
     return " ".join(_shell_word(w) for w in [*words, at + target.hostname])
 
 
-_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_~")
-
-
 def _shell_word(word: str) -> str:
-    """``word`` as a POSIX shell reads it back as one word (``shlex.quote``'s rule: single
-    quotes, each ``'`` as ``'"'"'``), unchanged when it needs none. A quoted ``~/`` key path
-    still works: ssh expands ``~`` in ``-i`` itself."""
-    if word and _SHELL_SAFE.issuperset(word):
-        return word
-    return "'" + word.replace("'", "'\"'\"'") + "'"
+    """``word`` as a POSIX shell reads it back as one word (``shlex.quote``, as the project's
+    other printed commands), with a leading ``~/`` left outside the quotes so that the shell
+    expands it, as it does for the unquoted key path."""
+    if word.startswith("~/") and len(word) > 2:  # noqa: PLR2004
+        return "~/" + shlex.quote(word[2:])
+    return shlex.quote(word)
 
 
 def refusal_command(target: Target) -> str:
@@ -669,7 +667,7 @@ def earlier_settings(doc: ConfigDoc, alias: str, keywords: Iterable[str]) -> lis
 _FIRST_VALUE_KEYS = frozenset({"hostname", "user", "port"})
 _ADDS_UP_KEYS = frozenset({"localforward"})
 _UNJUDGED_KEYS = frozenset({"match", "include", "canonicalizehostname"})
-_BELOW_WORDS = ("localforward", "match", "include", "canonicalizehostname")
+_BELOW_WORDS = tuple(sorted(_ADDS_UP_KEYS | _UNJUDGED_KEYS))  # (what matters below it)
 _WILDCARDS = ("*", "?", "!")
 
 
