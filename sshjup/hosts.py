@@ -1181,10 +1181,10 @@ class _SideBySide:
     def start(self, alias: str) -> None:
         import threading  # noqa: PLC0415
 
+        self.outcomes[alias] = _STARTED  # (until its thread sets the outcome)
         thread = threading.Thread(target=self._resolve, args=(alias,), daemon=True)
         self.threads.append(thread)
         thread.start()
-        self.outcomes.setdefault(alias, _STARTED)
 
     def results(self, aliases: list[str]) -> list[openssh.Resolved | Exception]:
         """The outcome for each of ``aliases``, once every run started has ended."""

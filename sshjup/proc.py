@@ -139,13 +139,11 @@ def _run_spawned(argv: Sequence[str], timeout: float, *, keep_newlines: bool) ->
             ],
             setsigdef=_DEFAULT_IN_CHILD,
         )
-    except FileNotFoundError as err:
+    except BaseException as err:
         for fd in (out_r, out_w, err_r, err_w):
             os.close(fd)
-        raise missing(argv[0]) from err
-    except BaseException:
-        for fd in (out_r, out_w, err_r, err_w):
-            os.close(fd)
+        if isinstance(err, FileNotFoundError):
+            raise missing(argv[0]) from err
         raise
     os.close(out_w)
     os.close(err_w)

@@ -4,8 +4,8 @@
 An identity file may hold spaces (and, from Windows, backslashes): ``validate_key_path``
 accepts them, so the printed command must quote them.
 
-``plain_ssh_command`` quotes each word by ``shlex.quote``'s rule (a quoted ``~/`` path still
-works: ssh expands ``~`` in ``-i`` itself); ``refusal_command`` then turns each ``'`` of the message into ``'\\''``,
+``plain_ssh_command`` quotes each word with ``shlex.quote`` (a leading ``~/`` stays outside the
+quotes, for the shell to expand); ``refusal_command`` then turns each ``'`` of the message into ``'\\''``,
 as the message sits inside ``sh -c '...'``.
 """
 
