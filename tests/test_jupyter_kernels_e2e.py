@@ -10,7 +10,6 @@ import json
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from click.testing import CliRunner
 
 from sshjup.cli import cli
 from tests.support import remote_jupyter
-from tests.support.procs import descendants_of, pid_alive, stop_pid
+from tests.support.procs import PtyOutput, descendants_of, pid_alive, stop_pid
 from tests.support.remote_jupyter import (
     ProcessStartRecorder,
     ProcSampler,
@@ -226,24 +225,11 @@ def test_jupyter_console_existing_prints_the_remote_result(
         close_fds=True,
     )
     os.close(slave)
-    seen = b""
+    out = PtyOutput(master)
     try:
-
-        def read_until(needle: bytes, timeout: float) -> bool:
-            nonlocal seen
-            deadline = time.monotonic() + timeout
-            while needle not in seen and time.monotonic() < deadline:
-                ready, _, _ = select.select([master], [], [], 0.2)
-                if ready:
-                    try:
-                        seen += os.read(master, 4096)
-                    except OSError:
-                        break
-            return needle in seen
-
-        assert read_until(b"In [", 60), seen.decode(errors="replace")
+        assert out.read_until(b"In [", 60), out.text()
         os.write(master, b"print('remote:' + __import__('getpass').getuser())\n")
-        assert read_until(f"remote:{remote_user()}".encode(), 30), seen.decode(errors="replace")
+        assert out.read_until(f"remote:{remote_user()}".encode(), 30), out.text()
         os.write(master, b"exit(keep_kernel=True)\n")
         console.wait(timeout=30)
     finally:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.support import remote_jupyter
-from tests.support.procs import descendants_of, pid_alive
+from tests.support.procs import PtyOutput, descendants_of, pid_alive
 from tests.support.remote_jupyter import (
     ProcessStartRecorder,
     ProcSampler,
@@ -588,7 +588,6 @@ def test_jupyter_console_kernel_jup_name_runs_on_the_remote_and_leaves_nothing(
     """`jupyter console --kernel jup-NAME` (a stock front end, through a pty) launches the
     kernelspec, prints the remote's result, and its `exit` ends launcher and remote kernel."""
     import pty
-    import select
     import subprocess
     import sys
 
@@ -604,24 +603,12 @@ def test_jupyter_console_kernel_jup_name_runs_on_the_remote_and_leaves_nothing(
         close_fds=True,
     )
     os.close(slave)
-    seen = b""
-
-    def read_until(needle: bytes, timeout: float) -> bool:
-        nonlocal seen
-        deadline = time.monotonic() + timeout
-        while needle not in seen and time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    seen += os.read(master, 4096)
-                except OSError:
-                    break
-        return needle in seen
+    out = PtyOutput(master)
 
     try:
-        assert read_until(b"In [", 90), seen.decode(errors="replace")
+        assert out.read_until(b"In [", 90), out.text()
         os.write(master, b"print('remote:' + __import__('getpass').getuser())\n")
-        assert read_until(f"remote:{remote_user()}".encode(), 30), seen.decode(errors="replace")
+        assert out.read_until(f"remote:{remote_user()}".encode(), 30), out.text()
         [entry] = json.loads(invoke("kernel", "list", remote_host.name, "--json").stdout)
         assert (entry["owner"], entry["alive"], entry["forwarded"]) == ("launcher", True, True)
         family = _family(str(entry["remote_dir"]))

@@ -84,3 +84,29 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
 
 
 __all__ = ["children_of", "descendants_of", "pid_alive", "stop_pid", "stop_process"]
+
+
+class PtyOutput:
+    """What a process on a pseudo-terminal printed so far (``jupyter console``), read from
+    the pty's master end with a bound."""
+
+    def __init__(self, master: int) -> None:
+        self.master = master
+        self.seen = b""
+
+    def read_until(self, needle: bytes, timeout: float) -> bool:
+        """Read until ``needle`` was printed (True) or ``timeout`` seconds passed (False)."""
+        import select
+
+        deadline = time.monotonic() + timeout
+        while needle not in self.seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 4096)
+                except OSError:
+                    break
+        return needle in self.seen
+
+    def text(self) -> str:
+        return self.seen.decode(errors="replace")
