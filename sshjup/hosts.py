@@ -722,7 +722,8 @@ def _change_locked(
     body = sshconfig.render_body(inv.targets(), caps, control_dir)
     if doc.section is not None and doc.section.hand_edited and not force:
         raise _hand_edited(doc, body, real_config)
-    new_text = sshconfig.plan_text(doc, body)
+    new_doc = sshconfig.plan(doc, body)
+    new_text = new_doc.text
     new_inv_bytes = inventory.dumps(inv).encode("utf-8", "surrogateescape")
     config_changed = new_text != doc.text or (not doc.exists and bool(body))
     result.config_changed = config_changed
@@ -754,7 +755,7 @@ def _change_locked(
     def verify(candidate: Path) -> None:  # (while the candidate's fsync runs)
         if not live:
             busy.start()
-        warnings, checked = _verify(candidate, to_verify, doc, new_text, where.ssh_config)
+        warnings, checked = _verify(candidate, to_verify, doc, new_doc, where.ssh_config)
         result.warnings.extend(warnings)
         result.verified = checked  # ("checked with ssh -G" only when ssh could read the file)
 
@@ -1086,7 +1087,7 @@ def _verify(
     candidate: Path,
     targets: list[Target],
     old_doc: sshconfig.ConfigDoc,
-    new_text: str,
+    new_doc: sshconfig.ConfigDoc,
     shown_path: Path,
 ) -> tuple[list[str], list[str]]:
     """Check the candidate with ``ssh -G``; raise when sshjup's own change breaks the file.
@@ -1094,13 +1095,10 @@ def _verify(
     Returns the warnings, and the aliases ``ssh -G`` checked (none when the file was
     unparseable before the change too).
     """
-    from sshjup.ssh import sshconfig  # noqa: PLC0415
-
     warnings: list[str] = []
     runs = _SideBySide(candidate)
     if len(targets) > 1:  # (ssh -G reads the file while sshjup reads the lines outside)
         runs.start(targets[0].alias)
-    new_doc = sshconfig.from_text(new_text)
     sample, unchecked = _sample(targets, new_doc)
     outcomes = runs.results([t.alias for t in sample])
     for target, resolved in zip(sample, outcomes, strict=True):

@@ -216,7 +216,9 @@ def test_a_new_section_wins_for_its_alias_and_changes_no_other_name(text: str) -
         before = {n: sshg.ssh_g(config, n).comparable(config) for n in OTHER_NAMES}
         parses = sshg.ssh_g(config, "jup-t").ok
 
-        new = sshconfig.plan_text(sshconfig.decode(text.encode()), BODY)
+        planned = sshconfig.plan(sshconfig.decode(text.encode()), BODY)
+        assert planned == sshconfig.from_text(planned.text)  # (where plan() says it put it)
+        new = planned.text
         config.write_bytes(new.encode())
         assert {n: sshg.ssh_g(config, n).comparable(config) for n in OTHER_NAMES} == before
         mine = sshg.ssh_g(config, "jup-t")

@@ -283,6 +283,26 @@ def test_plan_text_writes_the_files_line_endings() -> None:
     assert new.count("\n") == new.count("\r\n")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Host a\n",
+        "Host a\r\n    User x\r\n",
+        "User bob\nHost a\n",
+        "Host a",  # (no final line ending)
+        "Host a\n" + render_section(["Host jup-old"], terminator=False, eol="\n") + "Host b\n",
+        render_section(["Host jup-old"], terminator=True, eol="\r\n") + "User z\r\n",
+    ],
+)
+@pytest.mark.parametrize("body", [BODY, [*BODY, "    User alice"], []])
+def test_plan_is_the_new_text_read_again(text: str, body: list[str]) -> None:
+    """plan() knows where it put the section; reading its text back finds the same."""
+    planned = sshconfig.plan(decode(text.encode()), body)
+    assert planned == sshconfig.from_text(planned.text)
+    assert planned.text == plan_text(decode(text.encode()), body)
+
+
 # --- earlier_settings: the line that wins, for a warning ----------------------------------------
 
 

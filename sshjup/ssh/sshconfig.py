@@ -102,32 +102,45 @@ def _login_lines(host: str, target: Target) -> list[str]:
 def render_block(target: Target, caps: Capabilities, control_dir: str) -> list[str]:
     """The Host block for one target, as lines without line endings."""
     lines = _login_lines(target.alias, target)
-    given = {key for key, _ in target.ssh_options}
-    lines.extend(
-        f"{INDENT}LocalForward {fwd.bind}:{fwd.local_port} {fwd.destination}"
-        for fwd in target.forwards
-    )
-    lines.append(f"{INDENT}ExitOnForwardFailure yes")
+    for fwd in target.forwards:
+        lines.append(f"{INDENT}LocalForward {fwd.bind}:{fwd.local_port} {fwd.destination}")
+    before_command, before_path, after_path = _fixed_lines(caps)
+    lines += before_command
     if caps.session_type:
-        lines.append(f"{INDENT}SessionType none")
         lines.append(f"{INDENT}RemoteCommand {refusal_command(target)}")
-    if caps.fork_after_authentication:
-        lines.append(f"{INDENT}ForkAfterAuthentication yes")
+    lines += before_path
     if caps.control_master:
-        lines.append(f"{INDENT}ControlMaster auto")
         lines.append(f"{INDENT}ControlPath {control_path(control_dir, target.alias)}")
+    lines += after_path
+    given = {key for key, _ in target.ssh_options} if target.ssh_options else ()
+    if "ServerAliveInterval" not in given:
+        lines.append(f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}")
+    if "ServerAliveCountMax" not in given:
+        lines.append(f"{INDENT}ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}")
+    return lines
+
+
+@functools.lru_cache(maxsize=8)  # (the same for every block of a section)
+def _fixed_lines(caps: Capabilities) -> tuple[tuple[str, ...], ...]:
+    """The lines of a tunnel block that ``caps`` alone decide: those before its
+    RemoteCommand, those between it and its ControlPath, and those after that."""
+    before_command = [f"{INDENT}ExitOnForwardFailure yes"]
+    if caps.session_type:
+        before_command.append(f"{INDENT}SessionType none")
+    before_path = []
+    if caps.fork_after_authentication:
+        before_path.append(f"{INDENT}ForkAfterAuthentication yes")
+    after_path = []
+    if caps.control_master:
+        before_path.append(f"{INDENT}ControlMaster auto")
         # The master is the tunnel (no session) and lives as long as the connection. Where
         # `ssh ALIAS` runs no session, `ControlPersist no` also ends a master that scp or sshfs
         # started through the alias (they pass RemoteCommand=none and run sftp, and
         # ForkAfterAuthentication backgrounds it) once their session ends, instead of
         # leaving a master without forwards.
         persist = "no" if caps.session_type and caps.fork_after_authentication else "yes"
-        lines.append(f"{INDENT}ControlPersist {persist}")
-    if "ServerAliveInterval" not in given:
-        lines.append(f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}")
-    if "ServerAliveCountMax" not in given:
-        lines.append(f"{INDENT}ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}")
-    return lines
+        after_path.append(f"{INDENT}ControlPersist {persist}")
+    return tuple(before_command), tuple(before_path), tuple(after_path)
 
 
 def render_companion(target: Target) -> list[str]:
@@ -151,8 +164,18 @@ def plain_ssh_command(target: Target) -> str:
         words += ["-i", target.identity_file]
     if target.proxy_jump is not None:
         words += ["-J", target.proxy_jump]
-    at = f"{target.user}@" if target.user is not None else ""
-    return " ".join(_shell_word(w) for w in [*words, at + target.hostname])
+    words.append(target.hostname if target.user is None else f"{target.user}@{target.hostname}")
+    line = " ".join(words)
+    # No word needs quotes (the usual case), checked once for them all: the line has only
+    # characters shlex.quote leaves bare, no word is empty, and its only spaces are those
+    # between the words.
+    if _SHELL_SAFE(line) and all(words) and line.count(" ") == len(words) - 1:
+        return line
+    return " ".join(map(_shell_word, words))
+
+
+# The characters shlex.quote leaves unquoted, and the space between the words.
+_SHELL_SAFE = re.compile(r"[\w@%+=:,./ -]+", re.ASCII).fullmatch
 
 
 def _shell_word(word: str) -> str:
@@ -231,7 +254,11 @@ def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str)
 
 def digest(body: Sequence[str]) -> str:
     """A short digest of the section's lines, independent of the file's line endings."""
-    joined = "\n".join(body)
+    return _digest_of("\n".join(body), body)
+
+
+def _digest_of(joined: str, body: Sequence[str]) -> str:
+    """:func:`digest` of ``body``, given ``"\\n".join(body)``."""
     if "\r" in joined:  # (a CRLF file: the same digest as with LF)
         joined = "\n".join(line.rstrip("\r") for line in body)
     return sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()[:16]
@@ -239,11 +266,20 @@ def digest(body: Sequence[str]) -> str:
 
 def render_section(body: Sequence[str], *, terminator: bool, eol: str) -> str:
     """The whole marked section as text, every line ending in ``eol``."""
-    inner = list(body)
-    if terminator:
-        inner.append(TERMINATOR)
-    lines = [BEGIN_MARK, *inner, f"{END_MARK_PREFIX} (sha256:{digest(inner)}) <<<"]
-    return eol.join(lines) + eol
+    return _section(body, terminator=terminator, eol=eol)[0]
+
+
+def _section(
+    body: Sequence[str], *, terminator: bool, eol: str
+) -> tuple[str, tuple[str, ...], str]:
+    """The section's text, the lines between its markers, and their digest."""
+    inner = (*body, TERMINATOR) if terminator else tuple(body)
+    joined = "\n".join(inner)  # (one join for the digest and, with LF, the text)
+    recorded = _digest_of(joined, inner)
+    if eol != "\n":
+        joined = eol.join(inner)
+    end_mark = f"{END_MARK_PREFIX} (sha256:{recorded}) <<<"
+    return f"{BEGIN_MARK}{eol}{joined}{eol}{end_mark}{eol}", inner, recorded
 
 
 @dataclass(frozen=True)
@@ -284,9 +320,13 @@ def decode(data: bytes | None) -> ConfigDoc:
 
 def from_text(text: str) -> ConfigDoc:
     """``decode(text.encode("utf-8", "surrogateescape"))``, without the two copies."""
+    return ConfigDoc(text, _eol(text), _find_section(text))
+
+
+def _eol(text: str) -> str:
+    """The file's line ending: that of its first line."""
     first_nl = text.find("\n")
-    eol = "\r\n" if first_nl > 0 and text[first_nl - 1] == "\r" else "\n"
-    return ConfigDoc(text, eol, _find_section(text))
+    return "\r\n" if first_nl > 0 and text[first_nl - 1] == "\r" else "\n"
 
 
 def _iter_lines(
@@ -390,24 +430,37 @@ def _needs_terminator(text: str, offset: int) -> bool:
 
 def plan_text(doc: ConfigDoc, body: Sequence[str]) -> str:
     """The whole new file text with the section holding ``body`` (removed when empty)."""
+    return plan(doc, body).text
+
+
+def plan(doc: ConfigDoc, body: Sequence[str]) -> ConfigDoc:
+    """The file with the section holding ``body`` (removed when empty): ``from_text`` of the
+    new text, without reading it again (the section is where it was put)."""
     if doc.section is not None:
         start, end = doc.section.start, doc.section.end
+        begin_line = doc.section.begin_line
     else:
         start = end = insertion_offset(doc.text)
-    section = (
-        render_section(body, terminator=_needs_terminator(doc.text, end), eol=doc.eol)
-        if body
-        else ""
-    )
+        begin_line = doc.text.count("\n", 0, start) + 1
+    text = doc.text
+    if not body:
+        new = text.replace(text[start:end], "", 1) if start != end else text
+        return ConfigDoc(new, _eol(new), None)
+    section, inner, recorded = _section(body, terminator=_needs_terminator(text, end), eol=doc.eol)
     # One replace makes the new text without copying the rest of the file first (as slicing
     # it would: a large file would be held three times). The section's text is the first
     # occurrence of itself (its start marker occurs once), and so is the file's beginning.
-    if start == end:
-        if start == 0:
-            return section + doc.text
-        head = doc.text[:start]
-        return doc.text.replace(head, head + section, 1)
-    return doc.text.replace(doc.text[start:end], section, 1)
+    if start != end:
+        new = text.replace(text[start:end], section, 1)
+    elif start == 0:
+        new = section + text
+    else:
+        head = text[:start]
+        new = text.replace(head, head + section, 1)
+    where = Section(
+        start, start + len(section), begin_line, begin_line + len(inner) + 1, inner, recorded
+    )
+    return ConfigDoc(new, _eol(new), where)
 
 
 def current_section_text(doc: ConfigDoc) -> str:
@@ -794,6 +847,7 @@ __all__ = [
     "managed_aliases",
     "parse_section",
     "pattern_matches",
+    "plan",
     "plan_text",
     "render_block",
     "render_body",
