@@ -646,10 +646,22 @@ def _yaml_reader(text: str) -> object:
     return _outcome_of(lambda: inventory._from_root(inventory._yaml_compose(text, "f"), "f"))
 
 
+def _dumps_afresh(inv: inventory.Inventory) -> str:
+    """dumps(inv), written from the Targets (not the text the usual reader read last)."""
+    saved = inventory._LAST_READ[:]
+    inventory._LAST_READ.clear()
+    try:
+        return inventory.dumps(inv)
+    finally:
+        inventory._LAST_READ[:] = saved
+
+
 def _usual_agrees(text: str) -> bool:
     """The shortcut gives up on ``text`` or reads what yaml and the general reader read;
     loads gives what the general reader gives (Inventory or error, word for word)."""
     quick = inventory._usual_inventory(text)
+    if quick is not None:  # (dumps right after the read: the text read, if it is what it writes)
+        assert inventory.dumps(quick) == _dumps_afresh(quick), text
     general = _general_reader(text)
     assert _outcome_of(lambda: inventory.loads(text, "f.yaml")) == general, text
     if quick is None:
@@ -830,6 +842,36 @@ def test_the_bench_inventory_is_read_by_the_usual_reader() -> None:
     lines = text.split("\n")[:-1]
     for _ in range(300):  # one hand edit in a file loads reads with the shortcut
         _usual_agrees(_joined(rng, _hostile_edit(rng, lines)))
+
+
+def test_dumps_takes_the_text_just_read_only_for_those_very_hosts() -> None:
+    lines = ["version: 1", "hosts:"]
+    for i in range(80):
+        lines += [f"  h{i}:", f"    hostname: h{i}.example.org", f"    local_port: {9000 + i}"]
+        lines += ["    remote_port: 8889", *(["    putty: false"] if i % 3 else [])]
+    text = "\n".join(lines) + "\n"
+    inv = inventory.loads(text, "x")
+    assert inventory._as_read(inv) == text  # (the shortcut is taken: the same text)
+    assert inventory.dumps(inv) == inventory.HEADER + text == _dumps_afresh(inv)
+    edits: list[Callable[[dict[str, Target]], None]] = [
+        lambda h: h.update(h1=h["h1"].with_changes(user="bob")),
+        lambda h: h.update(h1=h["h1"].with_changes()),  # (equal, but another object)
+        lambda h: h.pop("h5"),
+        lambda h: h.update(h5=h.pop("h5")),  # (moved to the end)
+        lambda h: h.update(new=h["h2"].with_changes(name="new", forwards=(Forward(7000, 1),))),
+        lambda h: h.update({"h-1": h.pop("h1")}),  # (another name for the same Target)
+    ]
+    for edit in edits:
+        changed = inventory.loads(text, "x")
+        edit(changed.hosts)
+        assert inventory._as_read(changed) is None
+        assert inventory.dumps(changed) == _dumps_afresh(changed)
+    # a text that is not what dumps writes (no ports, `companion: false`) is not taken
+    for odd in ("    remote_port: 8889\n", "    local_port: 9000\n"):
+        inventory.loads(text.replace(odd, "", 1), "x")
+        assert not inventory._LAST_READ
+    inventory.loads(text.replace("8889\n", "8889\n    companion: false\n", 1), "x")
+    assert not inventory._LAST_READ
 
 
 def _plain_text_before(value: str) -> bool:
