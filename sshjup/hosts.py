@@ -798,14 +798,11 @@ class _BusyPorts:
     def __init__(self, targets: list[Target]) -> None:
         self._targets = targets
         self._found: list[tuple[Target, list[int]]] | None = None
-        self._thread: Any = None
+        self._join: Callable[[], None] | None = None
 
     def start(self) -> None:
-        if len(self._targets) > 1 and self._thread is None:
-            import threading  # noqa: PLC0415
-
-            self._thread = threading.Thread(target=self._probe, daemon=True)
-            self._thread.start()
+        if len(self._targets) > 1 and self._join is None:
+            self._join = fileio.in_thread(self._probe_quietly)
 
     def _probe(self) -> None:
         found = []
@@ -815,9 +812,13 @@ class _BusyPorts:
                 found.append((target, ports))
         self._found = found
 
+    def _probe_quietly(self) -> None:
+        with contextlib.suppress(Exception):  # (result() probes again, and raises it there)
+            self._probe()
+
     def result(self) -> list[tuple[Target, list[int]]]:
-        if self._thread is not None:
-            self._thread.join()
+        if self._join is not None:
+            self._join()
         if self._found is None:
             self._probe()
         assert self._found is not None  # noqa: S101 (set by _probe)
@@ -1166,7 +1167,7 @@ class _SideBySide:
     def __init__(self, candidate: Path) -> None:
         self.candidate = candidate
         self.outcomes: dict[str, openssh.Resolved | Exception] = {}
-        self.threads: list[Any] = []
+        self.joins: list[Callable[[], None]] = []
 
     def _resolve(self, alias: str) -> None:
         from sshjup.ssh import openssh  # noqa: PLC0415
@@ -1177,12 +1178,8 @@ class _SideBySide:
             self.outcomes[alias] = err
 
     def start(self, alias: str) -> None:
-        import threading  # noqa: PLC0415
-
         self.outcomes[alias] = _STARTED  # (until its thread sets the outcome)
-        thread = threading.Thread(target=self._resolve, args=(alias,), daemon=True)
-        self.threads.append(thread)
-        thread.start()
+        self.joins.append(fileio.in_thread(lambda: self._resolve(alias)))
 
     def results(self, aliases: list[str]) -> list[openssh.Resolved | Exception]:
         """The outcome for each of ``aliases``, once every run started has ended."""
@@ -1191,8 +1188,8 @@ class _SideBySide:
             self.start(alias)
         for alias in todo[:1]:
             self._resolve(alias)
-        for thread in self.threads:
-            thread.join()
+        for join in self.joins:
+            join()
         found = [self.outcomes[a] for a in aliases]
         assert not any(o is _STARTED for o in found)  # noqa: S101 (each thread set its own)
         return found

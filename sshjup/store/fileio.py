@@ -384,7 +384,7 @@ def _prepare_in_background(
         except BaseException as err:  # (handed to the waiting thread)
             errors.append(err)
 
-    join = _in_thread(run)
+    join = in_thread(run)
 
     def wait() -> Path:
         join()
@@ -409,7 +409,7 @@ def _fsync_in_background(fd: int) -> Callable[[], None]:
         except OSError as err:
             errors.append(err)
 
-    join = _in_thread(run)
+    join = in_thread(run)
 
     def wait() -> None:
         join()
@@ -419,10 +419,10 @@ def _fsync_in_background(fd: int) -> Callable[[], None]:
     return wait
 
 
-def _in_thread(work: Callable[[], None]) -> Callable[[], None]:
+def in_thread(work: Callable[[], None]) -> Callable[[], None]:
     """Run ``work`` (which catches its own errors) in a thread of its own; the function
     returned waits for it. A bare ``_thread``: ``threading`` costs `sshjup add` about 1 ms to
-    import, for two waits that need only a lock."""
+    import, for waits that need only a lock."""
     import _thread  # noqa: PLC0415
 
     done = _thread.allocate_lock()
