@@ -844,34 +844,48 @@ def test_the_bench_inventory_is_read_by_the_usual_reader() -> None:
         _usual_agrees(_joined(rng, _hostile_edit(rng, lines)))
 
 
-def test_dumps_takes_the_text_just_read_only_for_those_very_hosts() -> None:
+def test_dumps_copies_the_hosts_just_read_only_for_those_very_targets() -> None:
     lines = ["version: 1", "hosts:"]
     for i in range(80):
         lines += [f"  h{i}:", f"    hostname: h{i}.example.org", f"    local_port: {9000 + i}"]
         lines += ["    remote_port: 8889", *(["    putty: false"] if i % 3 else [])]
     text = "\n".join(lines) + "\n"
     inv = inventory.loads(text, "x")
-    assert inventory._as_read(inv) == text  # (the shortcut is taken: the same text)
+    _, known = inventory._LAST_READ[0]
+    assert set(known) == set(inv.hosts)  # (every host is as dumps writes it: copied)
     assert inventory.dumps(inv) == inventory.HEADER + text == _dumps_afresh(inv)
     edits: list[Callable[[dict[str, Target]], None]] = [
         lambda h: h.update(h1=h["h1"].with_changes(user="bob")),
         lambda h: h.update(h1=h["h1"].with_changes()),  # (equal, but another object)
         lambda h: h.pop("h5"),
+        lambda h: h.pop("h79"),
         lambda h: h.update(h5=h.pop("h5")),  # (moved to the end)
+        lambda h: h.update(h0=h.pop("h0")),
         lambda h: h.update(new=h["h2"].with_changes(name="new", forwards=(Forward(7000, 1),))),
         lambda h: h.update({"h-1": h.pop("h1")}),  # (another name for the same Target)
+        lambda h: h.update(h3=h["h4"], h4=h["h3"]),  # (two Targets swapped)
     ]
     for edit in edits:
         changed = inventory.loads(text, "x")
         edit(changed.hosts)
-        assert inventory._as_read(changed) is None
         assert inventory.dumps(changed) == _dumps_afresh(changed)
-    # a text that is not what dumps writes (no ports, `companion: false`) is not taken
-    for odd in ("    remote_port: 8889\n", "    local_port: 9000\n"):
-        inventory.loads(text.replace(odd, "", 1), "x")
-        assert not inventory._LAST_READ
-    inventory.loads(text.replace("8889\n", "8889\n    companion: false\n", 1), "x")
-    assert not inventory._LAST_READ
+        if all(name == t.name for name, t in changed.hosts.items()):
+            assert inventory.loads(inventory.dumps(changed), "y").hosts == changed.hosts
+    # hosts that are not written as dumps writes them (no ports, `companion: false`, another
+    # order) are written afresh
+    for old, new in [
+        ("    remote_port: 8889\n", ""),
+        ("    local_port: 9000\n", ""),
+        ("8889\n", "8889\n    companion: false\n"),
+        (
+            "    hostname: h0.example.org\n    local_port: 9000\n",
+            "    local_port: 9000\n    hostname: h0.example.org\n",
+        ),
+    ]:
+        odd = inventory.loads(text.replace(old, new, 1), "x")
+        _, known = inventory._LAST_READ[0]
+        assert "h0" not in known and "h1" in known
+        assert inventory.dumps(odd) == _dumps_afresh(odd)
 
 
 def _plain_text_before(value: str) -> bool:
