@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     # openssh, sshconfig and putty.managed are imported where they are used: `sshjup list` and
     # `sshjup url` read the inventory only, and these (with the PuTTY store) cost them ~10 ms.
+    from sshjup import proc
     from sshjup.ssh import openssh, sshconfig
 
 
@@ -1098,10 +1099,13 @@ def _verify(
     """
     warnings: list[str] = []
     runs = _SideBySide(candidate)
-    if len(targets) > 1:  # (ssh -G reads the file while sshjup reads the lines outside)
-        runs.start(targets[0].alias)
-    sample, unchecked = _sample(targets, new_doc)
-    outcomes = runs.results([t.alias for t in sample])
+    try:
+        if len(targets) > 1:  # (ssh -G reads the file while sshjup reads the lines outside)
+            runs.start(targets[0].alias)
+        sample, unchecked = _sample(targets, new_doc)
+        outcomes = runs.results([t.alias for t in sample])
+    finally:
+        runs.stop()  # (each has ended and been reaped, unless an error came first)
     for target, resolved in zip(sample, outcomes, strict=True):
         if isinstance(resolved, Exception):
             raise resolved
@@ -1159,43 +1163,39 @@ def _check_companion(
 
 
 class _SideBySide:
-    """``ssh -G`` runs of one candidate file, each on a thread of its own from the moment it
-    is started: each reads the whole file (about 35 ms for 10,000 hosts), so they overlap
-    with each other and with sshjup's own work. A run asked for but not started runs on the
-    calling thread (the one check of an ``add``: no thread at all)."""
+    """``ssh -G`` runs of one candidate file, each running from the moment it is started:
+    each reads the whole file (about 35 ms for 10,000 hosts), so they overlap with each other
+    and with sshjup's own work (their processes run while this one reads; no thread waits for
+    them). A run asked for but not started runs at once (the one check of an ``add``)."""
 
     def __init__(self, candidate: Path) -> None:
         self.candidate = candidate
-        self.outcomes: dict[str, openssh.Resolved | Exception] = {}
-        self.joins: list[Callable[[], None]] = []
-
-    def _resolve(self, alias: str) -> None:
-        from sshjup.ssh import openssh  # noqa: PLC0415
-
-        try:
-            self.outcomes[alias] = openssh.resolve(self.candidate, alias)
-        except Exception as err:  # raised by _verify, in its turn
-            self.outcomes[alias] = err
+        self.started: dict[str, proc.Started] = {}
 
     def start(self, alias: str) -> None:
-        self.outcomes[alias] = _STARTED  # (until its thread sets the outcome)
-        self.joins.append(fileio.in_thread(lambda: self._resolve(alias)))
+        from sshjup.ssh import openssh  # noqa: PLC0415
+
+        self.started[alias] = openssh.start_resolve(self.candidate, alias)
 
     def results(self, aliases: list[str]) -> list[openssh.Resolved | Exception]:
         """The outcome for each of ``aliases``, once every run started has ended."""
-        todo = [a for a in dict.fromkeys(aliases) if a not in self.outcomes]
-        for alias in todo[1:]:
-            self.start(alias)
-        for alias in todo[:1]:
-            self._resolve(alias)
-        for join in self.joins:
-            join()
-        found = [self.outcomes[a] for a in aliases]
-        assert not any(o is _STARTED for o in found)  # noqa: S101 (each thread set its own)
-        return found
+        from sshjup.ssh import openssh  # noqa: PLC0415
 
+        for alias in dict.fromkeys(aliases):
+            if alias not in self.started:
+                self.start(alias)
+        outcomes: dict[str, openssh.Resolved | Exception] = {}
+        for alias, run in self.started.items():  # (each has run as long as the first)
+            try:
+                outcomes[alias] = openssh.resolved(run.wait())
+            except Exception as err:  # raised by _verify, in its turn
+                outcomes[alias] = err
+        return [outcomes[a] for a in aliases]
 
-_STARTED = Exception("started")  # (a run under way: its thread replaces it)
+    def stop(self) -> None:
+        """End the runs not waited for (an error before their results were asked for)."""
+        for run in self.started.values():
+            run.stop()
 
 
 def _original_error(path: Path, doc: sshconfig.ConfigDoc, alias: str) -> str | None:

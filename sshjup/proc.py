@@ -122,13 +122,101 @@ def _run_spawned(argv: Sequence[str], timeout: float, *, keep_newlines: bool) ->
     """``run(argv)`` with stdin from /dev/null: stdout and stderr captured, decoded as
     subprocess decodes them (without ``keep_newlines``, ``\r\n`` and ``\r`` become ``\n``, as
     in its text mode)."""
-    import select  # noqa: PLC0415
+    return _spawn(argv, timeout, keep_newlines=keep_newlines).wait()
+
+
+class Started:
+    """A quick run under way (:func:`start`): :meth:`wait` gives what :func:`run` gives;
+    :meth:`stop` ends it unless it has ended and been reaped."""
+
+    def __init__(self, argv: Sequence[str], timeout: float, *, keep_newlines: bool) -> None:
+        self.argv = list(argv)
+        self.timeout = timeout
+        self.keep_newlines = keep_newlines
+        self.pid = 0  # (while spawned and not reaped)
+        self._fds: tuple[int, int] | None = None  # (stdout's and stderr's read ends, while open)
+        self._deadline = 0.0
+        self._outcome: Completed | None = None
+
+    def wait(self) -> Completed:
+        if self._outcome is None:
+            if self._deadline:
+                self._outcome = self._collect()
+            else:  # (no posix_spawn here: it runs now)
+                self._outcome = run(
+                    self.argv, timeout=self.timeout, keep_newlines=self.keep_newlines
+                )
+        return self._outcome
+
+    def _collect(self) -> Completed:
+        import select  # noqa: PLC0415
+        import time  # noqa: PLC0415
+
+        if self._fds is None:
+            msg = f"`{self.argv[0]}` was stopped before it was waited for"
+            raise SshjupError(msg, hint="please report this as a bug")
+        out_r, err_r = self._fds
+        chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+        poller = select.poll()
+        for fd in chunks:
+            poller.register(fd, select.POLLIN)
+        open_fds = set(chunks)
+        status = None
+        try:
+            while open_fds:
+                left = self._deadline - time.monotonic()
+                if left <= 0:
+                    break
+                for fd, _ in poller.poll(left * 1000):
+                    data = os.read(fd, 65536)
+                    if data:
+                        chunks[fd].append(data)
+                    else:
+                        poller.unregister(fd)
+                        open_fds.discard(fd)
+            if not open_fds:
+                _, status = os.waitpid(self.pid, 0)
+                self.pid = 0
+        finally:
+            self.stop()  # (the time ran out, or an interrupt: it has not been reaped)
+        if status is None:
+            msg = f"`{self.argv[0]}` did not finish within {self.timeout:.0f} s"
+            raise SshjupError(msg, hint="check the network and the remote host, then try again")
+        stdout, stderr = (b"".join(chunks[fd]).decode("utf-8", "replace") for fd in (out_r, err_r))
+        if not self.keep_newlines:
+            stdout, stderr = (t.replace("\r\n", "\n").replace("\r", "\n") for t in (stdout, stderr))
+        return Completed(self.argv, os.waitstatus_to_exitcode(status), stdout, stderr)
+
+    def stop(self) -> None:
+        """Kill and reap the process unless it has been reaped, and close its pipes (once)."""
+        if self.pid:
+            pid, self.pid = self.pid, 0
+            _kill(pid)
+        if self._fds is not None:
+            fds, self._fds = self._fds, None
+            for fd in fds:
+                os.close(fd)
+
+
+def start(argv: Sequence[str], *, timeout: float = 30.0, keep_newlines: bool = False) -> Started:
+    """Start a quick run of ``argv`` (as ``run(argv, quick=True)``: no input, this process's
+    environment) and return at once; :meth:`Started.wait` gives its outcome. Runs started
+    together overlap, with each other and with this process's own work, without a thread
+    (where posix_spawn exists; elsewhere each runs when it is waited for). Each run started
+    is waited for or stopped, which reaps its process."""
+    if _CAN_SPAWN:
+        return _spawn(argv, timeout, keep_newlines=keep_newlines)
+    return Started(argv, timeout, keep_newlines=keep_newlines)
+
+
+def _spawn(argv: Sequence[str], timeout: float, *, keep_newlines: bool) -> Started:
     import time  # noqa: PLC0415
 
+    running = Started(argv, timeout, keep_newlines=keep_newlines)
     out_r, out_w = os.pipe()  # (both ends close on exec: only the dup2'd copies reach ssh)
     err_r, err_w = os.pipe()
     try:
-        pid = os.posix_spawnp(
+        running.pid = os.posix_spawnp(
             argv[0],
             list(argv),
             os.environ,
@@ -147,39 +235,9 @@ def _run_spawned(argv: Sequence[str], timeout: float, *, keep_newlines: bool) ->
         raise
     os.close(out_w)
     os.close(err_w)
-    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-    deadline = time.monotonic() + timeout
-    poller = select.poll()
-    for fd in chunks:
-        poller.register(fd, select.POLLIN)
-    open_fds = set(chunks)
-    status = None
-    try:
-        while open_fds:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            for fd, _ in poller.poll(left * 1000):
-                data = os.read(fd, 65536)
-                if data:
-                    chunks[fd].append(data)
-                else:
-                    poller.unregister(fd)
-                    open_fds.discard(fd)
-        if not open_fds:
-            _, status = os.waitpid(pid, 0)
-    finally:
-        if status is None:  # (the time ran out, or an interrupt: it has not been reaped)
-            _kill(pid)
-        os.close(out_r)
-        os.close(err_r)
-    if status is None:
-        msg = f"`{argv[0]}` did not finish within {timeout:.0f} s"
-        raise SshjupError(msg, hint="check the network and the remote host, then try again")
-    stdout, stderr = (b"".join(chunks[fd]).decode("utf-8", "replace") for fd in (out_r, err_r))
-    if not keep_newlines:
-        stdout, stderr = (t.replace("\r\n", "\n").replace("\r", "\n") for t in (stdout, stderr))
-    return Completed(list(argv), os.waitstatus_to_exitcode(status), stdout, stderr)
+    running._fds = (out_r, err_r)
+    running._deadline = time.monotonic() + timeout
+    return running
 
 
 def _kill(pid: int) -> None:
@@ -220,4 +278,4 @@ def missing(program: str) -> ToolMissing:
     return ToolMissing(msg, hint=f"install {what}")
 
 
-__all__ = ["Completed", "missing", "run", "spawn", "which"]
+__all__ = ["Completed", "Started", "missing", "run", "spawn", "start", "which"]

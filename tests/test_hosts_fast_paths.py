@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sshjup import hosts, models
+from sshjup import hosts, models, proc
 from sshjup.errors import ConfigParseError, InvalidInput
 from sshjup.models import Forward, JupyterSpec, Target
 from sshjup.ssh import openssh, sshconfig
@@ -320,16 +320,70 @@ def test_the_overlapping_ssh_checks_answer_in_the_order_asked(tmp_path: Path) ->
 def test_an_ssh_check_that_fails_is_reported_in_its_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def resolve(config: Path, alias: str) -> object:
-        if alias == "jup-b":
-            raise InvalidInput("boom")
-        return alias
+    class Run:
+        def __init__(self, alias: str) -> None:
+            self.alias = alias
+            self.stopped = False
 
-    monkeypatch.setattr(openssh, "resolve", resolve)
-    outcomes = hosts._SideBySide(tmp_path / "config").results(["jup-a", "jup-b", "jup-c"])
-    assert outcomes[0] == "jup-a"
+        def wait(self) -> proc.Completed:
+            if self.alias == "jup-b":
+                raise InvalidInput("boom")
+            return proc.Completed([], 0, f"hostname {self.alias}\n", "")
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    started: list[Run] = []
+    monkeypatch.setattr(
+        openssh, "start_resolve", lambda _config, alias: started.append(Run(alias)) or started[-1]
+    )
+    runs = hosts._SideBySide(tmp_path / "config")
+    outcomes = runs.results(["jup-a", "jup-b", "jup-c"])
+    assert [o.get("hostname") for o in outcomes if isinstance(o, openssh.Resolved)] == [
+        "jup-a",
+        "jup-c",
+    ]
     assert isinstance(outcomes[1], InvalidInput)
-    assert outcomes[2] == "jup-c"
+    runs.stop()
+    assert [r.stopped for r in started] == [True, True, True]
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client (ssh)")
+def test_an_ssh_check_started_before_an_error_is_ended_and_reaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    config.write_text("Host jup-a jup-b\n    HostName h.example.org\n")
+    runs: list[hosts._SideBySide] = []
+    real = hosts._SideBySide
+
+    def side_by_side(candidate: Path) -> hosts._SideBySide:
+        runs.append(real(candidate))
+        return runs[-1]
+
+    def sample(*_args: object) -> None:
+        raise InvalidInput("the lines outside could not be read")
+
+    pids: list[int] = []
+    real_start = openssh.start_resolve
+
+    def start_resolve(candidate: Path, alias: str) -> proc.Started:
+        run = real_start(candidate, alias)
+        pids.append(run.pid)
+        return run
+
+    monkeypatch.setattr(hosts, "_SideBySide", side_by_side)
+    monkeypatch.setattr(hosts, "_sample", sample)
+    monkeypatch.setattr(openssh, "start_resolve", start_resolve)
+    targets = [Target("a", "h.example.org"), Target("b", "h.example.org")]
+    doc = sshconfig.from_text(config.read_text())
+    with pytest.raises(InvalidInput, match="could not be read"):
+        hosts._verify(config, targets, doc, doc, config)
+    (run,) = runs[0].started.values()
+    assert len(pids) == 1 and pids[0] > 0
+    assert run.pid == 0 and run._fds is None  # (its pipes closed)
+    with pytest.raises(ProcessLookupError):  # (killed or ended, and reaped: no zombie)
+        os.kill(pids[0], 0)
 
 
 def _random_inventory(rng: random.Random) -> inventory.Inventory:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sshjup import hosts
+from sshjup import hosts, proc
 from sshjup.models import Forward, Target
 from sshjup.ssh import openssh, sshconfig
 from sshjup.store import inventory
@@ -148,13 +148,18 @@ def node(i: int) -> Target:
 def spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The aliases sshjup's own ssh -G runs resolve (the real ssh runs)."""
     seen: list[str] = []
-    real = openssh.resolve
+    real, real_start = openssh.resolve, openssh.start_resolve
 
     def resolve(path: Path, alias: str, **kwargs: object) -> openssh.Resolved:
         seen.append(alias)
         return real(path, alias, **kwargs)  # type: ignore[arg-type]
 
+    def start_resolve(path: Path, alias: str) -> proc.Started:
+        seen.append(alias)
+        return real_start(path, alias)
+
     monkeypatch.setattr(openssh, "resolve", resolve)
+    monkeypatch.setattr(openssh, "start_resolve", start_resolve)
     return seen
 
 

@@ -76,3 +76,46 @@ def test_the_child_gets_sigpipe_back_as_subprocess_gives_it() -> None:
     spawned = proc.run([sys.executable, "-S", "-c", script], quick=True)
     classic = proc.run([sys.executable, "-S", "-c", script], env={})
     assert spawned.stdout == classic.stdout
+
+
+def test_started_runs_overlap_and_give_what_run_gives() -> None:
+    argv = [sys.executable, "-c", SCRIPT, "an arg", "3"]
+    script = "import time; a = time.time(); time.sleep(0.5); print(a, time.time())"
+    runs = [proc.start([sys.executable, "-S", "-c", script]) for _ in range(3)]
+    first = proc.start(argv, keep_newlines=True)
+    assert first.wait() == proc.run(argv, keep_newlines=True, env={})
+    spans = [[float(w) for w in r.wait().stdout.split()] for r in runs]
+    assert max(began for began, _ in spans) < min(ended for _, ended in spans)  # (side by side)
+    assert runs[0].wait() is runs[0].wait()  # (waited once: the outcome is kept)
+
+
+def test_a_started_run_that_is_stopped_is_killed_and_reaped() -> None:
+    before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    run = proc.start([sys.executable, "-S", "-c", "import time; time.sleep(60)"])
+    pid = run.pid
+    assert pid > 0
+    run.stop()
+    run.stop()  # (twice is harmless: nothing is closed or killed again)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    if before is not None:
+        assert set(os.listdir("/proc/self/fd")) == before
+    with pytest.raises(SshjupError, match="stopped before it was waited for"):
+        run.wait()
+
+
+def test_a_started_run_that_outlives_its_timeout_is_killed() -> None:
+    run = proc.start([sys.executable, "-S", "-c", "import time; time.sleep(60)"], timeout=1.0)
+    pid = run.pid
+    with pytest.raises(SshjupError, match="did not finish within 1 s"):
+        run.wait()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_missing_program_is_tool_missing_when_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissing, match="`ssh` was not found on PATH"):
+        proc.start(["ssh", "-G", "x"])

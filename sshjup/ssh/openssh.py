@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from sshjup import proc
-from sshjup.errors import ToolMissing
 from sshjup.records import dataclass, field
 from sshjup.ssh.sshconfig import Capabilities
 from sshjup.store import paths
@@ -134,12 +133,21 @@ class Resolved:
 def resolve(config_file: Path, alias: str, *, use_default: bool = False) -> Resolved:
     """Run ``ssh -G`` for ``alias`` on ``config_file`` (with ``-F`` unless ``use_default``)."""
     argv = ["ssh"] if use_default else ["ssh", "-F", str(config_file)]
-    try:
-        result = proc.run(
-            [*argv, "-G", "--", alias], timeout=SSH_G_TIMEOUT, keep_newlines=True, quick=True
-        )
-    except ToolMissing:
-        raise
+    result = proc.run(
+        [*argv, "-G", "--", alias], timeout=SSH_G_TIMEOUT, keep_newlines=True, quick=True
+    )
+    return resolved(result)
+
+
+def start_resolve(config_file: Path, alias: str) -> proc.Started:
+    """``resolve(config_file, alias)`` started: give its :meth:`~proc.Started.wait` to
+    :func:`resolved`. Several overlap (each reads the whole file)."""
+    argv = ["ssh", "-F", str(config_file), "-G", "--", alias]
+    return proc.start(argv, timeout=SSH_G_TIMEOUT, keep_newlines=True)
+
+
+def resolved(result: proc.Completed) -> Resolved:
+    """What a finished ``ssh -G`` run says."""
     if result.returncode != 0:
         return Resolved(False, _error_lines(result.stderr))
     return parse_g_output(result.stdout)
@@ -188,4 +196,6 @@ __all__ = [
     "expected_forward",
     "parse_g_output",
     "resolve",
+    "resolved",
+    "start_resolve",
 ]
