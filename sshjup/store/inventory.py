@@ -168,13 +168,13 @@ def _usual_inventory(text: str) -> Inventory | None:
     # (Compiled when first used, about 0.5 ms, and then kept by re; the second only for a
     # host whose keys come in another order.)
     match = re.compile(_USUAL_HOST_PATTERN).match
-    plain = _plain_text
+    plain, text_word = _plain_text, _TEXT_WORD.fullmatch
     jupyter = JupyterSpec()
     known: dict[str, tuple[Target, int, int]] = {}  # the hosts whose text dumps would write
     try:
         while at < size:
             m = match(text, at)
-            if m is not None and not text.startswith("    ", m.end()):
+            if m is not None and not text.startswith("    ", end := m.end()):
                 name, hostname, user, port, key, jump, local, remote, socket, putty, comp = (
                     m.groups()
                 )
@@ -186,13 +186,19 @@ def _usual_inventory(text: str) -> Inventory | None:
                 fields = None if m is None else _any_order(m.group(2))
                 if m is None or fields is None:
                     return None
-                name = m.group(1)
+                name, end = m.group(1), m.end()
                 hostname, user, port, key, jump, local, remote, socket, putty, comp = fields
-            if name in hosts or not plain(name) or not plain(hostname):
+            # (Each name and host name is new: the pattern itself, not its cache; the other
+            # words mostly repeat.)
+            if name in hosts or not text_word(name) or not text_word(hostname):
                 return None
-            for word in (user, key, jump, socket):
-                if word is not None and not plain(word):
-                    return None
+            if (
+                (user is not None and not plain(user))
+                or (key is not None and not plain(key))
+                or (jump is not None and not plain(jump))
+                or (socket is not None and not plain(socket))
+            ):
+                return None
             hosts[name] = target = Target.plain(
                 name,
                 hostname,
@@ -208,8 +214,8 @@ def _usual_inventory(text: str) -> Inventory | None:
                 jupyter=jupyter,
             )
             if written:
-                known[name] = (target, at, m.end())
-            at = m.end()
+                known[name] = (target, at, end)
+            at = end
     except InvalidInput:
         return None
     _LAST_READ[:] = [(text, known)]
