@@ -470,7 +470,7 @@ class Target:
         make the records at once, without their ``__init__`` and ``__post_init__`` (about two
         thirds of reading a 1,000-host inventory); anything else goes through them, so every
         error is theirs, in their order. tests/test_hosts_fast_paths.py compares both."""
-        if (
+        checked = (
             type(local_port) is int
             and type(remote_port) is int
             and 0 < local_port <= MAX_PORT
@@ -480,7 +480,8 @@ class Target:
             and (user is None or _USER_RE.fullmatch(user))
             and (port is None or (type(port) is int and 0 < port <= MAX_PORT))
             and not (companion and name.startswith(ALIAS_PREFIX))
-        ):
+        )
+        if checked:
             # (__post_init__'s order: the forward's socket first, then the target's own values)
             if remote_socket is not None:
                 validate_socket_path(remote_socket)
@@ -496,33 +497,26 @@ class Target:
                 bind="127.0.0.1",
                 remote_socket=remote_socket,
             )
-            target = _new(cls)
-            target.__dict__.update(
-                name=name,
-                hostname=hostname,
-                forwards=(forward,),
-                user=user,
-                port=port,
-                identity_file=identity_file,
-                proxy_jump=proxy_jump,
-                putty=putty,
-                jupyter=JupyterSpec() if jupyter is None else jupyter,
-                ssh_options=(),
-                companion=companion,
-            )
-            return target
-        return cls(
-            name=name,
-            hostname=hostname,
-            forwards=(Forward(local_port, remote_port, remote_socket=remote_socket),),
-            user=user,
-            port=port,
-            identity_file=identity_file,
-            proxy_jump=proxy_jump,
-            putty=putty,
-            jupyter=JupyterSpec() if jupyter is None else jupyter,
-            companion=companion,
-        )
+        else:
+            forward = Forward(local_port, remote_port, remote_socket=remote_socket)
+        values = {  # (in the order of the fields)
+            "name": name,
+            "hostname": hostname,
+            "forwards": (forward,),
+            "user": user,
+            "port": port,
+            "identity_file": identity_file,
+            "proxy_jump": proxy_jump,
+            "putty": putty,
+            "jupyter": JupyterSpec() if jupyter is None else jupyter,
+            "ssh_options": (),
+            "companion": companion,
+        }
+        if not checked:
+            return cls(**values)  # type: ignore[arg-type]  # (each value of its field's type)
+        target = _new(cls)
+        target.__dict__.update(values)
+        return target
 
     @property
     def alias(self) -> str:
