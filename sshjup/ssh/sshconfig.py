@@ -115,20 +115,20 @@ def _render_blocks(
     companions: bool,
 ) -> None:
     """Append the targets' Host blocks to ``out``, a blank line between two (and each one's
-    companion block after it, with ``companions``). What is the same for every block is
-    looked up once, not per block: a thousand hosts make thirteen thousand lines."""
+    companion block after it, with ``companions``). The lines the same in every block are
+    made once, not per block: a thousand hosts make thirteen thousand lines."""
     before_command, before_path, after_path = _fixed_lines(caps)
-    socket_dir = _control_dir(control_dir) if caps.control_master else None
-    session_type = caps.session_type
+    session_type, control_master = caps.session_type, caps.control_master
     alive = (
-        f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}",
-        f"{INDENT}ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}",
+        ("ServerAliveInterval", f"{INDENT}ServerAliveInterval {SERVER_ALIVE_INTERVAL}"),
+        ("ServerAliveCountMax", f"{INDENT}ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}"),
     )
+    alive_lines = [line for _, line in alive]
     add, extend = out.append, out.extend
     for target in targets:
         if out:
             add("")
-        alias = ALIAS_PREFIX + target.name
+        alias = target.alias
         extend(_login_lines(alias, target))
         for fwd in target.forwards:
             add(f"{INDENT}LocalForward {fwd.bind}:{fwd.local_port} {fwd.destination}")
@@ -136,14 +136,14 @@ def _render_blocks(
         if session_type:
             add(f"{INDENT}RemoteCommand {refusal_command(target)}")
         extend(before_path)
-        if socket_dir is not None:
-            add(f"{INDENT}ControlPath {socket_dir}/{control_socket_name(alias)}")
+        if control_master:
+            add(f"{INDENT}ControlPath {control_path(control_dir, alias)}")
         extend(after_path)
         if not target.ssh_options:
-            extend(alive)
+            extend(alive_lines)
         else:
             given = {key for key, _ in target.ssh_options}
-            extend(line for line in alive if line.split()[0] not in given)
+            extend(line for key, line in alive if key not in given)
         if companions and target.companion:
             add("")
             extend(render_companion(target))
