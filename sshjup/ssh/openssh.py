@@ -132,18 +132,20 @@ class Resolved:
 
 def resolve(config_file: Path, alias: str, *, use_default: bool = False) -> Resolved:
     """Run ``ssh -G`` for ``alias`` on ``config_file`` (with ``-F`` unless ``use_default``)."""
-    argv = ["ssh"] if use_default else ["ssh", "-F", str(config_file)]
-    result = proc.run(
-        [*argv, "-G", "--", alias], timeout=SSH_G_TIMEOUT, keep_newlines=True, quick=True
-    )
-    return resolved(result)
+    argv = _g_argv(config_file, alias, use_default=use_default)
+    return resolved(proc.run(argv, timeout=SSH_G_TIMEOUT, keep_newlines=True, quick=True))
 
 
 def start_resolve(config_file: Path, alias: str) -> proc.Started:
     """``resolve(config_file, alias)`` started: give its :meth:`~proc.Started.wait` to
     :func:`resolved`. Several overlap (each reads the whole file)."""
-    argv = ["ssh", "-F", str(config_file), "-G", "--", alias]
+    argv = _g_argv(config_file, alias, use_default=False)
     return proc.start(argv, timeout=SSH_G_TIMEOUT, keep_newlines=True)
+
+
+def _g_argv(config_file: Path, alias: str, *, use_default: bool) -> list[str]:
+    head = ["ssh"] if use_default else ["ssh", "-F", str(config_file)]
+    return [*head, "-G", "--", alias]
 
 
 def resolved(result: proc.Completed) -> Resolved:
