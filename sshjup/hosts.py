@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from sshjup.errors import (
@@ -720,62 +720,72 @@ def _change_locked(
 
     caps = openssh.capabilities()
     control_dir, control_real = paths.control_dir(where.ssh_config)
-    body = sshconfig.render_body(inv.targets(), caps, control_dir)
-    if doc.section is not None and doc.section.hand_edited and not force:
-        raise _hand_edited(doc, body, real_config)
-    new_doc = sshconfig.plan(doc, body)
-    new_text = new_doc.text
-    new_inv_bytes = inventory.dumps(inv).encode("utf-8", "surrogateescape")
-    config_changed = new_text != doc.text or (not doc.exists and bool(body))
-    result.config_changed = config_changed
-    inv_changed = new_inv_bytes != old_inv_bytes
-    result._texts = (doc.text, new_text)
-    putty_plan = managed.plan(where.ssh_config, before, inv, force=force)
-    result.putty = putty_plan.messages
-    result.warnings.extend(putty_plan.warnings)
-    result.changed = config_changed or inv_changed or putty_plan.changed
-    if not result.changed or dry_run:
-        return result
-
-    if body and caps.control_master:
-        fileio.ensure_dir(control_real)
-    live = caps.control_master and (result.removed or result.updated)
-    if live:  # a removed alias cannot be addressed once the block is gone: stop it first
-        from sshjup.ssh import reconcile  # noqa: PLC0415 (only when hosts change or go)
-
-        result.tunnel.extend(
-            reconcile.stop_removed(where.ssh_config, control_real, before, inv.hosts)
+    changed = [inv.hosts[n] for n in result.added + result.updated]
+    # ssh -G of the first changed alias reads the new text as it is made (see _FedCheck).
+    with _FedCheck.started(doc, changed, enabled=not dry_run) as fed:
+        body = sshconfig.render_body(
+            inv.targets(), caps, control_dir, progress=None if fed is None else fed.progress
         )
-    to_verify = [inv.hosts[n] for n in result.added + result.updated]
-    # Which of their local ports are busy: asked while ssh -G checks the file (once the
-    # candidate is written: the probes would slow that down), unless running tunnels are about
-    # to follow the change (then after they have).
-    busy = _BusyPorts(to_verify)
-    inv_saved: list[bool] = []
+        if doc.section is not None and doc.section.hand_edited and not force:
+            raise _hand_edited(doc, body, real_config)
+        new_doc = sshconfig.plan(doc, body)
+        new_text = new_doc.text
+        if fed is not None:
+            fed.finish(new_text)
+        new_inv_bytes = inventory.dumps(inv).encode("utf-8", "surrogateescape")
+        config_changed = new_text != doc.text or (not doc.exists and bool(body))
+        result.config_changed = config_changed
+        inv_changed = new_inv_bytes != old_inv_bytes
+        result._texts = (doc.text, new_text)
+        putty_plan = managed.plan(where.ssh_config, before, inv, force=force)
+        result.putty = putty_plan.messages
+        result.warnings.extend(putty_plan.warnings)
+        result.changed = config_changed or inv_changed or putty_plan.changed
+        if not result.changed or dry_run:
+            return result
 
-    def verify(candidate: Path) -> None:  # (while the candidate's fsync runs)
-        if not live:
-            busy.start()
-        warnings, checked = _verify(candidate, to_verify, doc, new_doc, where.ssh_config)
-        result.warnings.extend(warnings)
-        result.verified = checked  # ("checked with ssh -G" only when ssh could read the file)
+        if body and caps.control_master:
+            fileio.ensure_dir(control_real)
+        live = caps.control_master and (result.removed or result.updated)
+        if live:  # a removed alias cannot be addressed once the block is gone: stop it first
+            from sshjup.ssh import reconcile  # noqa: PLC0415 (only when hosts change or go)
 
-    def save_inventory(_candidate: Path) -> None:  # (verified, and on disk)
-        if inv_changed:
-            # The inventory (the intent) goes first: a run killed before the rename below
-            # finds it and writes the config from it; a rename that fails rolls it back.
+            result.tunnel.extend(
+                reconcile.stop_removed(where.ssh_config, control_real, before, inv.hosts)
+            )
+        to_verify = changed
+        # Which of their local ports are busy: asked while ssh -G checks the file (once the
+        # candidate is written: the probes would slow that down), unless running tunnels are
+        # about to follow the change (then after they have).
+        busy = _BusyPorts(to_verify)
+        inv_saved: list[bool] = []
+
+        def verify(candidate: Path) -> None:  # (while the candidate's fsync runs)
+            if not live:
+                busy.start()
+            first = None if fed is None else fed.run
+            warnings, checked = _verify(
+                candidate, to_verify, doc, new_doc, where.ssh_config, first=first
+            )
+            result.warnings.extend(warnings)
+            result.verified = checked  # (none when ssh could not parse the file at all)
+
+        def save_inventory(_candidate: Path) -> None:  # (verified, and on disk)
+            if inv_changed:
+                # The inventory (the intent) goes first: a run killed before the rename below
+                # finds it and writes the config from it; a rename that fails rolls it back.
+                fileio.atomic_write(where.inventory, new_inv_bytes)
+                inv_saved.append(True)
+
+        if config_changed:
+            try:
+                _write_config(real_config, doc, snapshot, new_text, verify, save_inventory, result)
+            except BaseException:
+                if inv_saved:
+                    _restore_inventory(where.inventory, old_inv_bytes)
+                raise
+        elif inv_changed:
             fileio.atomic_write(where.inventory, new_inv_bytes)
-            inv_saved.append(True)
-
-    if config_changed:
-        try:
-            _write_config(real_config, doc, snapshot, new_text, verify, save_inventory, result)
-        except BaseException:
-            if inv_saved:
-                _restore_inventory(where.inventory, old_inv_bytes)
-            raise
-    elif inv_changed:
-        fileio.atomic_write(where.inventory, new_inv_bytes)
     if old_inv_bytes is None and where.legacy_inventory is not None:
         _finish_migration(where.legacy_inventory, before)
     managed.apply(putty_plan, force=force)
@@ -789,6 +799,65 @@ def _change_locked(
                 for port in ports
             )
     return result
+
+
+class _FedCheck:
+    """The ``ssh -G`` of the first changed alias, started before the new text is made and
+    given it through a pipe as it is made (:class:`openssh.FedResolve`): the text before the
+    section and its begin marker at once, the Host blocks a few at a time as they are rendered,
+    the rest once the whole text is planned. ssh parses the file while sshjup renders it and
+    writes the candidate, instead of after. What ssh read is checked to be the candidate's
+    text; where that is not so, or the run fails, the candidate file itself is checked.
+
+    Its outcome is used only where ssh reads the file once (:func:`sshconfig.read_once`: no
+    Match, Include or CanonicalizeHostname outside the section), which :func:`_verify` asks
+    while ssh runs (the question costs about 3 ms on 1 MB: once the run is under way, it costs
+    no time); elsewhere the run is stopped and the file is checked. Where ssh cannot read from
+    a pipe (Windows), there is none."""
+
+    def __init__(self, doc: sshconfig.ConfigDoc, alias: str) -> None:
+        from sshjup.ssh import openssh, sshconfig  # noqa: PLC0415
+
+        self.eol = doc.eol
+        self.lines = 0  # (of the body, sent)
+        self.run: proc.Started | None = None  # (once the whole text was sent)
+        self.resolve = openssh.FedResolve(alias)
+        self.resolve.send(doc.text, 0, sshconfig.section_start(doc))
+        self.resolve.send(sshconfig.BEGIN_MARK + doc.eol)
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(
+        cls, doc: sshconfig.ConfigDoc, changed: list[Target], *, enabled: bool
+    ) -> Iterator[_FedCheck | None]:
+        """A check for the first of ``changed`` (None when there is none to make, or it
+        cannot be fed), stopped on the way out unless it was waited for."""
+        from sshjup.ssh import openssh  # noqa: PLC0415
+
+        if not (enabled and changed and openssh.can_feed()):
+            yield None
+            return
+        fed = cls(doc, changed[0].alias)
+        try:
+            yield fed
+        finally:
+            fed.stop()
+
+    def progress(self, body: list[str]) -> None:
+        """The body's lines made since the last call (``render_body``'s ``progress``)."""
+        if len(body) > self.lines:
+            lines = self.eol.join(body[self.lines :])
+            self.resolve.send(self.eol + lines if self.lines else lines)
+            self.lines = len(body)
+
+    def finish(self, new_text: str) -> None:
+        """The rest of the new text; :attr:`run` is the run (None: check the file instead)."""
+        self.run = self.resolve.finish(new_text)
+
+    def stop(self) -> None:
+        self.resolve.stop()
+        if self.run is not None:
+            self.run.stop()
 
 
 class _BusyPorts:
@@ -1091,16 +1160,26 @@ def _verify(
     old_doc: sshconfig.ConfigDoc,
     new_doc: sshconfig.ConfigDoc,
     shown_path: Path,
+    *,
+    first: proc.Started | None = None,
 ) -> tuple[list[str], list[str]]:
     """Check the candidate with ``ssh -G``; raise when sshjup's own change breaks the file.
 
-    Returns the warnings, and the aliases ``ssh -G`` checked (none when the file was
-    unparseable before the change too).
+    ``first``: the first target's ``ssh -G``, already given the candidate's text through its
+    stdin (:class:`_FedCheck`). Returns the warnings, and the aliases ``ssh -G`` checked (none
+    when the file was unparseable before the change too).
     """
+    from sshjup.ssh import sshconfig  # noqa: PLC0415
+
     warnings: list[str] = []
     runs = _SideBySide(candidate)
     try:
-        if len(targets) > 1:  # (ssh -G reads the file while sshjup reads the lines outside)
+        if first is not None and not sshconfig.read_once(new_doc):
+            first.stop()  # (ssh may read the file twice, or others: it reads the file itself)
+            first = None
+        if first is not None:
+            runs.take(targets[0].alias, first)
+        elif len(targets) > 1:  # (ssh -G reads the file while sshjup reads the lines outside)
             runs.start(targets[0].alias)
         sample, unchecked = _sample(targets, new_doc)
         outcomes = runs.results([t.alias for t in sample])
@@ -1166,16 +1245,23 @@ class _SideBySide:
     """``ssh -G`` runs of one candidate file, each running from the moment it is started:
     each reads the whole file (about 35 ms for 10,000 hosts), so they overlap with each other
     and with sshjup's own work (their processes run while this one reads; no thread waits for
-    them). A run asked for but not started runs at once (the one check of an ``add``)."""
+    them). A run asked for but not started runs at once. A run fed the file's text (:meth:`take`)
+    that fails is run again on the file itself, whose outcome is the one reported."""
 
     def __init__(self, candidate: Path) -> None:
         self.candidate = candidate
         self.started: dict[str, proc.Started] = {}
+        self.fed: set[str] = set()
 
     def start(self, alias: str) -> None:
         from sshjup.ssh import openssh  # noqa: PLC0415
 
         self.started[alias] = openssh.start_resolve(self.candidate, alias)
+
+    def take(self, alias: str, run: proc.Started) -> None:
+        """``alias``'s run, started already and fed the candidate's text."""
+        self.started[alias] = run
+        self.fed.add(alias)
 
     def results(self, aliases: list[str]) -> list[openssh.Resolved | Exception]:
         """The outcome for each of ``aliases``, once every run started has ended."""
@@ -1190,6 +1276,14 @@ class _SideBySide:
                 outcomes[alias] = openssh.resolved(run.wait())
             except Exception as err:  # raised by _verify, in its turn
                 outcomes[alias] = err
+        for alias in self.fed:  # (what failed through the pipe is asked of the file)
+            outcome = outcomes[alias]
+            if isinstance(outcome, Exception) or not outcome.ok:
+                self.start(alias)
+                try:
+                    outcomes[alias] = openssh.resolved(self.started[alias].wait())
+                except Exception as err:  # (as above)
+                    outcomes[alias] = err
         return [outcomes[a] for a in aliases]
 
     def stop(self) -> None:

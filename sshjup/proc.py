@@ -15,6 +15,7 @@ from sshjup.records import dataclass
 
 TYPE_CHECKING = False  # (typing's costs `sshjup add` ~4 ms to import; mypy takes it as True)
 if TYPE_CHECKING:
+    import _thread
     import subprocess
 
 _PACKAGES = {
@@ -137,6 +138,86 @@ class Started:
         self._fds: tuple[int, int] | None = None  # (stdout's and stderr's read ends, while open)
         self._deadline = 0.0
         self._outcome: Completed | None = None
+        # A fed run's stdin (start_fed): its pipe's write end while input may still go, the
+        # text not yet written (slices of texts), the bytes of the slice being written, and
+        # whether the input is complete (stdin closes once all of it has gone).
+        self._in: int | None = None
+        self._queue: list[tuple[str, int, int]] = []
+        self._buf = memoryview(b"")
+        self._closing = False
+        self._writer: _thread.LockType | None = None  # (held while the writer thread runs)
+
+    def send(self, text: str, start: int = 0, end: int | None = None) -> None:
+        """Give ``text[start:end]`` to a fed run's stdin (as UTF-8, surrogateescape: the
+        bytes sshjup writes for that text), as much of it at once as the pipe takes; the rest
+        goes with the next send, or after :meth:`end_input`. Nothing goes once the run has
+        stopped reading (it exited: its outcome says why)."""
+        if self._in is None:
+            return
+        self._queue.append((text, start, len(text) if end is None else end))
+        self._pump()
+
+    def end_input(self) -> None:
+        """No more input. What the pipe did not take yet is written by a thread of its own
+        (a blocking write: the kernel lets it go on as the reader makes room), which then
+        closes stdin; :meth:`wait` and :meth:`stop` wait for it."""
+        if self._in is None or self._writer is not None:
+            return
+        self._closing = True
+        self._pump()
+        if self._in is None:  # (all of it went at once)
+            return
+        import _thread  # noqa: PLC0415 (threading costs `sshjup add` about 1 ms to import)
+
+        done = _thread.allocate_lock()
+        done.acquire()
+        fd = self._in
+
+        def write_rest() -> None:
+            try:
+                os.set_blocking(fd, True)
+                self._pump()
+            finally:
+                done.release()
+
+        self._writer = done
+        _thread.start_new_thread(write_rest, ())
+
+    def _pump(self) -> None:
+        """Write to stdin what its pipe takes now (all of it, once the pipe blocks)."""
+        while self._in is not None:
+            if not self._buf:
+                if not self._queue:
+                    if self._closing:
+                        self._close_input()
+                    return
+                text, start, end = self._queue[0]
+                stop = min(end, start + _SEND_CHARS)  # (encoded a slice at a time)
+                self._buf = memoryview(text[start:stop].encode("utf-8", "surrogateescape"))
+                if stop == end:
+                    del self._queue[0]
+                else:
+                    self._queue[0] = (text, stop, end)
+            try:
+                written = os.write(self._in, self._buf)
+            except BlockingIOError:
+                return
+            except OSError:  # (EPIPE: the run has stopped reading)
+                self._queue.clear()
+                self._close_input()
+                return
+            self._buf = self._buf[written:]
+
+    def _close_input(self) -> None:
+        self._buf = memoryview(b"")
+        if self._in is not None:
+            fd, self._in = self._in, None
+            os.close(fd)
+
+    def _join_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.acquire()  # (it ends: all written, or the reader is gone)
+            self._writer.release()
 
     def wait(self) -> Completed:
         if self._outcome is None:
@@ -161,6 +242,7 @@ class Started:
         for fd in chunks:
             poller.register(fd, select.POLLIN)
         open_fds = set(chunks)
+        self.end_input()  # (a fed run: what is still to go is written beside this loop)
         status = None
         try:
             while open_fds:
@@ -192,6 +274,10 @@ class Started:
         if self.pid:
             pid, self.pid = self.pid, 0
             _kill(pid)
+        self._join_writer()  # (after the kill: a write it is blocked in fails)
+        self._writer = None
+        self._queue.clear()
+        self._close_input()
         if self._fds is not None:
             fds, self._fds = self._fds, None
             for fd in fds:
@@ -209,35 +295,76 @@ def start(argv: Sequence[str], *, timeout: float = 30.0, keep_newlines: bool = F
     return Started(argv, timeout, keep_newlines=keep_newlines)
 
 
-def _spawn(argv: Sequence[str], timeout: float, *, keep_newlines: bool) -> Started:
+CAN_FEED = _CAN_SPAWN  # (start_fed is there)
+
+
+def start_fed(
+    argv: Sequence[str], *, timeout: float = 30.0, keep_newlines: bool = False
+) -> Started:
+    """:func:`start` with a pipe on the run's stdin: :meth:`Started.send` gives it its input
+    as it is made, while it runs, and :meth:`Started.end_input` (or ``wait``) ends it. The
+    pipe is made as large as the system lets this process make it (1 MiB on Linux), so the
+    sender seldom has to wait for the reader. Where :data:`CAN_FEED` is true only."""
+    return _spawn(argv, timeout, keep_newlines=keep_newlines, fed=True)
+
+
+_SEND_CHARS = 1 << 18  # (a fed text is encoded this many characters at a time)
+_PIPE_BYTES = 1 << 20  # (Linux's /proc/sys/fs/pipe-max-size unless raised)
+
+
+def _spawn(
+    argv: Sequence[str], timeout: float, *, keep_newlines: bool, fed: bool = False
+) -> Started:
     import time  # noqa: PLC0415
 
     running = Started(argv, timeout, keep_newlines=keep_newlines)
-    out_r, out_w = os.pipe()  # (both ends close on exec: only the dup2'd copies reach ssh)
+    # (Every end closes on exec: only the dup2'd copies reach the child.)
+    in_r, in_w = os.pipe() if fed else (-1, -1)
+    out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    stdin = (
+        (os.POSIX_SPAWN_DUP2, in_r, 0)
+        if fed
+        else (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)
+    )
     try:
         running.pid = os.posix_spawnp(
             argv[0],
             list(argv),
             os.environ,
             file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                stdin,
                 (os.POSIX_SPAWN_DUP2, out_w, 1),
                 (os.POSIX_SPAWN_DUP2, err_w, 2),
             ],
             setsigdef=_DEFAULT_IN_CHILD,
         )
     except BaseException as err:
-        for fd in (out_r, out_w, err_r, err_w):
-            os.close(fd)
+        for fd in (out_r, out_w, err_r, err_w, in_r, in_w):
+            if fd >= 0:
+                os.close(fd)
         if isinstance(err, FileNotFoundError):
             raise missing(argv[0]) from err
         raise
     os.close(out_w)
     os.close(err_w)
     running._fds = (out_r, err_r)
+    if fed:
+        os.close(in_r)
+        os.set_blocking(in_w, False)
+        _grow_pipe(in_w)
+        running._in = in_w
     running._deadline = time.monotonic() + timeout
     return running
+
+
+def _grow_pipe(fd: int) -> None:
+    import fcntl  # noqa: PLC0415 (POSIX-only module)
+
+    grow = getattr(fcntl, "F_SETPIPE_SZ", None)  # (Linux; elsewhere the pipe is as it is)
+    if grow is not None:
+        with contextlib.suppress(OSError):  # (a lower limit: the pipe keeps its size)
+            fcntl.fcntl(fd, grow, _PIPE_BYTES)
 
 
 def _kill(pid: int) -> None:
@@ -278,4 +405,14 @@ def missing(program: str) -> ToolMissing:
     return ToolMissing(msg, hint=f"install {what}")
 
 
-__all__ = ["Completed", "Started", "missing", "run", "spawn", "start", "which"]
+__all__ = [
+    "CAN_FEED",
+    "Completed",
+    "Started",
+    "missing",
+    "run",
+    "spawn",
+    "start",
+    "start_fed",
+    "which",
+]

@@ -143,6 +143,80 @@ def start_resolve(config_file: Path, alias: str) -> proc.Started:
     return proc.start(argv, timeout=SSH_G_TIMEOUT, keep_newlines=True)
 
 
+# ``ssh -G -F /dev/stdin``: the file's text through a pipe. ssh reads its -F file once, line
+# by line, unless a Match, an Include or CanonicalizeHostname makes it read a file again or read
+# others (sshconfig.read_once says whether a text may have them).
+FED_CONFIG = "/dev/stdin"
+
+
+def can_feed() -> bool:
+    """Whether ``ssh -G`` can read the file's text from a pipe here (:class:`FedResolve`)."""
+    return proc.CAN_FEED and _has_dev_stdin()
+
+
+@functools.lru_cache(maxsize=1)
+def _has_dev_stdin() -> bool:
+    return Path("/dev/fd").is_dir()  # (/dev/stdin is its fd 0; on Linux, when /proc is there)
+
+
+class FedResolve:
+    """``resolve(FILE, alias)`` started before FILE's text is whole: ssh reads the text from
+    its stdin as it is given (:meth:`send`, in order), so it parses the file while sshjup
+    makes the rest of it. :meth:`finish` takes the whole text, checks that what was sent is
+    its beginning, and sends the rest: ssh then reads exactly the text of FILE. Only for a
+    text ssh reads once (``sshconfig.read_once``) and where :func:`can_feed`."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        argv = _g_argv(Path(FED_CONFIG), alias, use_default=False)
+        self.run: proc.Started | None = proc.start_fed(
+            argv, timeout=SSH_G_TIMEOUT, keep_newlines=True
+        )
+        self._sent: list[tuple[str, int, int]] = []
+
+    def send(self, text: str, start: int = 0, end: int | None = None) -> None:
+        """The next part of the text: ``text[start:end]``."""
+        if self.run is not None:
+            piece = (text, start, len(text) if end is None else end)
+            self._sent.append(piece)
+            self.run.send(*piece)
+
+    def finish(self, whole: str) -> proc.Started | None:
+        """The run, once given the rest of ``whole``; None (and stopped) when what was sent
+        is not the beginning of ``whole`` (check it with the file itself then)."""
+        run, self.run = self.run, None
+        if run is None:
+            return None
+        at = 0
+        for text, start, end in self._sent:
+            if not _same_text(whole, at, text, start, end):
+                run.stop()
+                return None
+            at += end - start
+        self._sent.clear()
+        run.send(whole, at)
+        run.end_input()
+        return run
+
+    def stop(self) -> None:
+        """End the run unless :meth:`finish` handed it on."""
+        run, self.run = self.run, None
+        if run is not None:
+            run.stop()
+
+
+def _same_text(whole: str, at: int, text: str, start: int, end: int) -> bool:
+    """``whole[at:at + end - start] == text[start:end]``, copying no more than a piece."""
+    if start == 0 and end == len(text):
+        return whole.startswith(text, at)
+    step = 1 << 16
+    for i in range(start, end, step):
+        j = min(i + step, end)
+        if not whole.startswith(text[i:j], at + i - start):
+            return False
+    return True
+
+
 def _g_argv(config_file: Path, alias: str, *, use_default: bool) -> list[str]:
     head = ["ssh"] if use_default else ["ssh", "-F", str(config_file)]
     return [*head, "-G", "--", alias]
@@ -191,8 +265,11 @@ def expected_forward(
 
 
 __all__ = [
+    "FED_CONFIG",
+    "FedResolve",
     "Resolved",
     "base_argv",
+    "can_feed",
     "capabilities",
     "capabilities_from_version",
     "expected_forward",

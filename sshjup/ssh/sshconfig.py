@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import re
 import shlex
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from sshjup.errors import ConfigParseError
 from sshjup.models import ALIAS_PREFIX, Target, validate_path
@@ -268,11 +268,31 @@ def control_path(control_dir: str, alias: str) -> str:
     return f"{_control_dir(control_dir)}/{control_socket_name(alias)}"
 
 
-def render_body(targets: Iterable[Target], caps: Capabilities, control_dir: str) -> list[str]:
-    """All Host blocks, in the order given, separated by blank lines."""
+def render_body(
+    targets: Iterable[Target],
+    caps: Capabilities,
+    control_dir: str,
+    *,
+    progress: Callable[[list[str]], None] | None = None,
+) -> list[str]:
+    """All Host blocks, in the order given, separated by blank lines.
+
+    ``progress`` is called with the lines made so far after every few blocks, and once more
+    after the last (so the lines can be used as they are made)."""
     body: list[str] = []
-    _render_blocks(body, targets, caps, control_dir, companions=True)
+    if progress is None:
+        _render_blocks(body, targets, caps, control_dir, companions=True)
+        return body
+    every = list(targets)
+    for i in range(0, len(every), _BLOCKS_PER_PROGRESS):
+        _render_blocks(
+            body, every[i : i + _BLOCKS_PER_PROGRESS], caps, control_dir, companions=True
+        )
+        progress(body)
     return body
+
+
+_BLOCKS_PER_PROGRESS = 50  # (about 30 KB of text)
 
 
 def digest(body: Sequence[str]) -> str:
@@ -456,15 +476,21 @@ def plan_text(doc: ConfigDoc, body: Sequence[str]) -> str:
     return plan(doc, body).text
 
 
+def section_start(doc: ConfigDoc) -> int:
+    """Where :func:`plan` puts the section's begin marker: where it is, or where a new one goes."""
+    return doc.section.start if doc.section is not None else insertion_offset(doc.text)
+
+
 def plan(doc: ConfigDoc, body: Sequence[str]) -> ConfigDoc:
     """The file with the section holding ``body`` (removed when empty): ``from_text`` of the
-    new text, without reading it again (the section is where it was put)."""
+    new text, without reading it again (the section is where it was put). The new text is the
+    old one up to :func:`section_start`, then ``BEGIN_MARK``, a line ending and the lines of
+    ``body`` (each line ending the file's own), then the rest of the section and the file."""
+    start = section_start(doc)
     if doc.section is not None:
-        start, end = doc.section.start, doc.section.end
-        begin_line = doc.section.begin_line
+        end, begin_line = doc.section.end, doc.section.begin_line
     else:
-        start = end = insertion_offset(doc.text)
-        begin_line = doc.text.count("\n", 0, start) + 1
+        end, begin_line = start, doc.text.count("\n", 0, start) + 1
     text = doc.text
     if not body:
         new = text.replace(text[start:end], "", 1) if start != end else text
@@ -744,6 +770,7 @@ _FIRST_VALUE_KEYS = frozenset({"hostname", "user", "port"})
 _ADDS_UP_KEYS = frozenset({"localforward"})
 _UNJUDGED_KEYS = frozenset({"match", "include", "canonicalizehostname"})
 _BELOW_WORDS = tuple(sorted(_ADDS_UP_KEYS | _UNJUDGED_KEYS))  # (what matters below it)
+_UNJUDGED_WORDS = tuple(sorted(_UNJUDGED_KEYS))
 _WILDCARDS = ("*", "?", "!")
 
 
@@ -753,6 +780,16 @@ class Influence:
 
     unjudged: bool  # a Match, Include or CanonicalizeHostname outside: only ssh can tell
     exposed: frozenset[str]  # aliases a global line or Host block outside sets a checked value for
+
+
+def read_once(doc: ConfigDoc) -> bool:
+    """Whether ``ssh`` reads this file once and no other: no line outside the section may be
+    a Match (``Match final`` and ``Match canonical`` make ssh read the file again), an Include
+    or CanonicalizeHostname (found as words anywhere outside, comments and values too, so a
+    false answer may be a needless one; the section has none of them)."""
+    text, section = doc.text, doc.section
+    spans = [(0, len(text))] if section is None else [(0, section.start), (section.end, len(text))]
+    return not any(_has_word(text, a, b, _UNJUDGED_WORDS) for a, b in spans)
 
 
 def outside_influence(doc: ConfigDoc, aliases: Collection[str]) -> Influence:
@@ -872,11 +909,13 @@ __all__ = [
     "pattern_matches",
     "plan",
     "plan_text",
+    "read_once",
     "render_block",
     "render_body",
     "render_companion",
     "render_section",
     "scan_directives",
+    "section_start",
     "split_args",
     "split_keyword",
 ]
