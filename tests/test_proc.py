@@ -7,6 +7,7 @@ subprocess path. Both run the same real programs here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -119,3 +120,64 @@ def test_a_missing_program_is_tool_missing_when_started(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolMissing, match="`ssh` was not found on PATH"):
         proc.start(["ssh", "-G", "x"])
+
+
+# --- fed runs: stdin is a pipe that sshjup writes the input into as it makes it -------------
+
+DIGEST = (
+    "import hashlib, sys; data = sys.stdin.buffer.read(); "
+    "print(len(data), hashlib.sha256(data).hexdigest())"
+)
+
+
+def _fds() -> set[str] | None:
+    return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+
+
+def test_a_fed_run_reads_exactly_the_pieces_sent_in_order() -> None:
+    before = _fds()
+    text = "".join(f"line {i} caf\u00e9 \udcff\n" for i in range(150_000))  # (~3 MB: > the pipe)
+    run = proc.start_fed([sys.executable, "-S", "-c", DIGEST])
+    run.send("head\n")
+    run.send(text, 10, 2_000_000)
+    run.send(text, 2_000_000)  # (the rest of it, from there on)
+    run.end_input()  # (what the pipe has not taken goes from a thread)
+    out = run.wait()
+    expected = ("head\n" + text[10:]).encode("utf-8", "surrogateescape")  # (\udcff: byte ff)
+    assert out.returncode == 0
+    assert out.stdout.split() == [str(len(expected)), hashlib.sha256(expected).hexdigest()]
+    if before is not None:
+        assert _fds() == before  # (stdin's write end closed, the thread gone with it)
+
+
+def test_a_fed_run_that_stops_reading_ends_the_input_quietly() -> None:
+    run = proc.start_fed([sys.executable, "-S", "-c", "import sys; sys.exit(3)"])
+    run.send("x" * 5_000_000)  # (more than any pipe holds: the reader exits first)
+    out = run.wait()
+    assert out.returncode == 3
+    run.send("more")  # (nothing goes: the run has stopped reading)
+
+
+def test_a_fed_run_stopped_while_its_writer_waits_is_killed_and_reaped() -> None:
+    before = _fds()
+    run = proc.start_fed([sys.executable, "-S", "-c", "import time; time.sleep(60)"])
+    pid = run.pid
+    run.send("y" * 5_000_000)
+    run.end_input()  # (the writer thread blocks: nobody reads)
+    started = time.monotonic()
+    run.stop()
+    assert time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    if before is not None:
+        assert _fds() == before
+
+
+def test_a_fed_run_that_outlives_its_timeout_is_killed() -> None:
+    run = proc.start_fed([sys.executable, "-S", "-c", "import time; time.sleep(60)"], timeout=1.0)
+    pid = run.pid
+    run.send("z" * 3_000_000)
+    with pytest.raises(SshjupError, match="did not finish within 1 s"):
+        run.wait()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
