@@ -37,7 +37,7 @@ from sshjup.models import (
     validate_proxy_jump,
     validate_user,
 )
-from sshjup.records import dataclass, field
+from sshjup.records import dataclass, field, replace
 from sshjup.store import fileio, inventory, paths, state
 from sshjup.store.inventory import Inventory
 
@@ -721,8 +721,10 @@ def _change_locked(
     caps = openssh.capabilities()
     control_dir, control_real = paths.control_dir(where.ssh_config)
     changed = [inv.hosts[n] for n in result.added + result.updated]
-    # ssh -G of the first changed alias reads the new text as it is made (see _FedCheck).
-    with _FedCheck.started(doc, changed, enabled=not dry_run) as fed:
+    # ssh -G of the first changed alias reads the new text as it is made (see _FedCheck),
+    # when a block changes (not when only what the inventory alone holds does).
+    blocks_change = any(_changes_its_blocks(before.get(t.name), t) for t in changed)
+    with _FedCheck.started(doc, changed, enabled=blocks_change and not dry_run) as fed:
         body = sshconfig.render_body(
             inv.targets(), caps, control_dir, progress=None if fed is None else fed.progress
         )
@@ -799,6 +801,12 @@ def _change_locked(
                 for port in ports
             )
     return result
+
+
+def _changes_its_blocks(old: Target | None, new: Target) -> bool:
+    """Whether ``new``'s Host blocks differ from ``old``'s (None: a host that is new). Its
+    PuTTY choice and Jupyter settings are not in them; everything else may be."""
+    return old is None or replace(old, putty=new.putty, jupyter=new.jupyter) != new
 
 
 class _FedCheck:

@@ -151,8 +151,8 @@ class Started:
         """Give ``text[start:end]`` to a fed run's stdin (as UTF-8, surrogateescape: the
         bytes sshjup writes for that text), as much of it at once as the pipe takes; the rest
         goes with the next send, or after :meth:`end_input`. Nothing goes once the run has
-        stopped reading (it exited: its outcome says why)."""
-        if self._in is None:
+        stopped reading (it exited: its outcome says why), nor after :meth:`end_input`."""
+        if self._in is None or self._closing:
             return
         self._queue.append((text, start, len(text) if end is None else end))
         self._pump()

@@ -19,6 +19,7 @@ import pytest
 from sshjup import hosts, proc
 from sshjup.errors import HandEdited
 from sshjup.models import Forward, Target
+from sshjup.records import replace
 from sshjup.ssh import openssh
 from sshjup.store import inventory
 from tests.support import sshg
@@ -235,6 +236,15 @@ def test_a_dry_run_or_no_change_starts_no_run(
     apply(ssh_config, tmp_path, 2)
     runs.clear()
     assert not apply(ssh_config, tmp_path, 2).changed
+    assert runs == []
+    # What only the inventory holds (the PuTTY choice, Jupyter settings): no block changes.
+    where = hosts.Where(ssh_config=ssh_config, inventory=tmp_path / "app" / "inventory.yaml")
+    desired = inventory.Inventory({n.name: replace(n, putty=False) for n in map(node, range(2))})
+    before = ssh_config.read_bytes()
+    result = hosts.apply_inventory(where, desired)
+    assert result.changed
+    assert not result.config_changed
+    assert ssh_config.read_bytes() == before
     assert runs == []
 
 
