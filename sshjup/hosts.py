@@ -817,11 +817,11 @@ class _FedCheck:
     writes the candidate, instead of after. What ssh read is checked to be the candidate's
     text; where that is not so, or the run fails, the candidate file itself is checked.
 
-    Its outcome is used only where ssh reads the file once (:func:`sshconfig.read_once`: no
-    Match, Include or CanonicalizeHostname outside the section), which :func:`_verify` asks
-    while ssh runs (the question costs about 3 ms on 1 MB: once the run is under way, it costs
-    no time); elsewhere the run is stopped and the file is checked. Where ssh cannot read from
-    a pipe (Windows), there is none."""
+    Its outcome is used only where ssh reads the file once (no Match, Include or
+    CanonicalizeHostname outside the section), which :func:`_verify` asks while ssh runs: of
+    the reading of the lines outside that a bulk change makes anyway, else of
+    :func:`sshconfig.read_once` (about 3 ms on 1 MB). Elsewhere the run is stopped and the file
+    is checked. Where ssh cannot read from a pipe (Windows), there is none."""
 
     def __init__(self, doc: sshconfig.ConfigDoc, alias: str) -> None:
         from sshjup.ssh import openssh, sshconfig  # noqa: PLC0415
@@ -1137,9 +1137,13 @@ def _shift(hunk_header: str, offset: int) -> str:
     return f"{at} {moved(old_range)} {moved(new_range)} {rest}"
 
 
-def _sample(targets: list[Target], doc: sshconfig.ConfigDoc) -> tuple[list[Target], list[Target]]:
-    """The targets to check with ``ssh -G`` (at most MAX_SSH_G_CHECKS), and the ones that
-    lines outside the section set a checked value for but that ``ssh -G`` does not check.
+def _sample(
+    targets: list[Target], doc: sshconfig.ConfigDoc
+) -> tuple[list[Target], list[Target], bool | None]:
+    """The targets to check with ``ssh -G`` (at most MAX_SSH_G_CHECKS), the ones that lines
+    outside the section set a checked value for but that ``ssh -G`` does not check, and
+    whether ssh reads the file once (no Match, Include or CanonicalizeHostname outside the
+    section; None: not read here, for a single target).
 
     Each ``ssh -G`` reads the whole file. One of them checks the file's syntax and sshjup's
     rendering; more only tell something where a line outside the section can set a host
@@ -1150,16 +1154,16 @@ def _sample(targets: list[Target], doc: sshconfig.ConfigDoc) -> tuple[list[Targe
     from sshjup.ssh import sshconfig  # noqa: PLC0415
 
     if len(targets) <= 1:
-        return targets, []
+        return targets, [], None
     influence = sshconfig.outside_influence(doc, [t.alias for t in targets])
     if influence.unjudged:
         if len(targets) <= MAX_SSH_G_CHECKS:
-            return targets, []
-        return [targets[0], targets[len(targets) // 2], targets[-1]], []
+            return targets, [], False
+        return [targets[0], targets[len(targets) // 2], targets[-1]], [], False
     # The first changed alias is always checked (its ssh -G starts before this reading).
     exposed = [t for t in targets[1:] if t.alias in influence.exposed]
     room = MAX_SSH_G_CHECKS - 1
-    return [targets[0], *exposed[:room]], exposed[room:]
+    return [targets[0], *exposed[:room]], exposed[room:], True
 
 
 def _verify(
@@ -1182,14 +1186,16 @@ def _verify(
     warnings: list[str] = []
     runs = _SideBySide(candidate)
     try:
-        if first is not None and not sshconfig.read_once(new_doc):
-            first.stop()  # (ssh may read the file twice, or others: it reads the file itself)
-            first = None
-        if first is not None:
-            runs.take(targets[0].alias, first)
-        elif len(targets) > 1:  # (ssh -G reads the file while sshjup reads the lines outside)
+        if first is None and len(targets) > 1:  # (it reads the file while sshjup reads it)
             runs.start(targets[0].alias)
-        sample, unchecked = _sample(targets, new_doc)
+        sample, unchecked, reads_once = _sample(targets, new_doc)
+        if first is not None:
+            if reads_once is None:
+                reads_once = sshconfig.read_once(new_doc)
+            if reads_once:
+                runs.take(targets[0].alias, first)
+            else:  # (ssh may read the file twice, or others: it reads the file itself)
+                first.stop()
         outcomes = runs.results([t.alias for t in sample])
     finally:
         runs.stop()  # (each has ended and been reaped, unless an error came first)

@@ -308,7 +308,7 @@ def start_fed(
     return _spawn(argv, timeout, keep_newlines=keep_newlines, fed=True)
 
 
-_SEND_CHARS = 1 << 18  # (a fed text is encoded this many characters at a time)
+_SEND_CHARS = 1 << 16  # (a fed text is encoded this many characters at a time)
 _PIPE_BYTES = 1 << 20  # (Linux's /proc/sys/fs/pipe-max-size unless raised)
 
 

@@ -147,17 +147,21 @@ def test_a_section_the_user_moved_down_is_fed_after_their_lines(
     ],
     ids=["Match", "Include", "CanonicalizeHostname"],
 )
+@pytest.mark.parametrize("count", [1, 3], ids=["one host", "a bulk change"])
 def test_where_ssh_may_read_twice_or_others_the_file_itself_is_checked(
     outside: str,
+    count: int,
     ssh_config: Path,
     tmp_path: Path,
     fed_reads: Path,
     runs: list[tuple[str, proc.Started]],
 ) -> None:
+    """One host: sshjup looks for the words; a bulk change: its reading of the lines outside
+    the section (which it makes anyway) says so."""
     ssh_config.write_text("Host *\n    User me\n\n" + outside)
-    result = apply(ssh_config, tmp_path, 1)
-    assert [kind for kind, _ in runs] == ["fed", "file"]  # (the fed one stopped, unused)
-    assert result.verified == ["jup-n00"]
+    result = apply(ssh_config, tmp_path, count)
+    assert [kind for kind, _ in runs] == ["fed"] + ["file"] * count  # (the fed one: unused)
+    assert result.verified == [f"jup-n{i:02d}" for i in range(count)]
     assert openssh.resolve(ssh_config, "jup-n00").get("user") == "alice"
     assert_all_ended(runs)
 
