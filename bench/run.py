@@ -348,7 +348,7 @@ class Target:
 # report shows the target beside each limit.
 TARGETS = (
     Target("add", ("ssh -G",), 4.0, "add (10k-host config) / ssh -G", 3.0),
-    Target("apply", ("add",), 2.0, "apply (1k hosts) / add", 1.5),
+    Target("apply", ("add",), 1.8, "apply (1k hosts) / add", 1.5),
     Target("--help", ("import click",), 1.5, "--help / import click", 1.3),
     Target("list", ("import click",), 1.6, "list / import click", 1.6),
     Target("url", ("import click",), 1.6, "url / import click", 1.6),
