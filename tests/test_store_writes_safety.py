@@ -10,6 +10,7 @@
   previous bytes.
 * A full disk (ENOSPC from fsync or write): a clear message, a non-zero exit, the files unchanged
   and no temp file left behind.
+* A candidate that ssh -G refuses (and the config as it was, it reads): the same.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from click.testing import CliRunner, Result
 from sshjup.cli import cli
 from sshjup.ssh import openssh, sshconfig
 from sshjup.store import fileio, inventory, paths
-from tests.support import writer_child
+from tests.support import sshg, writer_child
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMP_SUFFIX = ".sshjup-tmp"
@@ -515,3 +516,39 @@ def test_a_failed_directory_fsync_after_the_rename_does_not_report_a_failed_writ
     inv = inventory.load(paths.inventory_path())
     assert inv is not None
     assert sorted(inv.hosts) == ["cpu", "gpu"]
+
+
+def test_a_change_ssh_refuses_leaves_every_file_and_no_temp_file(
+    ssh_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ssh -G refuses the candidate (not the config as it was): the config, the inventory,
+    the state and both backups stay as they were, and no temp file is left beside them."""
+    ssh = sshg.real_ssh()
+    if ssh is None:
+        pytest.skip("the OpenSSH client (ssh) is not installed")
+    before = existing_state(ssh_config)
+    backups = [p.with_name(p.name + fileio.BACKUP_SUFFIX) for p in list(before)[:2]]
+    backups_before = {p: fileio.read_bytes(p) for p in backups}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    refusing = bin_dir / "ssh"
+    refusing.write_text(  # (refuses any config that holds the new block; else the real ssh)
+        f"#!{sys.executable}\n"
+        "import os, subprocess, sys\n"
+        "args = sys.argv[1:]\n"
+        "name = args[args.index('-F') + 1] if '-F' in args else None\n"
+        "text = sys.stdin.buffer.read() if name == '/dev/stdin' else None\n"
+        "if text is None and name is not None and os.path.exists(name):\n"
+        "    text = open(name, 'rb').read()\n"
+        "if text is not None and b'Host jup-cpu' in text:\n"
+        "    sys.exit('line 9: Bad configuration option: x')\n"
+        f"sys.exit(subprocess.run([{ssh!r}, *args], input=text).returncode)\n"
+    )
+    refusing.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = run("add", "cpu.example.org", "--local-port", "19201")
+    assert result.exit_code != 0, result.output
+    assert "Bad configuration option" in result.output
+    assert watched_files(ssh_config) == before
+    assert {p: fileio.read_bytes(p) for p in backups} == backups_before
+    assert temp_files(ssh_config.parent, paths.app_dir()) == []
