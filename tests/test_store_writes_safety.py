@@ -10,7 +10,7 @@
   previous bytes.
 * A full disk (ENOSPC from fsync or write): a clear message, a non-zero exit, the files unchanged
   and no temp file left behind.
-* A candidate that ssh -G refuses (and the config as it was, it reads): the same.
+* A candidate that ssh -G refuses (where it reads the config as it was): the same.
 """
 
 from __future__ import annotations
@@ -527,7 +527,9 @@ def test_a_change_ssh_refuses_leaves_every_file_and_no_temp_file(
     if ssh is None:
         pytest.skip("the OpenSSH client (ssh) is not installed")
     before = existing_state(ssh_config)
-    backups = [p.with_name(p.name + fileio.BACKUP_SUFFIX) for p in list(before)[:2]]
+    backups = [
+        p.with_name(p.name + fileio.BACKUP_SUFFIX) for p in (ssh_config, paths.inventory_path())
+    ]
     backups_before = {p: fileio.read_bytes(p) for p in backups}
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -537,7 +539,7 @@ def test_a_change_ssh_refuses_leaves_every_file_and_no_temp_file(
         "import os, subprocess, sys\n"
         "args = sys.argv[1:]\n"
         "name = args[args.index('-F') + 1] if '-F' in args else None\n"
-        "text = sys.stdin.buffer.read() if name == '/dev/stdin' else None\n"
+        f"text = sys.stdin.buffer.read() if name == {openssh.FED_CONFIG!r} else None\n"
         "if text is None and name is not None and os.path.exists(name):\n"
         "    text = open(name, 'rb').read()\n"
         "if text is not None and b'Host jup-cpu' in text:\n"
